@@ -1,0 +1,170 @@
+package toggle
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Endpoint names the two receiving endpoints the [Gate] knows. They match the
+// root package's EndpointLegacy and EndpointNew values.
+const (
+	EndpointLegacy = "legacy"
+	EndpointNew    = "new"
+)
+
+// Default flag keys, evaluation timeout, Retry-After and cache settings.
+const (
+	DefaultLegacyFlag = "codat-legacy-endpoint"
+	DefaultNewFlag    = "codat-new-endpoint"
+	DefaultTimeout    = 50 * time.Millisecond
+	DefaultRetryAfter = 60 * time.Second
+	DefaultCacheTTL   = time.Second
+)
+
+// Action tells the receiver what to do with a delivery. The zero value is
+// [ActionProcess], so a zero [Decision] never drops a delivery.
+type Action int
+
+const (
+	// ActionProcess processes the delivery (the endpoint is enabled).
+	ActionProcess Action = iota
+	// ActionAcknowledge answers 2xx without processing the delivery and without
+	// claiming it in dedupe: the other endpoint is authoritative.
+	ActionAcknowledge
+	// ActionDefer answers 503 with a Retry-After header so the sender retries
+	// later; nothing is processed or claimed.
+	ActionDefer
+)
+
+// String returns "process", "acknowledge" or "defer".
+func (a Action) String() string {
+	switch a {
+	case ActionProcess:
+		return "process"
+	case ActionAcknowledge:
+		return "acknowledge"
+	case ActionDefer:
+		return "defer"
+	default:
+		return fmt.Sprintf("Action(%d)", int(a))
+	}
+}
+
+// EndpointConfig configures the gate of one endpoint. The zero value is valid
+// and selects every default.
+type EndpointConfig struct {
+	// Flag is the boolean flag key evaluated for each delivery on the
+	// endpoint. The default is [DefaultLegacyFlag] for the legacy endpoint and
+	// [DefaultNewFlag] for the new endpoint.
+	Flag string
+
+	// WhenOff is what a delivery gets when the flag evaluates to false:
+	// [ActionAcknowledge] (2xx, not processed; the default, also selected by
+	// the zero value [ActionProcess]) or [ActionDefer] (503 + Retry-After).
+	WhenOff Action
+
+	// RetryAfter is the Retry-After duration reported with [ActionDefer]. The
+	// default is [DefaultRetryAfter] (60s). Svix clamps Retry-After to between
+	// 1x and 2x of its own schedule, so this is a hint. Negative is invalid.
+	RetryAfter time.Duration
+
+	// FailClosed selects the fallback used when the flag cannot be evaluated
+	// (provider not ready, provider error, flag missing or mistyped, timeout,
+	// panic) and when the provider reports the flag as DISABLED (flagd and
+	// memprovider then return the caller's default).
+	//
+	// The default (false) fails open: the endpoint processes the delivery.
+	// During the migration both endpoints may then process the same
+	// occurrence, and dedupe makes that safe, whereas acknowledging without
+	// processing would lose the event if the other endpoint is gated off.
+	//
+	// With FailClosed true a failure gates the endpoint off with
+	// [ActionDefer] regardless of WhenOff: a failure never acknowledges a
+	// delivery it did not process.
+	FailClosed bool
+}
+
+// Config configures a [Gate]. A nil *Config selects every default; zero
+// fields select their documented defaults.
+type Config struct {
+	// Legacy configures the gate of the legacy (rule webhook) endpoint.
+	Legacy EndpointConfig
+	// New configures the gate of the new (Svix-signed) endpoint.
+	New EndpointConfig
+
+	// Timeout bounds one flag evaluation. The default is [DefaultTimeout]
+	// (50ms). The evaluation then runs on its own goroutine with a context
+	// that carries the deadline, so even a provider that ignores its context
+	// cannot stall a delivery: on expiry the fallback applies and the
+	// evaluation's result is discarded when it eventually arrives. A negative
+	// Timeout evaluates on the caller's goroutine with the caller's context
+	// unchanged (cheaper; suitable for in-memory providers).
+	Timeout time.Duration
+
+	// CacheSize enables a decision cache holding at most CacheSize entries,
+	// keyed by endpoint plus the complete evaluation context. The default (0)
+	// disables caching: every delivery evaluates its flag. Negative is
+	// invalid. Caching requires a client that implements [EventSource]: the
+	// cache is cleared on every provider READY, ERROR, STALE and
+	// CONFIGURATION_CHANGED event. Failed evaluations are never cached.
+	CacheSize int
+
+	// CacheTTL bounds the age of a cached decision, a safety net for
+	// providers that change flags without emitting an event. The default is
+	// [DefaultCacheTTL] (1s). Negative disables expiry (entries live until
+	// the next provider event).
+	CacheTTL time.Duration
+
+	// Logger receives failures (at most one warning per endpoint per
+	// [WarnInterval], with the number suppressed) and provider events (debug).
+	// The default is [slog.Default].
+	Logger *slog.Logger
+
+	// Now is the clock; the default is [time.Now]. Tests inject it.
+	Now func() time.Time
+}
+
+// WarnInterval is the minimum time between two failure warnings the [Gate]
+// logs for one endpoint; the failures in between are counted, and reported in
+// the next warning.
+const WarnInterval = 10 * time.Second
+
+// errConfig marks configuration errors returned by [NewGate].
+var errConfig = errors.New("toggle: invalid config")
+
+type endpointSettings struct {
+	name       string
+	flag       string
+	whenOff    Action
+	retryAfter time.Duration
+	failClosed bool
+}
+
+func (c EndpointConfig) resolve(name, defFlag string) (endpointSettings, error) {
+	s := endpointSettings{
+		name:       name,
+		flag:       c.Flag,
+		whenOff:    c.WhenOff,
+		retryAfter: c.RetryAfter,
+		failClosed: c.FailClosed,
+	}
+	if s.flag == "" {
+		s.flag = defFlag
+	}
+	switch s.whenOff {
+	case ActionProcess:
+		s.whenOff = ActionAcknowledge
+	case ActionAcknowledge, ActionDefer:
+	default:
+		return s, fmt.Errorf("%w: %s endpoint: unknown WhenOff %v", errConfig, name, c.WhenOff)
+	}
+	if s.retryAfter < 0 {
+		return s, fmt.Errorf("%w: %s endpoint: negative RetryAfter %v", errConfig, name, c.RetryAfter)
+	}
+	if s.retryAfter == 0 {
+		s.retryAfter = DefaultRetryAfter
+	}
+	return s, nil
+}

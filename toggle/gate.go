@@ -1,0 +1,500 @@
+package toggle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/open-feature/go-sdk/openfeature"
+)
+
+// Client evaluates boolean flags. *openfeature.Client satisfies it; a Gate
+// never touches the OpenFeature global API itself.
+type Client interface {
+	BooleanValueDetails(ctx context.Context, flag string, defaultValue bool, evalCtx openfeature.EvaluationContext, options ...openfeature.Option) (openfeature.BooleanEvaluationDetails, error)
+}
+
+// EventSource is the part of *openfeature.Client a [Gate] uses to learn about
+// provider changes. When the [Client] passed to [NewGate] also implements
+// EventSource, the Gate subscribes to READY, ERROR, STALE and
+// CONFIGURATION_CHANGED events, clears its cache on each and logs them.
+type EventSource interface {
+	AddHandler(eventType openfeature.EventType, callback openfeature.EventCallback)
+	RemoveHandler(eventType openfeature.EventType, callback openfeature.EventCallback)
+}
+
+// Evaluation-context attribute names the [Gate] sets. The targeting key is the
+// company id, or the client id for client-wide events (rate limits).
+const (
+	AttrEventType    = "eventType"
+	AttrFormat       = "format"
+	AttrEndpoint     = "endpoint"
+	AttrDataType     = "dataType"
+	AttrConnectionID = "connectionId"
+	AttrClientID     = "clientId"
+)
+
+// ReasonUngated is the [Decision.Reason] for a request whose endpoint the Gate
+// does not know.
+const ReasonUngated = "UNGATED"
+
+// Errors reported in [Decision.Err]. Match them with errors.Is. Provider
+// errors are wrapped as returned by the OpenFeature SDK (match their codes
+// with errors.As and openfeature.ResolutionError).
+var (
+	// ErrTimeout reports an evaluation that exceeded [Config.Timeout].
+	ErrTimeout = errors.New("toggle: flag evaluation timed out")
+	// ErrProviderPanic reports an evaluation that panicked; the panic is
+	// recovered and the fallback applies.
+	ErrProviderPanic = errors.New("toggle: flag evaluation panicked")
+	// ErrUnknownEndpoint reports a [Request.Endpoint] that is neither
+	// [EndpointLegacy] nor [EndpointNew]; such deliveries are processed.
+	ErrUnknownEndpoint = errors.New("toggle: unknown endpoint")
+)
+
+// Request describes one delivery to gate. Empty fields are left out of the
+// evaluation context.
+type Request struct {
+	Endpoint     string // EndpointLegacy or EndpointNew
+	Format       string // the body's shape: "legacy", "new" or "unknown"
+	EventType    string // normalized event type, e.g. "connection.connected"
+	CompanyID    string // targeting key; "" for client-wide events
+	ClientID     string // legacy body ClientId
+	ClientHeader string // X-Codat-ClientId header value; wins over ClientID
+	DataType     string // e.g. "invoices" for writes and single-type reads
+	ConnectionID string
+}
+
+// Decision is the outcome of [Gate.Evaluate]. The zero value processes the
+// delivery.
+type Decision struct {
+	// Enabled reports whether the endpoint processes the delivery; it is
+	// true exactly when Action is ActionProcess.
+	Enabled bool
+	// Flag is the flag key evaluated ("" for an unknown endpoint).
+	Flag string
+	// Reason is the OpenFeature resolution reason (STATIC, TARGETING_MATCH,
+	// DISABLED, ERROR, ...) or ReasonUngated.
+	Reason string
+	// Err is non-nil when the flag could not be evaluated and the fallback
+	// decided: a provider error, ErrTimeout, ErrProviderPanic or
+	// ErrUnknownEndpoint.
+	Err error
+	// Action is what the receiver does: process, acknowledge (2xx, not
+	// processed, not claimed) or defer (503 with Retry-After).
+	Action Action
+	// RetryAfter is the Retry-After duration to send with ActionDefer.
+	RetryAfter time.Duration
+	// Variant is the provider's variant name, when it reported one.
+	Variant string
+	// Fallback reports that the endpoint's fallback decided (Err != nil, or
+	// the provider reported the flag as DISABLED).
+	Fallback bool
+	// Cached reports that the decision came from the Gate's cache.
+	Cached bool
+}
+
+// EndpointStats counts the decisions for one endpoint.
+type EndpointStats struct {
+	Evaluations uint64 // calls to Evaluate
+	Enabled     uint64 // decisions with ActionProcess
+	Disabled    uint64 // decisions with ActionAcknowledge or ActionDefer
+	Fallbacks   uint64 // decisions taken by the fallback (Errors + DISABLED flags)
+	Errors      uint64 // failed evaluations (provider error, not ready, timeout, panic)
+	Timeouts    uint64 // evaluations that exceeded Config.Timeout (included in Errors)
+	CacheHits   uint64 // decisions served from the cache
+}
+
+// Stats is a snapshot of a [Gate]'s counters, for metrics.
+type Stats struct {
+	Legacy          EndpointStats
+	New             EndpointStats
+	UnknownEndpoint uint64 // requests for an unknown endpoint (processed)
+	Invalidations   uint64 // cache clears caused by provider events or Invalidate
+}
+
+type counters struct {
+	evaluations, enabled, disabled, fallbacks, errors, timeouts, cacheHits atomic.Uint64
+}
+
+func (c *counters) snapshot() EndpointStats {
+	return EndpointStats{
+		Evaluations: c.evaluations.Load(),
+		Enabled:     c.enabled.Load(),
+		Disabled:    c.disabled.Load(),
+		Fallbacks:   c.fallbacks.Load(),
+		Errors:      c.errors.Load(),
+		Timeouts:    c.timeouts.Load(),
+		CacheHits:   c.cacheHits.Load(),
+	}
+}
+
+type endpointGate struct {
+	endpointSettings
+	counters
+	boxedName  any
+	lastWarn   atomic.Int64 // unix nanoseconds of the last failure warning
+	suppressed atomic.Uint64
+}
+
+// Gate decides, per delivery, whether an endpoint processes it, by evaluating
+// the endpoint's boolean flag with an evaluation context built from the
+// [Request]. A Gate is safe for concurrent use. Create it with [NewGate] and
+// call [Gate.Close] when done to unsubscribe from provider events.
+type Gate struct {
+	client  Client
+	events  EventSource
+	handler openfeature.EventCallback
+	legacy  endpointGate
+	new     endpointGate
+	timeout time.Duration
+	cache   *cache
+	log     *slog.Logger
+	now     func() time.Time
+
+	unknown   atomic.Uint64
+	closeOnce sync.Once
+}
+
+var subscribedEvents = [...]openfeature.EventType{
+	openfeature.ProviderReady,
+	openfeature.ProviderConfigChange,
+	openfeature.ProviderError,
+	openfeature.ProviderStale,
+}
+
+// NewGate returns a Gate evaluating flags through c. A nil cfg selects the
+// defaults documented on [Config]. It returns an error when c is nil, when a
+// setting is invalid, or when caching is requested but c does not implement
+// [EventSource]. If c implements EventSource the Gate registers event
+// handlers on it; [Gate.Close] removes them.
+func NewGate(c Client, cfg *Config) (*Gate, error) {
+	if c == nil {
+		return nil, fmt.Errorf("%w: nil Client", errConfig)
+	}
+	if cfg == nil {
+		cfg = &Config{}
+	}
+	g := &Gate{client: c, timeout: cfg.Timeout, log: cfg.Logger, now: cfg.Now}
+	var err error
+	if g.legacy.endpointSettings, err = cfg.Legacy.resolve(EndpointLegacy, DefaultLegacyFlag); err != nil {
+		return nil, err
+	}
+	if g.new.endpointSettings, err = cfg.New.resolve(EndpointNew, DefaultNewFlag); err != nil {
+		return nil, err
+	}
+	g.legacy.boxedName, g.new.boxedName = boxedLegacy, boxedNew
+	if g.timeout == 0 {
+		g.timeout = DefaultTimeout
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	g.events, _ = c.(EventSource)
+	switch {
+	case cfg.CacheSize < 0:
+		return nil, fmt.Errorf("%w: negative CacheSize %d", errConfig, cfg.CacheSize)
+	case cfg.CacheSize > 0:
+		if g.events == nil {
+			return nil, fmt.Errorf("%w: CacheSize needs a Client that implements EventSource (AddHandler/RemoveHandler) so provider changes invalidate the cache", errConfig)
+		}
+		ttl := cfg.CacheTTL
+		if ttl == 0 {
+			ttl = DefaultCacheTTL
+		}
+		g.cache = newCache(cfg.CacheSize, ttl)
+	}
+	if g.events != nil {
+		h := g.onProviderEvent
+		g.handler = &h
+		for _, t := range subscribedEvents {
+			g.events.AddHandler(t, g.handler)
+		}
+	}
+	return g, nil
+}
+
+// Close unsubscribes the Gate from provider events. It is idempotent. A
+// closed Gate still evaluates, but its cache (if any) is bypassed, since it
+// would no longer be invalidated.
+func (g *Gate) Close() error {
+	g.closeOnce.Do(func() {
+		if g.cache != nil {
+			g.cache.disable()
+		}
+		if g.events != nil {
+			for _, t := range subscribedEvents {
+				g.events.RemoveHandler(t, g.handler)
+			}
+		}
+	})
+	return nil
+}
+
+// Invalidate clears the decision cache, for providers that change flags
+// without emitting events. It is a no-op without a cache.
+func (g *Gate) Invalidate() {
+	if g.cache != nil {
+		g.cache.invalidate()
+	}
+}
+
+// onProviderEvent runs on an SDK goroutine (or synchronously inside
+// AddHandler on registration); it must not call back into the SDK.
+func (g *Gate) onProviderEvent(d openfeature.EventDetails) {
+	g.Invalidate()
+	g.log.Debug("toggle: provider event", "provider", d.ProviderName, "message", d.Message, "flags_changed", d.FlagChanges)
+}
+
+// Stats returns a snapshot of the Gate's counters.
+func (g *Gate) Stats() Stats {
+	s := Stats{
+		Legacy:          g.legacy.snapshot(),
+		New:             g.new.snapshot(),
+		UnknownEndpoint: g.unknown.Load(),
+	}
+	if g.cache != nil {
+		s.Invalidations = g.cache.invalidations.Load()
+	}
+	return s
+}
+
+func (g *Gate) endpoint(name string) *endpointGate {
+	switch name {
+	case EndpointLegacy:
+		return &g.legacy
+	case EndpointNew:
+		return &g.new
+	}
+	return nil
+}
+
+// Evaluate decides whether req's endpoint processes the delivery. It never
+// panics and never blocks for longer than [Config.Timeout] (unless Timeout is
+// negative). When the flag cannot be evaluated the endpoint's fallback decides
+// (see [EndpointConfig.FailClosed]), and the failure is logged and counted.
+//
+// The evaluation context has the targeting key CompanyID, or the client id
+// (ClientHeader, else ClientID) when CompanyID is empty, and the attributes
+// eventType, format, endpoint, and, when non-empty, dataType, connectionId
+// and clientId (ClientHeader, else ClientID).
+func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
+	ep := g.endpoint(req.Endpoint)
+	if ep == nil {
+		g.unknown.Add(1)
+		err := fmt.Errorf("%w %q", ErrUnknownEndpoint, req.Endpoint)
+		g.log.Warn("toggle: delivery for an unknown endpoint processed ungated", "endpoint", req.Endpoint)
+		return Decision{Enabled: true, Reason: ReasonUngated, Err: err, Action: ActionProcess, Fallback: true}
+	}
+	ep.evaluations.Add(1)
+	clientID := req.ClientHeader
+	if clientID == "" {
+		clientID = req.ClientID
+	}
+	target := req.CompanyID
+	if target == "" {
+		target = clientID
+	}
+
+	var (
+		key    cacheKey
+		gen    uint64
+		cached bool
+	)
+	if g.cache != nil && !hasTransactionContext(ctx) {
+		key = cacheKey{
+			endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
+			dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
+		}
+		var d Decision
+		var ok bool
+		d, gen, ok = g.cache.get(key, g.now())
+		if ok {
+			ep.cacheHits.Add(1)
+			ep.count(d)
+			d.Cached = true
+			return d
+		}
+		cached = true
+	}
+
+	evalCtx := buildContext(ep, target, clientID, &req)
+	det, err := g.call(ctx, ep, evalCtx)
+	d := g.decide(ep, det, err, &req)
+	ep.count(d)
+	if cached && d.Err == nil {
+		g.cache.put(key, d, gen, g.now())
+	}
+	return d
+}
+
+func (ep *endpointGate) count(d Decision) {
+	if d.Enabled {
+		ep.enabled.Add(1)
+	} else {
+		ep.disabled.Add(1)
+	}
+	if d.Fallback {
+		ep.fallbacks.Add(1)
+	}
+}
+
+func (g *Gate) decide(ep *endpointGate, det openfeature.BooleanEvaluationDetails, err error, req *Request) Decision {
+	d := Decision{Flag: ep.flag, Reason: string(det.Reason), Variant: det.Variant}
+	switch {
+	case err != nil:
+		if d.Reason == "" {
+			d.Reason = string(openfeature.ErrorReason)
+		}
+		d.Err = fmt.Errorf("toggle: flag %q: %w", ep.flag, err)
+		d.Fallback = true
+		d.Enabled = !ep.failClosed
+		ep.errors.Add(1)
+		if errors.Is(err, ErrTimeout) {
+			ep.timeouts.Add(1)
+		}
+		g.warn(ep, "toggle: flag evaluation failed; fallback applied", req, d)
+	case det.Reason == openfeature.DisabledReason:
+		d.Fallback = true
+		d.Enabled = det.Value
+		g.warn(ep, "toggle: flag is DISABLED in the provider; fallback applied (to turn an endpoint off, serve the false variant instead)", req, d)
+	default:
+		d.Enabled = det.Value
+	}
+	switch {
+	case d.Enabled:
+		d.Action = ActionProcess
+	case d.Fallback:
+		// A fallback never acknowledges a delivery it did not process.
+		d.Action, d.RetryAfter = ActionDefer, ep.retryAfter
+	default:
+		d.Action = ep.whenOff
+		if d.Action == ActionDefer {
+			d.RetryAfter = ep.retryAfter
+		}
+	}
+	return d
+}
+
+// warn logs at most one warning per endpoint per WarnInterval.
+func (g *Gate) warn(ep *endpointGate, msg string, req *Request, d Decision) {
+	now := g.now().UnixNano()
+	last := ep.lastWarn.Load()
+	if last != 0 && now-last < int64(WarnInterval) || !ep.lastWarn.CompareAndSwap(last, now) {
+		ep.suppressed.Add(1)
+		return
+	}
+	g.log.Warn(msg,
+		"endpoint", ep.name, "flag", ep.flag, "event_type", req.EventType, "company_id", req.CompanyID,
+		"enabled", d.Enabled, "action", d.Action.String(), "reason", d.Reason, "err", d.Err,
+		"suppressed_since_last", ep.suppressed.Swap(0))
+}
+
+type evalResult struct {
+	det openfeature.BooleanEvaluationDetails
+	err error
+}
+
+// call evaluates the flag, bounded by g.timeout, recovering panics.
+func (g *Gate) call(ctx context.Context, ep *endpointGate, evalCtx openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
+	def := !ep.failClosed
+	if g.timeout < 0 {
+		r := g.safeCall(ctx, ep.flag, def, evalCtx)
+		return r.det, r.err
+	}
+	tctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	ch := make(chan evalResult, 1)
+	go func() { ch <- g.safeCall(tctx, ep.flag, def, evalCtx) }()
+	select {
+	case r := <-ch:
+		return r.det, r.err
+	case <-tctx.Done():
+		select {
+		case r := <-ch: // finished at the same instant: use it
+			return r.det, r.err
+		default:
+		}
+		det := openfeature.BooleanEvaluationDetails{Value: def}
+		det.Reason = openfeature.ErrorReason
+		if err := ctx.Err(); err != nil {
+			return det, fmt.Errorf("evaluation abandoned: %w", err)
+		}
+		return det, fmt.Errorf("%w after %v", ErrTimeout, g.timeout)
+	}
+}
+
+func (g *Gate) safeCall(ctx context.Context, flag string, def bool, evalCtx openfeature.EvaluationContext) (r evalResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.det = openfeature.BooleanEvaluationDetails{Value: def}
+			r.det.Reason = openfeature.ErrorReason
+			r.err = fmt.Errorf("%w: %v", ErrProviderPanic, p)
+		}
+	}()
+	r.det, r.err = g.client.BooleanValueDetails(ctx, flag, def, evalCtx)
+	return r
+}
+
+// Boxed values for the fixed attribute strings, so that putting them in the
+// attribute map does not allocate.
+var (
+	boxedLegacy  any = EndpointLegacy
+	boxedNew     any = EndpointNew
+	boxedUnknown any = "unknown"
+)
+
+func boxFormat(f string) any {
+	switch f {
+	case EndpointLegacy:
+		return boxedLegacy
+	case EndpointNew:
+		return boxedNew
+	case "unknown":
+		return boxedUnknown
+	}
+	return f
+}
+
+var attrPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
+
+// buildContext builds the evaluation context; the scratch map is pooled
+// because NewEvaluationContext copies it.
+func buildContext(ep *endpointGate, target, clientID string, req *Request) openfeature.EvaluationContext {
+	m := attrPool.Get().(map[string]any)
+	m[AttrEndpoint] = ep.boxedName
+	if req.EventType != "" {
+		m[AttrEventType] = req.EventType
+	}
+	if req.Format != "" {
+		m[AttrFormat] = boxFormat(req.Format)
+	}
+	if req.DataType != "" {
+		m[AttrDataType] = req.DataType
+	}
+	if req.ConnectionID != "" {
+		m[AttrConnectionID] = req.ConnectionID
+	}
+	if clientID != "" {
+		m[AttrClientID] = clientID
+	}
+	ec := openfeature.NewEvaluationContext(target, m)
+	clear(m)
+	attrPool.Put(m)
+	return ec
+}
+
+// hasTransactionContext reports whether ctx carries an OpenFeature
+// transaction context; such evaluations bypass the cache, whose key covers
+// only the Gate's own evaluation context.
+func hasTransactionContext(ctx context.Context) bool {
+	tc := openfeature.TransactionContext(ctx)
+	return tc.TargetingKey() != "" || len(tc.Attributes()) > 0
+}
