@@ -58,8 +58,8 @@ func TestSignInvalidSecret(t *testing.T) {
 		"",
 		"whsec_",
 		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/Je4ZJEGP1QFb", // Codat's C# docs typo: 45 characters
-		"whsec_plJ3nmyCDGBKInavdOK15jsl==",                     // wrong padding
-		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS_",               // URL-safe alphabet
+		"whsec_plJ3nmyCDGBKInavdOK15jsl==",                    // wrong padding
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS_",              // URL-safe alphabet
 		"v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	} {
 		if got, err := codathooktest.Sign(secret, "msg", time.Unix(1, 0), nil); err == nil {
