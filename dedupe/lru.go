@@ -1,0 +1,293 @@
+package dedupe
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// DefaultCapacity is the number of entries [NewLRU] uses when given a
+// capacity <= 0. At the measured ~165 bytes per claim entry plus its key
+// (TestLRUMemoryPerEntry, go1.26 amd64) a full store of 36-byte keys costs
+// roughly 20 MiB.
+const DefaultCapacity = 100_000
+
+// LRUOption configures [NewLRU].
+type LRUOption func(*lruConfig)
+
+type lruConfig struct {
+	now    func() time.Time
+	logger *slog.Logger
+}
+
+// WithLRUClock sets the clock the store reads to compute and check expiry
+// (default time.Now). Tests use it to move time without sleeping. A nil now
+// keeps the default.
+func WithLRUClock(now func() time.Time) LRUOption {
+	return func(c *lruConfig) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithLRULogger sets the logger that reports evictions of entries that had
+// not expired yet (default slog.Default()). A nil logger keeps the default.
+func WithLRULogger(l *slog.Logger) LRUOption {
+	return func(c *lruConfig) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// LRU is the in-memory [Store]: a bounded github.com/hashicorp/golang-lru/v2
+// lru.Cache whose values carry their own expiry time. It is safe for
+// concurrent use; every method runs under one mutex, so each is atomic.
+//
+// Expiry is lazy: an expired entry is ignored (and dropped) when a method
+// next touches it, or evicted as the least recently used entry. No goroutine
+// is started, so an LRU needs no Close to avoid leaks (Close still stops it).
+//
+// The store holds at most capacity entries (claim keys and arrival records
+// together). When it is full, inserting a new key evicts the least recently
+// used one. Evicting an entry that had not expired yet forgets a claim, a
+// commit or a pairing record early, which can let a duplicate through; such
+// evictions are counted ([LRU.LiveEvictions]) and logged at Warn level. Size
+// the capacity above the number of distinct deliveries (times about three:
+// delivery, exact and pairing keys) expected within the retention. Measured
+// on go1.26 amd64 (TestLRUMemoryPerEntry): a claim entry costs about 165
+// bytes plus its key; an arrival record with one member about 300 bytes plus
+// its key and member, and about 40 bytes plus the member per further member.
+//
+// An LRU is local to one process: several replicas need a shared store such
+// as the redisstore module.
+type LRU struct {
+	mu       sync.Mutex
+	cache    *lru.Cache[lruKey, lruEntry]
+	capacity int
+	now      func() time.Time
+	logger   *slog.Logger
+	epochs   int64 // last epoch number handed out; guarded by mu
+
+	closed        atomic.Bool
+	liveEvictions atomic.Uint64
+}
+
+var _ Store = (*LRU)(nil)
+
+type lruKey struct {
+	arrival bool // arrival records and claim keys are separate namespaces
+	key     string
+}
+
+type lruEntry struct {
+	expires int64 // Unix nanoseconds from the store's clock
+	state   State // claim keys: Pending or Done
+	arr     *arrivalRecord
+}
+
+// arrivalRecord is one pairing key's record. Most records see one or two
+// arrivals per side, so members are kept in a slice and searched linearly;
+// past smallRecord members a map index is built.
+type arrivalRecord struct {
+	epoch   string
+	counts  []sideCount // arrivals so far, per side
+	members []memberOrdinal
+	index   map[sideMember]int64 // nil until len(members) > smallRecord
+}
+
+const smallRecord = 16
+
+type sideCount struct {
+	side string
+	n    int64
+}
+
+type sideMember struct{ side, member string }
+
+type memberOrdinal struct {
+	sideMember
+	ordinal int64
+}
+
+// ordinal returns m's ordinal, assigning the side's next one on first sight.
+func (r *arrivalRecord) ordinal(m sideMember) int64 {
+	if r.index != nil {
+		if o, ok := r.index[m]; ok {
+			return o
+		}
+	} else {
+		for _, mo := range r.members {
+			if mo.sideMember == m {
+				return mo.ordinal
+			}
+		}
+	}
+	var o int64
+	for i := range r.counts {
+		if r.counts[i].side == m.side {
+			r.counts[i].n++
+			o = r.counts[i].n
+			break
+		}
+	}
+	if o == 0 {
+		r.counts = append(r.counts, sideCount{side: m.side, n: 1})
+		o = 1
+	}
+	if r.index != nil {
+		r.index[m] = o
+		return o
+	}
+	r.members = append(r.members, memberOrdinal{sideMember: m, ordinal: o})
+	if len(r.members) > smallRecord {
+		r.index = make(map[sideMember]int64, 2*len(r.members))
+		for _, mo := range r.members {
+			r.index[mo.sideMember] = mo.ordinal
+		}
+		r.members = nil
+	}
+	return o
+}
+
+// NewLRU returns an in-memory store holding at most capacity entries
+// (capacity <= 0 selects [DefaultCapacity]).
+func NewLRU(capacity int, opts ...LRUOption) *LRU {
+	cfg := lruConfig{now: time.Now, logger: slog.Default()}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if capacity <= 0 {
+		capacity = DefaultCapacity
+	}
+	c, err := lru.New[lruKey, lruEntry](capacity)
+	if err != nil { // unreachable: capacity > 0
+		panic("dedupe: " + err.Error())
+	}
+	return &LRU{cache: c, capacity: capacity, now: cfg.now, logger: cfg.logger}
+}
+
+// LiveEvictions reports how many entries were evicted for lack of capacity
+// before they expired. Each one may have let a duplicate through; a growing
+// count means the capacity is too small for the traffic.
+func (s *LRU) LiveEvictions() uint64 { return s.liveEvictions.Load() }
+
+// Len reports the number of entries held, including expired entries that
+// have not been dropped yet.
+func (s *LRU) Len() int { return s.cache.Len() }
+
+// get returns the live entry for k; it drops an expired one. Call with mu held.
+func (s *LRU) get(k lruKey, now int64) (lruEntry, bool) {
+	e, ok := s.cache.Get(k)
+	if !ok {
+		return lruEntry{}, false
+	}
+	if e.expires <= now {
+		s.cache.Remove(k)
+		return lruEntry{}, false
+	}
+	return e, true
+}
+
+// put stores e under k, making room first. Call with mu held.
+func (s *LRU) put(k lruKey, e lruEntry, now int64) {
+	if s.cache.Len() >= s.capacity && !s.cache.Contains(k) {
+		oldKey, oe, found := s.cache.RemoveOldest()
+		if found && oe.expires > now {
+			s.liveEvictions.Add(1)
+			s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed (raise the capacity)",
+				slog.Int("capacity", s.capacity),
+				slog.Bool("arrival", oldKey.arrival),
+				slog.Duration("remaining", time.Duration(oe.expires-now)))
+		}
+	}
+	s.cache.Add(k, e)
+}
+
+func ttlNanos(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 1
+	}
+	return int64(ttl)
+}
+
+// Claim implements [Store.Claim].
+func (s *LRU) Claim(_ context.Context, key string, ttl time.Duration) (State, error) {
+	k := lruKey{key: key}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	now := s.now().UnixNano()
+	if e, ok := s.get(k, now); ok {
+		return e.state, nil
+	}
+	s.put(k, lruEntry{expires: now + ttlNanos(ttl), state: Pending}, now)
+	return Claimed, nil
+}
+
+// Commit implements [Store.Commit].
+func (s *LRU) Commit(_ context.Context, key string, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	now := s.now().UnixNano()
+	s.put(lruKey{key: key}, lruEntry{expires: now + ttlNanos(ttl), state: Done}, now)
+	return nil
+}
+
+// Release implements [Store.Release].
+func (s *LRU) Release(_ context.Context, key string) error {
+	k := lruKey{key: key}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if e, ok := s.cache.Peek(k); ok && e.state == Pending {
+		s.cache.Remove(k)
+	}
+	return nil
+}
+
+// Arrive implements [Store.Arrive].
+func (s *LRU) Arrive(_ context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
+	k := lruKey{arrival: true, key: key}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return 0, "", ErrClosed
+	}
+	now := s.now().UnixNano()
+	e, ok := s.get(k, now)
+	if !ok {
+		s.epochs++
+		e = lruEntry{arr: &arrivalRecord{epoch: strconv.FormatInt(s.epochs, 36)}}
+	}
+	ord := e.arr.ordinal(sideMember{side, member})
+	e.expires = now + ttlNanos(ttl)
+	s.put(k, e, now)
+	return ord, e.arr.epoch, nil
+}
+
+// Close stops the store and drops its entries. It is idempotent; afterwards
+// every method returns [ErrClosed].
+func (s *LRU) Close(_ context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.CompareAndSwap(false, true) {
+		s.cache.Purge()
+	}
+	return nil
+}

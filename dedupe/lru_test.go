@@ -1,0 +1,156 @@
+package dedupe_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/dedupe/dedupetest"
+)
+
+func TestLRUConformance(t *testing.T) {
+	t.Parallel()
+	dedupetest.Run(t,
+		func(t *testing.T) dedupe.Store { return dedupe.NewLRU(1000) },
+		dedupetest.WithClock(func(t *testing.T, now func() time.Time) dedupe.Store {
+			return dedupe.NewLRU(1000, dedupe.WithLRUClock(now))
+		}),
+	)
+}
+
+func BenchmarkLRU(b *testing.B) {
+	dedupetest.RunBenchmarks(b, func(b *testing.B) dedupe.Store { return dedupe.NewLRU(1 << 20) })
+}
+
+// clock is a hand-moved clock for the package's tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestLRUEvictionOfLiveEntryIsCountedAndLogged(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		ttl      time.Duration
+		advance  time.Duration
+		wantLive uint64
+	}{
+		{name: "evicting unexpired entries counts each and logs", ttl: time.Hour, advance: 0, wantLive: 2},
+		{name: "evicting expired entries is silent", ttl: time.Minute, advance: 2 * time.Minute, wantLive: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			clk := newClock()
+			s := dedupe.NewLRU(3, dedupe.WithLRUClock(clk.Now),
+				dedupe.WithLRULogger(slog.New(slog.NewTextHandler(&buf, nil))))
+			t.Cleanup(func() { _ = s.Close(context.Background()) })
+			ctx := t.Context()
+			for _, k := range []string{"a", "b", "c"} {
+				if _, err := s.Claim(ctx, k, tt.ttl); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clk.Advance(tt.advance)
+			for _, k := range []string{"d", "e"} {
+				if _, err := s.Claim(ctx, k, time.Hour); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := s.LiveEvictions(); got != tt.wantLive {
+				t.Errorf("LiveEvictions() = %d, want %d", got, tt.wantLive)
+			}
+			if got, want := strings.Count(buf.String(), "evicted an entry before it expired"), int(tt.wantLive); got != want {
+				t.Errorf("eviction log lines = %d, want %d; log:\n%s", got, want, buf.String())
+			}
+			if got, want := s.Len(), 3; got != want {
+				t.Errorf("Len() = %d, want %d (capacity)", got, want)
+			}
+			// The oldest key was evicted, so it can be claimed again.
+			if st, _ := s.Claim(ctx, "a", time.Hour); st != dedupe.Claimed {
+				t.Errorf("Claim(evicted a) = %v, want claimed", st)
+			}
+		})
+	}
+}
+
+func TestLRUDefaultCapacity(t *testing.T) {
+	t.Parallel()
+	s := dedupe.NewLRU(0)
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	for i := range 1000 {
+		if err := s.Commit(t.Context(), fmt.Sprint(i), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := s.Len(), 1000; got != want {
+		t.Errorf("Len() = %d, want %d", got, want)
+	}
+}
+
+// TestLRUMemoryPerEntry measures the heap cost of a full store; the number
+// is the one DefaultCapacity's documentation quotes. Run with -v to see it.
+func TestLRUMemoryPerEntry(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates ~100k entries")
+	}
+	const n = 100_000
+	// Pre-build the keys (36 bytes, like a UUID) so only the store's own
+	// overhead is measured.
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("d:%034d", i)
+	}
+	measure := func(fill func(s *dedupe.LRU)) float64 {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		s := dedupe.NewLRU(n)
+		fill(s)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(s)
+		return float64(after.HeapAlloc-before.HeapAlloc) / n
+	}
+	ctx := context.Background()
+	claim := measure(func(s *dedupe.LRU) {
+		for _, k := range keys {
+			_, _ = s.Claim(ctx, k, time.Hour)
+		}
+	})
+	arrive := measure(func(s *dedupe.LRU) {
+		for _, k := range keys {
+			_, _, _ = s.Arrive(ctx, k, "new", k, time.Hour)
+		}
+	})
+	t.Logf("LRU heap per entry: claim %.0f B, arrival record with one member %.0f B (keys excluded)", claim, arrive)
+	if claim > 300 {
+		t.Errorf("claim entry costs %.0f B, want <= 300 (update the documented figure)", claim)
+	}
+	if arrive > 900 {
+		t.Errorf("arrival record costs %.0f B, want <= 900 (update the documented figure)", arrive)
+	}
+}

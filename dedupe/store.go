@@ -1,0 +1,88 @@
+package dedupe
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// ErrClosed is returned by every [Store] method called after the store's
+// Close. Match it with errors.Is.
+var ErrClosed = errors.New("dedupe: store closed")
+
+// State is the result of [Store.Claim]: who holds a key.
+type State int
+
+const (
+	// Claimed means the key was absent (or expired) and the caller now holds
+	// it: the key is Pending until the caller commits or releases it, or until
+	// the claim's TTL (the lease) runs out.
+	Claimed State = iota + 1
+	// Pending means someone else holds the key and has neither committed nor
+	// released it yet.
+	Pending
+	// Done means the key was committed: whatever it names was processed.
+	Done
+)
+
+// String returns the state's lower-case name.
+func (s State) String() string {
+	switch s {
+	case Claimed:
+		return "claimed"
+	case Pending:
+		return "pending"
+	case Done:
+		return "done"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Store is the storage contract behind a [Deduper]. Implementations must be
+// safe for concurrent use, and each method must be atomic with respect to all
+// others on the same key, including callers in other processes that share the
+// backend. Keys are arbitrary strings (empty, long, non-ASCII and binary keys
+// included). Claim keys (Claim, Commit, Release) and arrival keys (Arrive)
+// are separate namespaces: the same string may be used in both without
+// interference.
+//
+// A TTL is a duration from the store's own clock; a store rounds it up to its
+// resolution, and a TTL <= 0 is treated as the smallest TTL the store
+// supports. An expired key is indistinguishable from an absent one.
+//
+// Every method takes a context first. A store that does I/O must return
+// promptly once ctx is done, with an error that matches ctx.Err(); in-memory
+// stores may ignore ctx. After Close every method returns an error matching
+// [ErrClosed]; Close itself is idempotent.
+//
+// The package's dedupetest sub-package is the executable form of this
+// contract: every Store must pass dedupetest.Run.
+type Store interface {
+	// Claim atomically takes key if it is absent: the key becomes Pending
+	// for ttl and Claim returns Claimed. Otherwise Claim changes nothing and
+	// returns Pending (someone else holds it) or Done (it was committed).
+	Claim(ctx context.Context, key string, ttl time.Duration) (State, error)
+
+	// Commit marks key Done for ttl, whatever its current state.
+	Commit(ctx context.Context, key string, ttl time.Duration) error
+
+	// Release forgets a Pending key so that the next Claim of it succeeds. A
+	// Done key stays Done (a late Release cannot undo a commit); releasing
+	// an absent key is not an error.
+	Release(ctx context.Context, key string) error
+
+	// Arrive records that member arrived on side under the arrival key key
+	// and returns member's 1-based ordinal among the distinct members that
+	// arrived on that side, in arrival order. The ordinal is stable: the
+	// same member on the same side always gets the same ordinal while the
+	// record lives. Sides are independent counters. The record (all sides'
+	// counters and members) expires ttl after the LAST arrival; epoch
+	// identifies one lifetime of the record, so a record created after
+	// expiry has a different epoch and restarts the ordinals at 1.
+	Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (ordinal int64, epoch string, err error)
+
+	// Close releases the store's resources. It is idempotent; afterwards
+	// every method returns an error matching ErrClosed.
+	Close(ctx context.Context) error
+}
