@@ -1,0 +1,80 @@
+// Package normalize classifies Codat webhook bodies and turns them into typed,
+// normalized events, whichever format Codat sent them in.
+//
+// Codat delivers webhooks in two shapes. The new event types arrive in an
+// envelope {id, eventType, generatedDate, payload}; the legacy "rules" arrive as
+// {AlertId, RuleType, ..., Data}. [Parse] decodes either shape once and returns
+// an [Event] whose Type is always a new event type name (for example
+// "connection.connected"), so callers register one callback per new type and
+// receive legacy deliveries through it with the same meaning.
+//
+// The package is pure: it does no I/O, keeps no state and is safe for
+// concurrent use. It depends on the standard library only.
+//
+// # Classification
+//
+// [Classify] and [Parse] look only at top-level keys, matched case-insensitively
+// (as encoding/json does):
+//
+//   - a non-empty string "eventType" means [FormatNew];
+//   - otherwise a non-empty "RuleType" or "AlertId" means [FormatLegacy];
+//   - otherwise a non-empty "type": a value containing a dot is the new
+//     envelope with its type under "type" (the A′ shape of one Codat blog
+//     example) and is [FormatNew]; any other value is a pre-2023 legacy body
+//     that used "Type" for the rule type and is [FormatLegacy];
+//   - any other JSON object is [FormatUnknown] (for example the pre-2025 bank
+//     feed body {companyId, connectionId, bankAccount}). This is not an error.
+//
+// Bytes that are not JSON, or a top-level value that is not an object, give a
+// [*MalformedError]. So does a known field holding the wrong JSON type (for
+// example "payload": "x" or "dailyQuota": "ten"): Codat's schemas fix those types,
+// and an event that cannot be represented faithfully is not half-decoded.
+//
+// # Legacy rule types
+//
+// Rule names are matched tolerantly: ASCII case is ignored and every character
+// that is not a letter or a digit is dropped, so surrounding space, a trailing
+// "()", hyphens and the Svix PascalCase catalogue names (for example
+// "PushOperationStatusChanged") all match; "synchronised" equals
+// "synchronized". [LegacyMappings] lists every rule, the event type(s) it maps
+// to and the field mapping; the README table is generated from it.
+//
+// Mapping decisions where Codat's tables are silent:
+//
+//   - DataConnectionStatusChanged: none→PendingAuth is connection.created,
+//     PendingAuth→Linked connection.connected, Linked→Unlinked|Deauthorized
+//     connection.disconnected, Unlinked|Deauthorized→Linked
+//     connection.reconnected, and no status at all (Codat's "- / -" row)
+//     connection.deleted. Every other transition (PendingAuth→Deauthorized,
+//     Linked→Linked, none→Linked, unknown statuses, ...) becomes the legacy-only
+//     type [TypeDataConnectionStatusChanged] carrying a [*ConnectionEvent].
+//     Statuses are compared ignoring ASCII case.
+//   - Push Operation Status Changed: Success → {dataType}.write.successful;
+//     Failed, TimedOut → {dataType}.write.unsuccessful; Pending →
+//     [TypePushOperationPending]. Any other status, or a push rule without a
+//     dataType, becomes [TypePushOperationStatusChanged]; all are [*WriteEvent].
+//   - Data sync completed → read.completed with one element, status
+//     "Complete", recordsModified false; Dataset data changed → the same with
+//     recordsModified true; Data Sync Status Changed To Error → status taken
+//     from datasetStatus (kept as sent, "" when missing), recordsModified false.
+//   - New company synchronised → read.completed.initial with an empty
+//     dataTypes array (the legacy body names no data type); the connection id
+//     is in [Event.ConnectionID].
+//   - Account Categories Updated, Sync Started and unknown rule types become
+//     the legacy-only types [TypeAccountCategoriesUpdated], [TypeSyncStarted]
+//     and [TypeUnknownLegacyRule]. An unknown rule is never an error.
+//
+// Every typed legacy field, including those the new schema dropped (Message,
+// ClientId, ClientName, RuleId, datasetId, oldStatus, FailureStage, ...), and
+// the raw Data stay available in [Event.Legacy]; the typed event's
+// [Envelope.Legacy] points to the same value.
+//
+// # New-format quirks
+//
+// The event type is trusted as sent: Codat's example of client.rateLimit.reset
+// that says "client.rateLimit.reached" is a reached event, and the OAS examples'
+// literal "{dataType}.write.successful" is a write event whose data type is
+// "{dataType}". Dates and enums stay strings, as sent, so
+// "2024-09-01T23:59:99Z" survives. An event type this version does not know
+// gives an [Event] with that Type and a nil Typed.
+package normalize

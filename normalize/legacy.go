@@ -1,0 +1,440 @@
+package normalize
+
+import (
+	"bytes"
+	"strings"
+)
+
+// ruleID identifies a legacy rule type.
+type ruleID uint8
+
+const (
+	ruleUnknown ruleID = iota
+	ruleDataConnectionStatusChanged
+	ruleNewCompanySynchronized
+	ruleDataSyncCompleted
+	ruleDatasetDataChanged
+	ruleDataSyncStatusChangedToError
+	rulePushOperationStatusChanged
+	rulePushOperationTimedOut
+	ruleAccountCategoriesUpdated
+	ruleSyncConnectionDeleted
+	ruleSyncCompleted
+	ruleSyncFailed
+	ruleClientRateLimitReached
+	ruleClientRateLimitReset
+	ruleSyncStarted
+)
+
+// ruleSpec is one legacy rule type: the data both the mapping code and the
+// README table are built from.
+type ruleSpec struct {
+	id    ruleID
+	svix  string   // Svix catalogue name
+	names []string // RuleType strings Codat has documented, first is canonical
+	// eventType is the fixed normalized type; "" when it depends on Data
+	// (connectionTransitions, pushStatuses).
+	eventType string
+	kind      kind
+	fields    []FieldMapping
+}
+
+// FieldMapping is one legacy field and where it goes in the normalized event.
+type FieldMapping struct {
+	Legacy string // legacy property, e.g. "Data.pushOperationKey"
+	New    string // new property, e.g. "payload.id", or where a dropped field is kept
+}
+
+const keptInLegacy = "Event.Legacy only"
+
+var (
+	fCompany        = FieldMapping{"CompanyId", "payload.referenceCompany.id"}
+	fReadConnection = FieldMapping{"DataConnectionId", "payload.dataTypes[0].connectionId"}
+	fReadDataType   = FieldMapping{"Data.dataType", "payload.dataTypes[0].dataType"}
+	fDatasetID      = FieldMapping{"Data.datasetId", keptInLegacy + " (Occurrence.DatasetID)"}
+	fWriteConn      = FieldMapping{"DataConnectionId", "payload.connectionId"}
+	fWriteDataType  = FieldMapping{"Data.dataType", "eventType prefix ({dataType}.write.*)"}
+	fWriteKey       = FieldMapping{"Data.pushOperationKey", "payload.id"}
+	fSyncID         = FieldMapping{"Data.syncId", "payload.syncId"}
+	fSyncType       = FieldMapping{"Data.syncType", keptInLegacy}
+	fDailyQuota     = FieldMapping{"Data.DailyQuota", "payload.dailyQuota"}
+	fExpiresUtc     = FieldMapping{"Data.ExpiresUtc", "payload.expiryDate"}
+)
+
+var ruleSpecs = []ruleSpec{
+	{
+		id: ruleDataConnectionStatusChanged, svix: "DataConnectionStatusChanged",
+		names: []string{"DataConnectionStatusChanged"}, kind: kindConnection,
+		fields: []FieldMapping{
+			fCompany,
+			{"DataConnectionId", "payload.connection.id"},
+			{"Data.dataConnectionId", "payload.connection.id (when DataConnectionId is missing)"},
+			{"Data.newStatus", "payload.connection.status"},
+			{"Data.oldStatus", keptInLegacy},
+			{"Data.platformKey", "payload.connection.integrationKey"},
+		},
+	},
+	{
+		id: ruleNewCompanySynchronized, svix: "NewCompanySynchronized",
+		names:     []string{"New company synchronised", "New company synchronized"},
+		eventType: TypeReadCompletedInitial, kind: kindRead,
+		fields: []FieldMapping{
+			fCompany,
+			{"DataConnectionId", "Event.ConnectionID (payload.dataTypes is empty)"},
+			{"Data.companyName, Data.sourceType", keptInLegacy},
+		},
+	},
+	{
+		id: ruleDataSyncCompleted, svix: "DataSyncCompleted",
+		names:     []string{"Data sync completed"},
+		eventType: TypeReadCompleted, kind: kindRead,
+		fields: []FieldMapping{
+			fCompany, fReadConnection, fReadDataType,
+			{"(constant)", "payload.dataTypes[0].status = Complete, recordsModified = false"},
+			fDatasetID,
+		},
+	},
+	{
+		id: ruleDatasetDataChanged, svix: "DatasetDataChanged",
+		names:     []string{"Dataset data changed"},
+		eventType: TypeReadCompleted, kind: kindRead,
+		fields: []FieldMapping{
+			fCompany, fReadConnection, fReadDataType,
+			{"(constant)", "payload.dataTypes[0].status = Complete, recordsModified = true"},
+			fDatasetID,
+		},
+	},
+	{
+		id: ruleDataSyncStatusChangedToError, svix: "DataSyncStatusChangedToError",
+		names:     []string{"Data Sync Status Changed To Error"},
+		eventType: TypeReadCompleted, kind: kindRead,
+		fields: []FieldMapping{
+			fCompany, fReadConnection, fReadDataType,
+			{"Data.datasetStatus", "payload.dataTypes[0].status (recordsModified = false)"},
+			fDatasetID,
+		},
+	},
+	{
+		id: rulePushOperationStatusChanged, svix: "PushOperationStatusChanged",
+		names: []string{"Push Operation Status Changed()", "Push Operation Status Changed"},
+		kind:  kindWrite,
+		fields: []FieldMapping{
+			fCompany, fWriteConn, fWriteDataType,
+			{"Data.status", "payload.status"},
+			fWriteKey,
+			{"Data.pushOperationGuid", "payload.id (when pushOperationKey is missing)"},
+		},
+	},
+	{
+		id: rulePushOperationTimedOut, svix: "PushOperationTimedOut",
+		names: []string{"Push Operation Timed Out"},
+		kind:  kindWrite,
+		fields: []FieldMapping{
+			fCompany, fWriteConn, fWriteDataType,
+			{"(constant)", "payload.status = TimedOut"},
+			fWriteKey,
+			{"Data.pushOperationGuid", "payload.id (when pushOperationKey is missing)"},
+		},
+	},
+	{
+		id: ruleSyncCompleted, svix: "SyncCompleted",
+		names:     []string{"Sync Completed"},
+		eventType: TypeExpensesSyncSuccessful, kind: kindExpenses,
+		fields: []FieldMapping{fCompany, fSyncID, fSyncType},
+	},
+	{
+		id: ruleSyncFailed, svix: "SyncFailed",
+		names:     []string{"Sync Failed"},
+		eventType: TypeExpensesSyncUnsuccessful, kind: kindExpenses,
+		fields: []FieldMapping{fCompany, fSyncID, fSyncType, {"Data.FailureStage", keptInLegacy}},
+	},
+	{
+		id: ruleSyncConnectionDeleted, svix: "SyncConnectionDeleted",
+		names:     []string{"Sync Connection Deleted"},
+		eventType: TypeConnectionDeleted, kind: kindConnection,
+		fields: []FieldMapping{fCompany, {"DataConnectionId", "payload.connection.id"}},
+	},
+	{
+		id: ruleClientRateLimitReached, svix: "ClientRateLimitReached",
+		names:     []string{"Rate Limit Reached"},
+		eventType: TypeClientRateLimitReached, kind: kindRateLimit,
+		fields: []FieldMapping{fDailyQuota, fExpiresUtc, {"(constant)", "payload.quotaRemaining = 0 unless Data.QuotaRemaining is sent"}},
+	},
+	{
+		id: ruleClientRateLimitReset, svix: "ClientRateLimitReset",
+		names:     []string{"Rate Limit Reset"},
+		eventType: TypeClientRateLimitReset, kind: kindRateLimit,
+		fields: []FieldMapping{
+			fDailyQuota, fExpiresUtc,
+			{"Data.QuotaRemaining", "payload.quotaRemaining"},
+			{"Data.ResetReason", keptInLegacy},
+		},
+	},
+	{
+		id: ruleAccountCategoriesUpdated, svix: "AccountCategoriesUpdated",
+		names:     []string{"Account Categories Updated", "account-categories-updated"},
+		eventType: TypeAccountCategoriesUpdated, kind: kindAccountCategories,
+		fields: []FieldMapping{
+			fCompany,
+			{"DataConnectionId", "payload.connectionId"},
+			{"Data.modifiedDate", "payload.modifiedDate"},
+		},
+	},
+	{
+		id: ruleSyncStarted, svix: "SyncStarted",
+		names:     []string{"Sync Started"},
+		eventType: TypeSyncStarted, kind: kindSyncStarted,
+		fields: []FieldMapping{
+			fCompany, fSyncID,
+			{"Data.syncType", "payload.syncType"},
+			{"Data.SyncDateRangeStartUtc", "payload.syncDateRangeStartUtc"},
+			{"Data.SyncDateRangeFinishUtc", "payload.syncDateRangeFinishUtc"},
+		},
+	},
+}
+
+// connectionTransitions maps DataConnectionStatusChanged by (oldStatus,
+// newStatus), compared ignoring ASCII case. A transition not listed gives
+// TypeDataConnectionStatusChanged.
+var connectionTransitions = []struct{ old, new, eventType string }{
+	{"", "PendingAuth", TypeConnectionCreated},
+	{"PendingAuth", "Linked", TypeConnectionConnected},
+	{"Linked", "Unlinked", TypeConnectionDisconnected},
+	{"Linked", "Deauthorized", TypeConnectionDisconnected},
+	{"Unlinked", "Linked", TypeConnectionReconnected},
+	{"Deauthorized", "Linked", TypeConnectionReconnected},
+	{"", "", TypeConnectionDeleted},
+}
+
+// Placeholder names used by pushStatuses for the dynamic write types.
+const (
+	placeholderWriteSuccessful   = "{dataType}" + writeSuccessfulSuffix
+	placeholderWriteUnsuccessful = "{dataType}" + writeUnsuccessfulSuffix
+)
+
+// pushStatuses maps Push Operation Status Changed by Data.status, compared
+// ignoring ASCII case. Any other status gives TypePushOperationStatusChanged.
+var pushStatuses = []struct{ status, eventType string }{
+	{"Success", placeholderWriteSuccessful},
+	{"Failed", placeholderWriteUnsuccessful},
+	{"TimedOut", placeholderWriteUnsuccessful},
+	{"Pending", TypePushOperationPending},
+}
+
+var ruleByCanonical = func() map[string]*ruleSpec {
+	m := make(map[string]*ruleSpec)
+	add := func(name string, s *ruleSpec) {
+		var buf [canonicalMax]byte
+		if k := canonical(name, &buf); k != nil {
+			m[string(k)] = s
+		}
+	}
+	for i := range ruleSpecs {
+		s := &ruleSpecs[i]
+		add(s.svix, s)
+		for _, n := range s.names {
+			add(n, s)
+		}
+	}
+	return m
+}()
+
+const canonicalMax = 64
+
+var synchronis = []byte("synchronis")
+
+// canonical writes the lookup form of a rule name into buf: ASCII letters
+// lower-cased, digits kept, everything else dropped, "synchronis" spelled
+// "synchroniz". It returns nil when the form would not fit.
+func canonical(name string, buf *[canonicalMax]byte) []byte {
+	n := 0
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		default:
+			continue
+		}
+		if n == len(buf) {
+			return nil
+		}
+		buf[n] = c
+		n++
+	}
+	out := buf[:n]
+	if i := bytes.Index(out, synchronis); i >= 0 {
+		out[i+len(synchronis)-1] = 'z'
+	}
+	return out
+}
+
+// lookupRule finds the rule spec for a RuleType as sent; nil when unknown.
+func lookupRule(ruleType string) *ruleSpec {
+	var buf [canonicalMax]byte
+	k := canonical(ruleType, &buf)
+	if len(k) == 0 {
+		return nil
+	}
+	return ruleByCanonical[string(k)]
+}
+
+// LegacyRuleName returns the Svix catalogue name (for example
+// "PushOperationStatusChanged") of a legacy RuleType as sent, matched as
+// described in the package documentation; false when the rule is unknown.
+func LegacyRuleName(ruleType string) (string, bool) {
+	if s := lookupRule(ruleType); s != nil {
+		return s.svix, true
+	}
+	return "", false
+}
+
+func connectionEventType(oldStatus, newStatus string) string {
+	for _, t := range connectionTransitions {
+		if strings.EqualFold(t.old, oldStatus) && strings.EqualFold(t.new, newStatus) {
+			return t.eventType
+		}
+	}
+	return TypeDataConnectionStatusChanged
+}
+
+func pushEventType(status, dataType string) string {
+	if dataType == "" {
+		return TypePushOperationStatusChanged
+	}
+	for _, p := range pushStatuses {
+		if strings.EqualFold(p.status, status) {
+			switch p.eventType {
+			case placeholderWriteSuccessful:
+				return WriteSuccessful(dataType)
+			case placeholderWriteUnsuccessful:
+				return WriteUnsuccessful(dataType)
+			}
+			return p.eventType
+		}
+	}
+	return TypePushOperationStatusChanged
+}
+
+func parseLegacy(body []byte, w *wire, ruleType string) (*Event, error) {
+	lg := &Legacy{
+		AlertID:          w.AlertID,
+		RuleType:         ruleType,
+		RuleID:           w.RuleID,
+		ClientID:         w.ClientID,
+		ClientName:       w.ClientName,
+		CompanyID:        w.CompanyID,
+		DataConnectionID: w.DataConnectionID,
+		Message:          w.Message,
+		RawData:          w.Data,
+	}
+	spec := lookupRule(ruleType)
+	if spec != nil {
+		lg.Rule = spec.svix
+		if err := decodePayload(w.Data, &lg.Data, "Data"); err != nil {
+			return nil, err
+		}
+	}
+	d := &lg.Data
+	ev := &Event{
+		ID:           w.AlertID,
+		Format:       FormatLegacy,
+		CompanyID:    w.CompanyID,
+		ConnectionID: w.DataConnectionID,
+		ClientID:     w.ClientID,
+		Legacy:       lg,
+		Body:         body,
+	}
+	if ev.ConnectionID == "" {
+		ev.ConnectionID = d.DataConnectionID
+	}
+	env := Envelope{ID: w.AlertID, Legacy: lg}
+	company := CompanyReference{ID: w.CompanyID}
+	if spec == nil {
+		env.EventType = TypeUnknownLegacyRule
+		ev.Typed = &UnknownLegacyEvent{Envelope: env, Payload: UnknownLegacyPayload{
+			RuleType:     ruleType,
+			CompanyID:    w.CompanyID,
+			ConnectionID: w.DataConnectionID,
+			Data:         w.Data,
+		}}
+		ev.Type = env.EventType
+		return ev, nil
+	}
+	env.EventType = spec.eventType
+	switch spec.id {
+	case ruleDataConnectionStatusChanged, ruleSyncConnectionDeleted:
+		if spec.id == ruleDataConnectionStatusChanged {
+			env.EventType = connectionEventType(d.OldStatus, d.NewStatus)
+		}
+		ev.Typed = &ConnectionEvent{Envelope: env, Payload: ConnectionPayload{
+			ReferenceCompany: company,
+			Connection: Connection{
+				ID:             ev.ConnectionID,
+				IntegrationKey: d.PlatformKey,
+				Status:         d.NewStatus,
+			},
+		}}
+	case ruleNewCompanySynchronized:
+		ev.Typed = &ReadCompletedEvent{Envelope: env, Payload: ReadCompletedPayload{
+			ReferenceCompany: company,
+			DataTypes:        []DataTypeReadSummary{},
+		}}
+	case ruleDataSyncCompleted, ruleDatasetDataChanged, ruleDataSyncStatusChangedToError:
+		el := DataTypeReadSummary{ConnectionID: ev.ConnectionID, DataType: d.DataType, Status: "Complete"}
+		switch spec.id {
+		case ruleDatasetDataChanged:
+			el.RecordsModified = true
+		case ruleDataSyncStatusChangedToError:
+			el.Status = d.DatasetStatus
+		}
+		ev.Typed = &ReadCompletedEvent{Envelope: env, Payload: ReadCompletedPayload{
+			ReferenceCompany: company,
+			DataTypes:        []DataTypeReadSummary{el},
+		}}
+	case rulePushOperationStatusChanged, rulePushOperationTimedOut:
+		status := d.Status
+		if spec.id == rulePushOperationTimedOut {
+			status = "TimedOut"
+		}
+		env.EventType = pushEventType(status, d.DataType)
+		id := d.PushOperationKey
+		if id == "" {
+			id = d.PushOperationGUID
+		}
+		ev.Typed = &WriteEvent{Envelope: env, Payload: WritePayload{
+			ID:               id,
+			ReferenceCompany: company,
+			ConnectionID:     ev.ConnectionID,
+			Status:           status,
+		}}
+	case ruleSyncCompleted, ruleSyncFailed:
+		ev.Typed = &ExpensesSyncEvent{Envelope: env, Payload: ExpensesSyncPayload{
+			ReferenceCompany: company,
+			SyncID:           d.SyncID,
+		}}
+	case ruleClientRateLimitReached, ruleClientRateLimitReset:
+		ev.Typed = &RateLimitEvent{Envelope: env, Payload: RateLimitPayload{
+			DailyQuota:     d.DailyQuota,
+			QuotaRemaining: d.QuotaRemaining,
+			ExpiryDate:     d.ExpiresUtc,
+		}}
+	case ruleAccountCategoriesUpdated:
+		ev.Typed = &AccountCategoriesUpdatedEvent{Envelope: env, Payload: AccountCategoriesUpdatedPayload{
+			ReferenceCompany: company,
+			ConnectionID:     ev.ConnectionID,
+			ModifiedDate:     d.ModifiedDate,
+		}}
+	case ruleSyncStarted:
+		ev.Typed = &SyncStartedEvent{Envelope: env, Payload: SyncStartedPayload{
+			ReferenceCompany:       company,
+			SyncID:                 d.SyncID,
+			SyncType:               d.SyncType,
+			SyncDateRangeStartUtc:  d.SyncDateRangeStartUtc,
+			SyncDateRangeFinishUtc: d.SyncDateRangeFinishUtc,
+		}}
+	}
+	ev.Type = env.EventType
+	return ev, nil
+}

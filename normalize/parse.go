@@ -1,0 +1,318 @@
+package normalize
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// MalformedError reports a body that is not a JSON object, or whose known
+// fields have the wrong JSON type. A receiver answers it with 400. The error
+// text names the problem and a byte offset, never body content.
+type MalformedError struct {
+	Reason string // short description, e.g. "invalid JSON" or "top-level value is not an object"
+	Offset int64  // byte offset of the problem in the body, -1 when unknown
+	Err    error  // the underlying *json.SyntaxError or *json.UnmarshalTypeError, or nil
+}
+
+// Error implements error.
+func (e *MalformedError) Error() string {
+	s := "normalize: malformed body: " + e.Reason
+	if e.Offset >= 0 {
+		s += " at offset " + strconv.FormatInt(e.Offset, 10)
+	}
+	return s
+}
+
+// Unwrap returns the underlying encoding/json error, if any.
+func (e *MalformedError) Unwrap() error { return e.Err }
+
+// wire is the union of the top-level keys of both formats, decoded in one
+// pass; encoding/json matches keys ignoring case.
+type wire struct {
+	ID            string          `json:"id"`
+	EventType     string          `json:"eventType"`
+	Type          string          `json:"type"`
+	GeneratedDate string          `json:"generatedDate"`
+	Payload       json.RawMessage `json:"payload"`
+
+	AlertID          string          `json:"AlertId"`
+	RuleType         string          `json:"RuleType"`
+	RuleID           string          `json:"RuleId"`
+	ClientID         string          `json:"ClientId"`
+	ClientName       string          `json:"ClientName"`
+	CompanyID        string          `json:"CompanyId"`
+	DataConnectionID string          `json:"DataConnectionId"`
+	Message          string          `json:"Message"`
+	Data             json.RawMessage `json:"Data"`
+
+	// ConnectionID is only read from unknown bodies (pre-2025 bank feeds).
+	ConnectionID string `json:"connectionId"`
+}
+
+// classifyHead is the subset of wire that Classify needs.
+type classifyHead struct {
+	EventType string `json:"eventType"`
+	Type      string `json:"type"`
+	AlertID   string `json:"AlertId"`
+	RuleType  string `json:"RuleType"`
+}
+
+// shape applies the classification rules in the package documentation and
+// returns the format and the (new) event type or legacy rule type as sent.
+func shape(eventType, typ, alertID, ruleType string) (Format, string) {
+	switch {
+	case eventType != "":
+		return FormatNew, eventType
+	case ruleType != "":
+		return FormatLegacy, ruleType
+	case alertID != "":
+		return FormatLegacy, typ
+	case typ != "":
+		if strings.IndexByte(typ, '.') >= 0 {
+			return FormatNew, typ
+		}
+		return FormatLegacy, typ
+	}
+	return FormatUnknown, ""
+}
+
+// Classify reports the body's shape. Malformed JSON or a top-level value that
+// is not an object returns a [*MalformedError]. Classify looks at the
+// classifying keys only; [Parse] may still reject a body whose other known
+// fields have the wrong JSON type.
+func Classify(body []byte) (Format, error) {
+	if err := checkObject(body); err != nil {
+		return "", err
+	}
+	var h classifyHead
+	if err := json.Unmarshal(body, &h); err != nil {
+		return "", malformed(err)
+	}
+	f, _ := shape(h.EventType, h.Type, h.AlertID, h.RuleType)
+	return f, nil
+}
+
+// Parse classifies, decodes and normalizes body in one pass. It never panics.
+// FormatUnknown is not an error: it returns an *Event with Format
+// FormatUnknown and Type "" (CompanyID and ConnectionID are filled from
+// top-level companyId and connectionId when present). Errors are always
+// [*MalformedError]. The returned Event keeps body in Event.Body without
+// copying it.
+func Parse(body []byte) (*Event, error) {
+	if err := checkObject(body); err != nil {
+		return nil, err
+	}
+	var w wire
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, malformed(err)
+	}
+	format, typ := shape(w.EventType, w.Type, w.AlertID, w.RuleType)
+	switch format {
+	case FormatNew:
+		return parseNew(body, &w, typ)
+	case FormatLegacy:
+		return parseLegacy(body, &w, typ)
+	}
+	return &Event{
+		Format:       FormatUnknown,
+		ID:           w.ID,
+		CompanyID:    w.CompanyID,
+		ConnectionID: w.ConnectionID,
+		Body:         body,
+	}, nil
+}
+
+// checkObject rejects bodies whose first non-space byte is not '{' before
+// encoding/json would silently accept a top-level null.
+func checkObject(body []byte) error {
+	for i, c := range body {
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '{':
+			return nil
+		}
+		if json.Valid(body) {
+			return &MalformedError{Reason: "top-level value is not an object", Offset: int64(i)}
+		}
+		var v any
+		return malformed(json.Unmarshal(body, &v))
+	}
+	return &MalformedError{Reason: "empty body", Offset: -1}
+}
+
+// malformed wraps an encoding/json error.
+func malformed(err error) *MalformedError {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return &MalformedError{Reason: "invalid JSON", Offset: se.Offset, Err: err}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "(value)"
+		}
+		return &MalformedError{Reason: "field " + field + " has JSON type " + te.Value, Offset: te.Offset, Err: err}
+	}
+	return &MalformedError{Reason: "invalid JSON", Offset: -1, Err: err}
+}
+
+// isNull reports whether raw is absent or the JSON literal null.
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// decodePayload decodes raw into v unless raw is absent or null.
+func decodePayload(raw json.RawMessage, v any, field string) error {
+	if isNull(raw) {
+		return nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			f := field
+			if te.Field != "" {
+				f += "." + te.Field
+			}
+			return &MalformedError{Reason: "field " + f + " has JSON type " + te.Value, Offset: -1, Err: err}
+		}
+		return malformed(err)
+	}
+	return nil
+}
+
+// unknownPayload is what Parse reads from the payload of a new event type it
+// does not know, to fill CompanyID and ConnectionID.
+type unknownPayload struct {
+	ReferenceCompany struct {
+		ID string `json:"id"`
+	} `json:"referenceCompany"`
+	CompanyID    string `json:"companyId"`
+	ConnectionID string `json:"connectionId"`
+}
+
+func parseNew(body []byte, w *wire, eventType string) (*Event, error) {
+	ev := &Event{
+		ID:            w.ID,
+		Type:          eventType,
+		GeneratedDate: w.GeneratedDate,
+		Format:        FormatNew,
+		Body:          body,
+	}
+	env := Envelope{ID: w.ID, EventType: eventType, GeneratedDate: w.GeneratedDate}
+	const field = "payload"
+	switch kindOf(eventType) {
+	case kindCompany:
+		t := &CompanyEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ID
+		ev.Typed = t
+	case kindCompanyProduct:
+		t := &CompanyProductEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ID
+		ev.Typed = t
+	case kindConnection:
+		t := &ConnectionEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.ConnectionID = t.Payload.Connection.ID
+		ev.Typed = t
+	case kindRead:
+		t := &ReadCompletedEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		for _, dt := range t.Payload.DataTypes {
+			if dt.ConnectionID != "" {
+				ev.ConnectionID = dt.ConnectionID
+				break
+			}
+		}
+		ev.Typed = t
+	case kindWrite:
+		t := &WriteEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.ConnectionID = t.Payload.ConnectionID
+		ev.Typed = t
+	case kindRateLimit:
+		t := &RateLimitEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.Typed = t
+	case kindSourceAccount:
+		t := &SourceAccountEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		if ev.CompanyID == "" {
+			ev.CompanyID = t.Payload.CompanyID
+		}
+		ev.ConnectionID = t.Payload.ConnectionID
+		ev.Typed = t
+	case kindExpenses:
+		t := &ExpensesSyncEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.Typed = t
+	case kindReport:
+		t := &ReportEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.Typed = t
+	case kindAccountCategories:
+		t := &AccountCategoriesUpdatedEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.ConnectionID = t.Payload.ConnectionID
+		ev.Typed = t
+	case kindSyncStarted:
+		t := &SyncStartedEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.Typed = t
+	case kindUnknownLegacy:
+		t := &UnknownLegacyEvent{Envelope: env}
+		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+			return nil, err
+		}
+		ev.CompanyID = t.Payload.CompanyID
+		ev.ConnectionID = t.Payload.ConnectionID
+		ev.Typed = t
+	default:
+		// An event type Codat added after this version: acknowledged with a
+		// nil Typed. Wrong types in its payload are not an error.
+		var p unknownPayload
+		if !isNull(w.Payload) && json.Unmarshal(w.Payload, &p) == nil {
+			ev.CompanyID = p.ReferenceCompany.ID
+			if ev.CompanyID == "" {
+				ev.CompanyID = p.CompanyID
+			}
+			ev.ConnectionID = p.ConnectionID
+		}
+	}
+	return ev, nil
+}
