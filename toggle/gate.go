@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,7 +138,7 @@ type endpointGate struct {
 	endpointSettings
 	counters
 	boxedName  any
-	lastWarn   atomic.Int64 // unix nanoseconds of the last failure warning
+	lastWarn   atomic.Int64 // unix nanoseconds of the last failure warning, or noWarnYet
 	suppressed atomic.Uint64
 }
 
@@ -188,6 +189,8 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 		return nil, err
 	}
 	g.legacy.boxedName, g.new.boxedName = boxedLegacy, boxedNew
+	g.legacy.lastWarn.Store(noWarnYet)
+	g.new.lastWarn.Store(noWarnYet)
 	if g.timeout == 0 {
 		g.timeout = DefaultTimeout
 	}
@@ -383,11 +386,13 @@ func (g *Gate) decide(ep *endpointGate, det openfeature.BooleanEvaluationDetails
 	return d
 }
 
+const noWarnYet = math.MinInt64
+
 // warn logs at most one warning per endpoint per WarnInterval.
 func (g *Gate) warn(ep *endpointGate, msg string, req *Request, d Decision) {
 	now := g.now().UnixNano()
 	last := ep.lastWarn.Load()
-	if last != 0 && now-last < int64(WarnInterval) || !ep.lastWarn.CompareAndSwap(last, now) {
+	if last != noWarnYet && now-last < int64(WarnInterval) || !ep.lastWarn.CompareAndSwap(last, now) {
 		ep.suppressed.Add(1)
 		return
 	}
@@ -413,13 +418,20 @@ func (g *Gate) call(ctx context.Context, ep *endpointGate, evalCtx openfeature.E
 	defer cancel()
 	ch := make(chan evalResult, 1)
 	go func() { ch <- g.safeCall(tctx, ep.flag, def, evalCtx) }()
+	// A provider that gave up because of our deadline reports a timeout.
+	result := func(r evalResult) (openfeature.BooleanEvaluationDetails, error) {
+		if r.err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			r.err = fmt.Errorf("%w after %v: %w", ErrTimeout, g.timeout, r.err)
+		}
+		return r.det, r.err
+	}
 	select {
 	case r := <-ch:
-		return r.det, r.err
+		return result(r)
 	case <-tctx.Done():
 		select {
 		case r := <-ch: // finished at the same instant: use it
-			return r.det, r.err
+			return result(r)
 		default:
 		}
 		det := openfeature.BooleanEvaluationDetails{Value: def}
