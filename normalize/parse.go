@@ -190,6 +190,9 @@ type unknownPayload struct {
 	ReferenceCompany struct {
 		ID string `json:"id"`
 	} `json:"referenceCompany"`
+	Connection struct {
+		ID string `json:"id"`
+	} `json:"connection"`
 	CompanyID    string `json:"companyId"`
 	ConnectionID string `json:"connectionId"`
 }
@@ -312,6 +315,9 @@ func parseNew(body []byte, w *wire, eventType string) (*Event, error) {
 				ev.CompanyID = p.CompanyID
 			}
 			ev.ConnectionID = p.ConnectionID
+			if ev.ConnectionID == "" {
+				ev.ConnectionID = p.Connection.ID
+			}
 		}
 	}
 	return ev, nil
