@@ -1,0 +1,51 @@
+package codathook
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/codathook/codathook/normalize"
+)
+
+type ctxKey struct{ name string }
+
+var (
+	deliveryCtxKey = &ctxKey{"delivery"}
+	eventKey       = &ctxKey{"event"}
+)
+
+// Delivery is the metadata of the HTTP delivery that carried an event. It is
+// in the context passed to callbacks and to a wrapped handler.
+type Delivery struct {
+	// ID is the delivery key used for deduplication: the verified webhook-id
+	// (or svix-id) header, else the body id / AlertId, else a hash of the body.
+	ID string
+	// EventID is the body's id (new format) or AlertId (legacy format).
+	EventID string
+	// Format is the body's shape: new or legacy.
+	Format normalize.Format
+	// Endpoint is where the delivery arrived.
+	Endpoint Endpoint
+	// ReceivedAt is when the receiver started handling the request.
+	ReceivedAt time.Time
+	// Body is the exact request body that was authenticated. Do not modify it.
+	Body []byte
+	// Request is the HTTP request (its Body already consumed), for route
+	// variables and headers. Callbacks must not read its body.
+	Request *http.Request
+}
+
+// DeliveryFromContext returns the delivery metadata that the receiver put in
+// a callback's or wrapped handler's context.
+func DeliveryFromContext(ctx context.Context) (*Delivery, bool) {
+	d, ok := ctx.Value(deliveryCtxKey).(*Delivery)
+	return d, ok
+}
+
+// EventFromContext returns the verified, normalized event that the receiver's
+// middleware passes to the wrapped handler (and to callbacks).
+func EventFromContext(ctx context.Context) (*normalize.Event, bool) {
+	ev, ok := ctx.Value(eventKey).(*normalize.Event)
+	return ev, ok
+}

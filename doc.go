@@ -1,0 +1,80 @@
+// Package codathook receives Codat webhooks from both of Codat's services
+// while you migrate from the legacy rule webhooks to the new event types, and
+// makes sure each occurrence reaches your code exactly once.
+//
+// A [Receiver] serves two endpoints, [EndpointNew] (Codat's Svix-based
+// service) and [EndpointLegacy] (the legacy rules service). Register typed
+// callbacks once, against the new event types, with [On]; legacy deliveries
+// are normalized and reach the same callbacks:
+//
+//	rcv, err := codathook.New(
+//		codathook.WithSecrets(os.Getenv("CODAT_WEBHOOK_SECRET")),
+//		codathook.WithLegacyAuthorization(os.Getenv("CODAT_LEGACY_AUTH")),
+//	)
+//	codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
+//		return activate(ctx, ev.Payload.ReferenceCompany.ID)
+//	})
+//	mux.Handle("POST /webhooks/codat", rcv.Handler(codathook.EndpointNew))
+//	mux.Handle("POST /webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
+//
+// # One delivery
+//
+// Each request goes through: method check (POST or PUT, else 405), body read
+// once through a limit (413), authentication (401), classification of the
+// body (400 when it is not a JSON object), normalization, the endpoint's
+// feature flag, deduplication, the callback, and commit or release. The
+// response is 204 when the delivery was processed, was a duplicate, or was
+// deliberately skipped by a flag; 503 with Retry-After when it must be retried
+// (a callback failed, panicked or timed out; the store failed; a copy is in
+// flight elsewhere). The receiver never answers 500, which Codat's legacy
+// service does not retry, and never sends internal error text. The
+// [HeaderResult] response header names the [Result].
+//
+// # Verifying signatures
+//
+// The new endpoint verifies Standard Webhooks / Svix signatures over the
+// exact bytes received: HMAC-SHA256 of "id.timestamp.body" keyed with the
+// base64-decoded whsec_ secret, compared in constant time. It accepts the
+// complete webhook-* header set or the complete svix-* set; a mixed set is
+// refused (401), as svix-go does; when both complete sets are present, either
+// may verify. Several configured secrets ([WithSecrets]) and several
+// space-separated v1 signatures in one header allow rotation on both sides;
+// entries other than v1 are skipped. The timestamp must be within the
+// tolerance ([WithTolerance], 5 minutes by default) in the past or the future.
+// The legacy endpoint compares the Authorization header with the accepted
+// values ([WithLegacyAuthorization]) in constant time. An endpoint with no
+// authentication exists only through [WithInsecureNoAuth].
+//
+// # Payload versions
+//
+// Bodies are classified one by one, not by endpoint: the new service also
+// delivers legacy-shaped bodies (AccountCategoriesUpdated). Package
+// normalize maps every legacy rule type to its new event type; the original
+// legacy fields stay available in the event's Legacy field.
+//
+// # Deduplication
+//
+// Each delivery has a delivery key (the verified webhook-id, else the body's
+// id or AlertId) and occurrence keys that match the same occurrence delivered
+// once in each format; see package dedupe. A delivery is claimed before its
+// callback, committed when the callback succeeds and released when it fails,
+// so a retry processes what failed. Concurrent copies in one process wait for
+// the first and share its outcome. The default store is an in-memory LRU;
+// apps with several replicas share a Redis store ([WithStore]).
+//
+// # Feature flags
+//
+// With [WithFlags] each endpoint is gated by an OpenFeature boolean flag,
+// evaluated per delivery with the company as targeting key; see package
+// toggle. A gated-off delivery is acknowledged without processing (or
+// deferred with 503), and is never claimed, so a later replay is processed.
+//
+// # Using with routers
+//
+// [Receiver.Handler] is an http.Handler for net/http's ServeMux, gorilla/mux
+// and chi; [Receiver.Middleware] is a func(http.Handler) http.Handler that
+// wraps an existing handler (gorilla/mux Router.Use, chi Use). gin and echo
+// have adapter modules (adapters/codathookgin, adapters/codathookecho).
+// Callbacks reach the request, for route variables, through
+// [DeliveryFromContext].
+package codathook

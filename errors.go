@@ -1,0 +1,72 @@
+package codathook
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors passed to the error handler. Match them with [errors.Is];
+// the statuses are those of [DefaultErrorHandler].
+var (
+	// ErrMissingSignature: no complete webhook-* or svix-* header set (401).
+	ErrMissingSignature = errors.New("codathook: missing signature headers")
+	// ErrInvalidSignature: no v1 signature matches any configured secret, or
+	// the timestamp header is not an integer (401).
+	ErrInvalidSignature = errors.New("codathook: signature mismatch")
+	// ErrStaleTimestamp: the signature timestamp is outside the tolerance (401).
+	ErrStaleTimestamp = errors.New("codathook: timestamp outside tolerance")
+	// ErrUnauthorized: the Authorization header matches no accepted value (401).
+	ErrUnauthorized = errors.New("codathook: authorization header not accepted")
+	// ErrNotConfigured: the endpoint has no authentication configured and was
+	// not explicitly made insecure (401).
+	ErrNotConfigured = errors.New("codathook: endpoint has no authentication configured")
+	// ErrMethodNotAllowed: the request method is not POST or PUT (405).
+	ErrMethodNotAllowed = errors.New("codathook: method not allowed")
+	// ErrInFlight: the same delivery or occurrence is being processed by
+	// another request or replica; the sender should retry (503).
+	ErrInFlight = errors.New("codathook: delivery in flight elsewhere")
+	// ErrDeferred: the endpoint's flag is off and the endpoint is configured to
+	// defer rather than acknowledge (503).
+	ErrDeferred = errors.New("codathook: endpoint deferred by feature flag")
+	// ErrCallbackTimeout: a callback outlived the configured deadline (503).
+	ErrCallbackTimeout = errors.New("codathook: callback deadline exceeded")
+)
+
+// CallbackError reports that a callback returned an error or panicked. The
+// delivery is released so that a retry processes it again (503).
+type CallbackError struct {
+	EventType string
+	// Panic holds the recovered value when the callback panicked.
+	Panic any
+	Err   error
+}
+
+func (e *CallbackError) Error() string {
+	if e.Panic != nil {
+		return fmt.Sprintf("codathook: callback for %s panicked: %v", e.EventType, e.Panic)
+	}
+	return fmt.Sprintf("codathook: callback for %s: %v", e.EventType, e.Err)
+}
+
+// Unwrap returns the callback's error, or the panic value when it is an error.
+func (e *CallbackError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	if err, ok := e.Panic.(error); ok {
+		return err
+	}
+	return nil
+}
+
+// StoreError reports that the dedupe store failed; the delivery is answered
+// 503 so that nothing is lost (fail-closed).
+type StoreError struct {
+	Op  string
+	Err error
+}
+
+func (e *StoreError) Error() string { return "codathook: dedupe store " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the store's error.
+func (e *StoreError) Unwrap() error { return e.Err }

@@ -1,0 +1,280 @@
+package codathook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/normalize"
+	"github.com/codathook/codathook/toggle"
+)
+
+// DefaultMaxBodyBytes is the default request body limit (1 MiB).
+const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultCallbackTimeout is the default deadline for one callback (or wrapped
+// handler). It is below the 15 s after which Codat's new service counts a
+// delivery as failed.
+const DefaultCallbackTimeout = 10 * time.Second
+
+// Option configures a [Receiver]. Options are applied in order; when the same
+// option appears twice, the later one wins. An invalid option makes [New]
+// return an error that wraps the option's error.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	secrets         []*secret
+	newAuth         *staticAuth
+	legacyAuth      *staticAuth
+	insecure        [2]bool
+	tolerance       time.Duration
+	now             func() time.Time
+	maxBody         int64
+	logger          *slog.Logger
+	errorHandler    func(http.ResponseWriter, *http.Request, error)
+	observer        func(Outcome)
+	store           dedupe.Store
+	dedupeCfg       *dedupe.Config
+	flags           toggle.Client
+	gateCfg         *toggle.Config
+	callbackTimeout time.Duration
+	fallback        func(context.Context, *normalize.Event) error
+}
+
+// WithSecrets sets the signing secrets of the new (Svix) endpoint: each is
+// "whsec_" followed by standard base64, or the bare base64. Several secrets
+// are accepted at once so you can rotate on your side; a delivery verifies if
+// any v1 signature matches any secret. An empty, undecodable or short (under
+// [MinSecretBytes] decoded) secret makes [New] fail. Without secrets (and
+// without [WithInsecureNoAuth]) the new endpoint answers every request 401.
+func WithSecrets(secrets ...string) Option {
+	return optionFunc(func(c *config) error {
+		if len(secrets) == 0 {
+			return errors.New("codathook: WithSecrets needs at least one secret")
+		}
+		parsed := make([]*secret, 0, len(secrets))
+		for i, s := range secrets {
+			sec, err := parseSecret(s)
+			if err != nil {
+				return fmt.Errorf("secret %d: %w", i+1, err)
+			}
+			parsed = append(parsed, sec)
+		}
+		c.secrets = parsed
+		return nil
+	})
+}
+
+// WithLegacyAuthorization sets the accepted values of the Authorization header
+// on the legacy endpoint: the exact string configured in Codat (Basic,
+// Bearer or a raw value). Several values allow rotation. Values are compared
+// in constant time. An empty value makes [New] fail. Without it (and without
+// [WithInsecureNoAuth]) the legacy endpoint answers every request 401.
+func WithLegacyAuthorization(values ...string) Option {
+	return optionFunc(func(c *config) error {
+		a, err := newStaticAuth(values)
+		if err != nil {
+			return fmt.Errorf("WithLegacyAuthorization: %w", err)
+		}
+		c.legacyAuth = a
+		return nil
+	})
+}
+
+// WithNewAuthorization additionally requires, on the new endpoint, an
+// Authorization header equal to one of values: the static header Codat
+// carries over from the legacy configuration as a custom header. The
+// signature is still required.
+func WithNewAuthorization(values ...string) Option {
+	return optionFunc(func(c *config) error {
+		a, err := newStaticAuth(values)
+		if err != nil {
+			return fmt.Errorf("WithNewAuthorization: %w", err)
+		}
+		c.newAuth = a
+		return nil
+	})
+}
+
+func newStaticAuth(values []string) (*staticAuth, error) {
+	if len(values) == 0 {
+		return nil, errors.New("codathook: at least one Authorization value is required")
+	}
+	a := &staticAuth{}
+	for _, v := range values {
+		if v == "" {
+			return nil, errors.New("codathook: empty Authorization value")
+		}
+		a.values = append(a.values, []byte(v))
+	}
+	return a, nil
+}
+
+// WithInsecureNoAuth accepts unauthenticated deliveries on ep. Anyone who can
+// reach the endpoint can then inject events: use it only behind another
+// authentication layer (mTLS, a private network) or in development.
+func WithInsecureNoAuth(ep Endpoint) Option {
+	return optionFunc(func(c *config) error {
+		i, ok := ep.index()
+		if !ok {
+			return fmt.Errorf("codathook: unknown endpoint %q", ep)
+		}
+		c.insecure[i] = true
+		return nil
+	})
+}
+
+// WithTolerance sets how far the signature timestamp may be from now, in the
+// past or the future. The default is [DefaultTolerance] (5 minutes). A
+// non-positive duration makes [New] fail.
+func WithTolerance(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("codathook: tolerance must be positive, got %v", d)
+		}
+		c.tolerance = d
+		return nil
+	})
+}
+
+// WithClock sets the clock used for signature timestamps and receive times.
+// The default is [time.Now]. A nil clock makes [New] fail.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) error {
+		if now == nil {
+			return errors.New("codathook: nil clock")
+		}
+		c.now = now
+		return nil
+	})
+}
+
+// WithMaxBodyBytes limits the request body read before verification. The
+// default is [DefaultMaxBodyBytes] (1 MiB). Bodies over the limit are
+// rejected with 413, and the error matches [*http.MaxBytesError]. A
+// non-positive limit makes [New] fail.
+func WithMaxBodyBytes(n int64) Option {
+	return optionFunc(func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("codathook: max body bytes must be positive, got %d", n)
+		}
+		c.maxBody = n
+		return nil
+	})
+}
+
+// WithLogger sets the logger. The default discards nothing: it is
+// [slog.Default]. A nil logger makes [New] fail.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return errors.New("codathook: nil logger")
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithErrorHandler replaces [DefaultErrorHandler], which answers every failed
+// delivery. The handler receives the error (match it with errors.Is and
+// errors.As, or call [StatusCode]) and must write the response. Never write
+// err.Error() to the sender. A nil handler makes [New] fail.
+func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
+	return optionFunc(func(c *config) error {
+		if h == nil {
+			return errors.New("codathook: nil error handler")
+		}
+		c.errorHandler = h
+		return nil
+	})
+}
+
+// WithObserver registers fn to see the outcome of every delivery, for
+// metrics. fn runs synchronously after the response is decided; keep it
+// fast. A nil fn makes [New] fail.
+func WithObserver(fn func(Outcome)) Option {
+	return optionFunc(func(c *config) error {
+		if fn == nil {
+			return errors.New("codathook: nil observer")
+		}
+		c.observer = fn
+		return nil
+	})
+}
+
+// WithStore sets the dedupe store. The default is an in-memory
+// [dedupe.LRU] with [dedupe.DefaultCapacity] entries: enough for one
+// process. Apps with several replicas use a shared store such as
+// dedupe/redisstore. A nil store makes [New] fail. The receiver does not
+// close the store.
+func WithStore(s dedupe.Store) Option {
+	return optionFunc(func(c *config) error {
+		if s == nil {
+			return errors.New("codathook: nil store")
+		}
+		c.store = s
+		return nil
+	})
+}
+
+// WithDedupe sets the deduplication windows (retention, cross-format pairing
+// window, claim lease). A nil config means the defaults of [dedupe.Config].
+func WithDedupe(cfg *dedupe.Config) Option {
+	return optionFunc(func(c *config) error {
+		c.dedupeCfg = cfg
+		return nil
+	})
+}
+
+// WithFlags gates each endpoint with OpenFeature boolean flags evaluated
+// through client (an *openfeature.Client satisfies [toggle.Client]). cfg sets
+// flag keys, gated-off behaviour and provider-failure defaults; nil means the
+// defaults of [toggle.Config]. Without WithFlags both endpoints always
+// process. A nil client makes [New] fail.
+func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
+	return optionFunc(func(c *config) error {
+		if client == nil {
+			return errors.New("codathook: nil flag client")
+		}
+		c.flags, c.gateCfg = client, cfg
+		return nil
+	})
+}
+
+// WithCallbackTimeout sets the deadline of one callback or wrapped handler.
+// When it passes, the delivery is released and answered 503 so that a retry
+// processes it; the callback's context is cancelled. The default is
+// [DefaultCallbackTimeout]. A non-positive duration makes [New] fail.
+func WithCallbackTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("codathook: callback timeout must be positive, got %v", d)
+		}
+		c.callbackTimeout = d
+		return nil
+	})
+}
+
+// WithFallback sets the function called for events that no callback is
+// registered for (including unknown event types and unknown body shapes).
+// Its error is treated like a callback's. The default logs the event at Info
+// level and acknowledges it. A nil fn makes [New] fail.
+func WithFallback(fn func(ctx context.Context, ev *normalize.Event) error) Option {
+	return optionFunc(func(c *config) error {
+		if fn == nil {
+			return errors.New("codathook: nil fallback")
+		}
+		c.fallback = fn
+		return nil
+	})
+}

@@ -1,0 +1,632 @@
+package codathook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/normalize"
+	"github.com/codathook/codathook/toggle"
+)
+
+// Endpoint names one of the two Codat consumers a receiver serves.
+type Endpoint string
+
+const (
+	// EndpointNew receives from Codat's new (Svix) webhook service:
+	// signed deliveries, usually new-format bodies, sometimes legacy-shaped.
+	EndpointNew Endpoint = "new"
+	// EndpointLegacy receives from Codat's legacy rules service: legacy bodies
+	// with a static Authorization header and no signature.
+	EndpointLegacy Endpoint = "legacy"
+)
+
+func (e Endpoint) index() (int, bool) {
+	switch e {
+	case EndpointNew:
+		return 0, true
+	case EndpointLegacy:
+		return 1, true
+	}
+	return 0, false
+}
+
+// HeaderResult is the response header that tells the sender (and you, when
+// debugging with curl) what the receiver did with a delivery: one of the
+// [Result] values.
+const HeaderResult = "Codathook-Result"
+
+// RetryAfter is the Retry-After value, in seconds, sent with every 503.
+// Codat's legacy service honours it and retries at most three times within
+// about two minutes.
+const RetryAfter = 5
+
+// Result is what happened to one delivery.
+type Result string
+
+// Results, as reported to the observer and in the [HeaderResult] header.
+const (
+	ResultProcessed        Result = "processed"          // a callback (or the wrapped handler) succeeded: 204
+	ResultDuplicate        Result = "duplicate"          // already processed (retry, resend or the other format's twin): 204
+	ResultSkipped          Result = "skipped"            // the endpoint's flag is off: 204, nothing claimed
+	ResultDeferred         Result = "deferred"           // the endpoint's flag is off and set to defer: 503
+	ResultInFlight         Result = "in_flight"          // a copy is being processed elsewhere: 503
+	ResultFailed           Result = "failed"             // the callback failed, panicked or timed out: 503, released
+	ResultUnavailable      Result = "unavailable"        // the dedupe store failed: 503
+	ResultUnauthorized     Result = "unauthorized"       // 401
+	ResultMalformed        Result = "malformed"          // body is not a JSON object, or ended early: 400
+	ResultTooLarge         Result = "too_large"          // 413
+	ResultMethodNotAllowed Result = "method_not_allowed" // 405
+)
+
+// Outcome describes one delivery, for metrics. See [WithObserver].
+type Outcome struct {
+	Endpoint   Endpoint
+	Format     normalize.Format // "" when the body was never classified
+	EventType  string
+	DeliveryID string
+	Result     Result
+	Status     int
+	Duration   time.Duration
+	Err        error
+}
+
+// Receiver receives Codat webhooks on two endpoints, authenticates them,
+// normalizes legacy bodies to the new event types, gates each endpoint by a
+// feature flag, deduplicates, and dispatches to typed callbacks registered
+// with [On]. A Receiver is safe for concurrent use.
+type Receiver struct {
+	cfg      config
+	verifier *verifier
+	deduper  *dedupe.Deduper
+	gate     *toggle.Gate
+	ownStore bool
+
+	regMu sync.Mutex
+	reg   atomic.Pointer[registry]
+
+	flight   singleflight.Group
+	handlers [2]*endpointHandler
+}
+
+// New returns a receiver configured by opts. It returns an error when an
+// option is invalid.
+func New(opts ...Option) (*Receiver, error) {
+	c := config{
+		tolerance:       DefaultTolerance,
+		now:             time.Now,
+		maxBody:         DefaultMaxBodyBytes,
+		logger:          slog.Default(),
+		errorHandler:    DefaultErrorHandler,
+		callbackTimeout: DefaultCallbackTimeout,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("codathook: nil option")
+		}
+		if err := o.apply(&c); err != nil {
+			return nil, fmt.Errorf("codathook: invalid option: %w", err)
+		}
+	}
+	r := &Receiver{cfg: c}
+	if r.cfg.fallback == nil {
+		r.cfg.fallback = r.defaultFallback
+	}
+	r.verifier = &verifier{secrets: c.secrets, tolerance: c.tolerance, now: c.now}
+	if r.cfg.store == nil {
+		r.cfg.store = dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRUClock(c.now), dedupe.WithLRULogger(c.logger))
+		r.ownStore = true
+	}
+	dcfg := dedupe.Config{}
+	if c.dedupeCfg != nil {
+		dcfg = *c.dedupeCfg
+	}
+	if dcfg.Logger == nil {
+		dcfg.Logger = c.logger
+	}
+	if dcfg.Now == nil {
+		dcfg.Now = c.now
+	}
+	d, err := dedupe.New(r.cfg.store, &dcfg)
+	if err != nil {
+		return nil, fmt.Errorf("codathook: dedupe: %w", err)
+	}
+	r.deduper = d
+	if c.flags != nil {
+		gcfg := toggle.Config{}
+		if c.gateCfg != nil {
+			gcfg = *c.gateCfg
+		}
+		if gcfg.Logger == nil {
+			gcfg.Logger = c.logger
+		}
+		g, err := toggle.NewGate(c.flags, &gcfg)
+		if err != nil {
+			return nil, fmt.Errorf("codathook: flags: %w", err)
+		}
+		r.gate = g
+	}
+	r.reg.Store(&registry{exact: map[string]*callback{}})
+	r.handlers[0] = &endpointHandler{r: r, ep: EndpointNew}
+	r.handlers[1] = &endpointHandler{r: r, ep: EndpointLegacy}
+	return r, nil
+}
+
+// Close releases what New created: the default in-memory store and the flag
+// gate's event subscriptions. A store passed with [WithStore] is not closed.
+// Deliveries after Close are answered 503.
+func (r *Receiver) Close(ctx context.Context) error {
+	var errs []error
+	if r.gate != nil {
+		errs = append(errs, r.gate.Close())
+	}
+	if r.ownStore {
+		errs = append(errs, r.cfg.store.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Handler returns the terminal handler of ep: it answers each delivery after
+// running the registered callback. Mount it for POST and PUT (other methods
+// get 405). An unknown ep gets a handler that answers 404.
+func (r *Receiver) Handler(ep Endpoint) http.Handler {
+	i, ok := ep.index()
+	if !ok {
+		return http.NotFoundHandler()
+	}
+	return r.handlers[i]
+}
+
+// Middleware returns the wrapper form of ep: it authenticates, classifies,
+// normalizes, gates and deduplicates each delivery, then calls next with the
+// event in the request context ([EventFromContext], [DeliveryFromContext])
+// and r.Body restored to the exact bytes received. Registered callbacks are
+// not called. A 2xx from next commits the delivery; anything else, or a
+// panic, releases it so that a retry reaches next again. Duplicates and
+// gated-off deliveries are answered without calling next.
+//
+// The result fits gorilla/mux's Router.Use, chi's Use and alice.
+func (r *Receiver) Middleware(ep Endpoint) func(http.Handler) http.Handler {
+	if _, ok := ep.index(); !ok {
+		return func(http.Handler) http.Handler { return http.NotFoundHandler() }
+	}
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			next = http.NotFoundHandler()
+		}
+		return &endpointHandler{r: r, ep: ep, next: next}
+	}
+}
+
+type endpointHandler struct {
+	r    *Receiver
+	ep   Endpoint
+	next http.Handler
+}
+
+func (h *endpointHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	h.r.serve(w, req, h.ep, h.next)
+}
+
+// outcome is what processing decided; shared with singleflight waiters.
+type outcome struct {
+	result  Result
+	err     error
+	written bool // the wrapped handler wrote the response itself
+}
+
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler) {
+	start := r.cfg.now()
+	o := Outcome{Endpoint: ep}
+	res := r.handle(w, req, ep, next, start, &o)
+	o.Result, o.Err = res.result, res.err
+	if !res.written {
+		w.Header().Set(HeaderResult, string(res.result))
+		if res.err != nil {
+			if res.result == ResultMethodNotAllowed {
+				w.Header().Set("Allow", "POST, PUT")
+			}
+			r.cfg.errorHandler(w, req, res.err)
+			o.Status = StatusCode(res.err)
+		} else {
+			w.WriteHeader(http.StatusNoContent)
+			o.Status = http.StatusNoContent
+		}
+	}
+	o.Duration = r.cfg.now().Sub(start)
+	if res.err != nil {
+		r.cfg.logger.LogAttrs(req.Context(), levelFor(res.result), "codathook: delivery not processed",
+			slog.String("endpoint", string(ep)), slog.String("result", string(res.result)),
+			slog.String("event_type", o.EventType), slog.String("delivery_id", o.DeliveryID), slog.Any("error", res.err))
+	}
+	if r.cfg.observer != nil {
+		r.cfg.observer(o)
+	}
+}
+
+func levelFor(res Result) slog.Level {
+	switch res {
+	case ResultFailed, ResultUnavailable:
+		return slog.LevelError
+	case ResultDeferred, ResultInFlight:
+		return slog.LevelInfo
+	}
+	return slog.LevelWarn
+}
+
+func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler, start time.Time, o *Outcome) outcome {
+	if req.Method != http.MethodPost && req.Method != http.MethodPut {
+		return outcome{result: ResultMethodNotAllowed, err: ErrMethodNotAllowed}
+	}
+	body, err := readBody(w, req, r.cfg.maxBody)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return outcome{result: ResultTooLarge, err: err}
+		}
+		return outcome{result: ResultMalformed, err: err}
+	}
+	verifiedID, err := r.authenticate(ep, req.Header, body)
+	if err != nil {
+		return outcome{result: ResultUnauthorized, err: err}
+	}
+	ev, err := normalize.Parse(body)
+	if err != nil {
+		return outcome{result: ResultMalformed, err: err}
+	}
+	o.Format, o.EventType = ev.Format, ev.Type
+	del := &Delivery{
+		ID:         deliveryKey(verifiedID, ev, body),
+		EventID:    ev.ID,
+		Format:     ev.Format,
+		Endpoint:   ep,
+		ReceivedAt: start,
+		Body:       body,
+		Request:    req,
+	}
+	o.DeliveryID = del.ID
+	ctx := req.Context()
+	dd := dedupe.Delivery{Key: del.ID, Event: ev}
+	if r.gate != nil {
+		dec := r.gate.Evaluate(ctx, r.gateRequest(ep, req, ev))
+		if !dec.Enabled {
+			if err := r.deduper.Skip(ctx, dd); err != nil {
+				r.cfg.logger.WarnContext(ctx, "codathook: recording a skipped arrival failed", slog.Any("error", err))
+			}
+			if dec.Action == toggle.ActionDefer {
+				return outcome{result: ResultDeferred, err: &deferredError{after: dec.RetryAfter}}
+			}
+			return outcome{result: ResultSkipped}
+		}
+	}
+	leader := false
+	v, _, _ := r.flight.Do(del.ID, func() (any, error) {
+		leader = true
+		return r.process(w, req, del, ev, dd, next), nil
+	})
+	res := v.(outcome)
+	if !leader {
+		// A concurrent copy of this delivery: report the leader's outcome
+		// without writing what the leader's wrapped handler wrote.
+		res.written = false
+		if res.result == ResultProcessed {
+			res.result = ResultDuplicate
+		}
+	}
+	return res
+}
+
+// process claims the delivery, runs the callback or next, and commits or
+// releases. It never panics.
+func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, dd dedupe.Delivery, next http.Handler) (res outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = outcome{result: ResultFailed, err: &CallbackError{EventType: ev.Type, Panic: p}}
+		}
+	}()
+	ctx := context.WithoutCancel(req.Context())
+	lease, err := r.deduper.Begin(ctx, dd)
+	if err != nil {
+		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}
+	}
+	switch lease.Outcome() {
+	case dedupe.Duplicate:
+		return outcome{result: ResultDuplicate}
+	case dedupe.InFlight:
+		return outcome{result: ResultInFlight, err: ErrInFlight}
+	}
+	ev = withElements(ev, lease.Elements())
+	ctx = context.WithValue(context.WithValue(ctx, deliveryCtxKey, del), eventKey, ev)
+	var cbErr error
+	if next != nil {
+		res, cbErr = r.runNext(ctx, w, req, del, ev, next)
+	} else {
+		res, cbErr = r.runCallback(ctx, ev, lease)
+		if res.result == ResultFailed && errors.Is(cbErr, ErrCallbackTimeout) {
+			return res // the late callback commits or releases the lease itself
+		}
+	}
+	return r.settle(ctx, lease, res, cbErr)
+}
+
+// settle commits a successful lease and releases a failed one.
+func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome, cbErr error) outcome {
+	if cbErr == nil {
+		if err := lease.Commit(ctx); err != nil {
+			// The event was processed: answering 503 would process it again.
+			r.cfg.logger.ErrorContext(ctx, "codathook: commit failed after processing; a concurrent copy may be processed again", slog.Any("error", err))
+		}
+		return res
+	}
+	if err := lease.Release(ctx); err != nil {
+		r.cfg.logger.ErrorContext(ctx, "codathook: release failed; retries wait for the claim lease to expire", slog.Any("error", err))
+	}
+	return res
+}
+
+// runCallback runs the registered callback in its own goroutine under the
+// callback deadline. When the deadline passes first, the delivery is answered
+// 503 at once and the callback's eventual result settles the lease: a late
+// success commits (a retry is then a duplicate), a failure releases.
+func (r *Receiver) runCallback(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease) (outcome, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
+	done := make(chan error, 1)
+	go func() {
+		done <- r.safeDispatch(cctx, ev)
+	}()
+	select {
+	case err := <-done:
+		cancel()
+		if err != nil {
+			return outcome{result: ResultFailed, err: err}, err
+		}
+		return outcome{result: ResultProcessed}, nil
+	case <-cctx.Done():
+		go func() {
+			err := <-done
+			cancel()
+			res := outcome{result: ResultProcessed}
+			if err != nil {
+				res = outcome{result: ResultFailed, err: err}
+			}
+			r.settle(context.WithoutCancel(ctx), lease, res, err)
+		}()
+		return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
+	}
+}
+
+func (r *Receiver) safeDispatch(ctx context.Context, ev *normalize.Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &CallbackError{EventType: ev.Type, Panic: p}
+		}
+	}()
+	if err := r.dispatch(ctx, ev); err != nil {
+		return &CallbackError{EventType: ev.Type, Err: err}
+	}
+	return nil
+}
+
+// runNext calls the wrapped handler synchronously with the event in the
+// request context. Its 2xx commits; anything else, or a panic, releases.
+func (r *Receiver) runNext(ctx context.Context, w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, next http.Handler) (res outcome, err error) {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
+	defer cancel()
+	req2 := req.WithContext(cctx)
+	req2.Body = io.NopCloser(bytes.NewReader(del.Body))
+	req2.ContentLength = int64(len(del.Body))
+	req2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(del.Body)), nil }
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			err = &CallbackError{EventType: ev.Type, Panic: p}
+			res = outcome{result: ResultFailed, err: err, written: sw.status != 0}
+		}
+	}()
+	next.ServeHTTP(sw, req2)
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+		res.written = false
+		// next wrote nothing: answer for it.
+		if cctx.Err() != nil {
+			return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
+		}
+		return outcome{result: ResultProcessed}, nil
+	}
+	if sw.status >= 200 && sw.status < 300 {
+		return outcome{result: ResultProcessed, written: true}, nil
+	}
+	err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
+	return outcome{result: ResultFailed, err: err, written: true}, err
+}
+
+// statusWriter records the status the wrapped handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// withElements returns ev with a read.completed payload reduced to the given
+// dataTypes[] indexes (nil keeps ev unchanged).
+func withElements(ev *normalize.Event, elems []int) *normalize.Event {
+	rc, ok := ev.Typed.(*normalize.ReadCompletedEvent)
+	if elems == nil || !ok || len(elems) == len(rc.Payload.DataTypes) {
+		return ev
+	}
+	cp := *rc
+	cp.Payload.DataTypes = make([]normalize.DataTypeReadSummary, 0, len(elems))
+	for _, i := range elems {
+		if i >= 0 && i < len(rc.Payload.DataTypes) {
+			cp.Payload.DataTypes = append(cp.Payload.DataTypes, rc.Payload.DataTypes[i])
+		}
+	}
+	ev2 := *ev
+	ev2.Typed = &cp
+	return &ev2
+}
+
+// authenticate applies ep's checks and returns the verified message id (new
+// endpoint) or "".
+func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte) (string, error) {
+	switch ep {
+	case EndpointNew:
+		if r.cfg.insecure[0] {
+			return "", nil
+		}
+		if len(r.verifier.secrets) == 0 {
+			return "", ErrNotConfigured
+		}
+		if r.cfg.newAuth != nil && !r.cfg.newAuth.check(h) {
+			return "", ErrUnauthorized
+		}
+		return r.verifier.verify(h, body)
+	default:
+		if r.cfg.insecure[1] {
+			return "", nil
+		}
+		if r.cfg.legacyAuth == nil {
+			return "", ErrNotConfigured
+		}
+		if !r.cfg.legacyAuth.check(h) {
+			return "", ErrUnauthorized
+		}
+		return "", nil
+	}
+}
+
+// deliveryKey is the verified message id, else the body's id, else a hash of
+// the body.
+func deliveryKey(verifiedID string, ev *normalize.Event, body []byte) string {
+	if verifiedID != "" {
+		return "msg:" + verifiedID
+	}
+	if ev.ID != "" {
+		return "id:" + ev.ID
+	}
+	sum := sha256.Sum256(body)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func (r *Receiver) gateRequest(ep Endpoint, req *http.Request, ev *normalize.Event) toggle.Request {
+	tr := toggle.Request{
+		Endpoint:     string(ep),
+		Format:       string(ev.Format),
+		EventType:    ev.Type,
+		CompanyID:    ev.CompanyID,
+		ClientID:     ev.ClientID,
+		ClientHeader: req.Header.Get(HeaderCodatClientID),
+		ConnectionID: ev.ConnectionID,
+	}
+	if occ := ev.Occurrences(); len(occ) == 1 {
+		tr.DataType = occ[0].DataType
+	}
+	return tr
+}
+
+func (r *Receiver) defaultFallback(ctx context.Context, ev *normalize.Event) error {
+	r.cfg.logger.InfoContext(ctx, "codathook: no callback registered; event acknowledged",
+		slog.String("event_type", ev.Type), slog.String("format", string(ev.Format)), slog.String("event_id", ev.ID))
+	return nil
+}
+
+// readBody reads the whole body through the limit. The buffer is sized from
+// Content-Length when it is within the limit.
+func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
+	if req.Body == nil {
+		return nil, nil
+	}
+	if req.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	rd := http.MaxBytesReader(w, req.Body, limit)
+	defer rd.Close()
+	if n := req.ContentLength; n > 0 {
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(rd, buf); err != nil {
+			return nil, fmt.Errorf("codathook: reading body: %w", err)
+		}
+		// Content-Length is enforced by net/http; a longer body is an error there.
+		return buf, nil
+	}
+	b, err := io.ReadAll(rd)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("codathook: reading body: %w", err)
+	}
+	return b, nil
+}
+
+// StatusCode returns the HTTP status [DefaultErrorHandler] answers err with.
+// It never returns 500: Codat's legacy service does not retry it.
+func StatusCode(err error) int {
+	var mbe *http.MaxBytesError
+	var me *normalize.MalformedError
+	switch {
+	case err == nil:
+		return http.StatusNoContent
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrInvalidSignature),
+		errors.Is(err, ErrStaleTimestamp), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotConfigured):
+		return http.StatusUnauthorized
+	case errors.As(err, &me), errors.Is(err, io.ErrUnexpectedEOF):
+		return http.StatusBadRequest
+	}
+	return http.StatusServiceUnavailable
+}
+
+// DefaultErrorHandler answers a failed delivery with [StatusCode]'s status, the
+// status text as body, and Retry-After on 503. It never reveals err's text.
+func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
+	code := StatusCode(err)
+	if code == http.StatusServiceUnavailable {
+		after := RetryAfter
+		var de *deferredError
+		if errors.As(err, &de) && de.after > 0 {
+			after = int((de.after + time.Second - 1) / time.Second)
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(after))
+	}
+	http.Error(w, http.StatusText(code), code)
+}
+
+// deferredError is ErrDeferred with the Retry-After the flag gate asked for.
+type deferredError struct{ after time.Duration }
+
+func (e *deferredError) Error() string { return ErrDeferred.Error() }
+func (e *deferredError) Unwrap() error { return ErrDeferred }

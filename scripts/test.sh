@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every module's tests with -race, the Redis-backed ones against a real
+# redis-server. On a fresh machine it installs redis-server (Debian/Ubuntu,
+# apt-get) and starts a throwaway instance on a loopback port for the run.
+# Set REDIS_ADDR to use a server you already run instead.
+#
+#   scripts/test.sh              # every module
+#   scripts/test.sh -short       # extra flags are passed to go test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+if [ -z "${REDIS_ADDR:-}" ]; then
+	if ! command -v redis-server >/dev/null 2>&1; then
+		echo "test.sh: installing redis-server" >&2
+		sudo=""
+		[ "$(id -u)" -eq 0 ] || sudo="sudo"
+		$sudo apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+	fi
+	port=${REDIS_PORT:-6399}
+	rdir=$(mktemp -d)
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize yes --pidfile "$rdir/redis.pid" --dir "$rdir" --logfile "$rdir/redis.log"
+	trap 'kill "$(cat "$rdir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$rdir"' EXIT
+	for _ in $(seq 1 50); do
+		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	redis-cli -p "$port" ping >/dev/null
+	export REDIS_ADDR="127.0.0.1:$port"
+	echo "test.sh: redis-server on $REDIS_ADDR" >&2
+fi
+
+status=0
+for mod in $(find . -name go.mod -not -path './.git/*' | sort); do
+	dir=$(dirname "$mod")
+	echo "== $dir" >&2
+	(cd "$root/$dir" && go vet ./... && go test -race -count=1 -shuffle=on "$@" ./...) || status=1
+done
+exit $status
