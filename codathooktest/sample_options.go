@@ -34,7 +34,9 @@ import (
 //	GeneratedDate  generatedDate                             -
 //
 // CompanyID, ConnectionID and ClientID are added to a legacy body that lacks
-// them (for example Sync Connection Deleted has no DataConnectionId).
+// them (for example Sync Connection Deleted has no DataConnectionId). Keys
+// are matched as the samples spell them; human text such as a legacy
+// Message is left as it is.
 type SampleOptions struct {
 	ID            string
 	CompanyID     string
