@@ -187,7 +187,7 @@ type expr interface {
 }
 
 type (
-	literal struct{ v any }
+	literal  struct{ v any }
 	listExpr []expr
 	varExpr  struct {
 		path []string

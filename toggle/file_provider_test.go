@@ -1,0 +1,419 @@
+package toggle_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codathook/codathook/toggle"
+	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
+)
+
+const flagsOn = `{"flags":{"codat-new-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"},
+  "codat-legacy-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}`
+
+func flagsNew(variant string) string {
+	return fmt.Sprintf(`{"flags":{"codat-new-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":%q},
+  "codat-legacy-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}`, variant)
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileHarness is a FileProvider bound to an isolated API, with the events the
+// API delivered to a client handler.
+type fileHarness struct {
+	path    string
+	p       *toggle.FileProvider
+	client  *openfeature.Client
+	events  chan typedEvent
+	types   chan openfeature.EventType
+	log     *syncBuffer
+	backlog []typedEvent
+}
+
+func newFileHarness(t *testing.T, content string) *fileHarness {
+	t.Helper()
+	h := &fileHarness{path: filepath.Join(t.TempDir(), "flags.json"), events: make(chan typedEvent, 64)}
+	writeFile(t, h.path, content)
+	log, buf := newLogger()
+	h.log = buf
+	p, err := toggle.NewFileProvider(h.path, toggle.WithPollInterval(10*time.Millisecond), toggle.WithLogger(log))
+	if err != nil {
+		t.Fatalf("NewFileProvider: %v", err)
+	}
+	h.p = p
+	api := isolated.NewAPI()
+	if err := api.SetProviderAndWait(t.Context(), p); err != nil {
+		t.Fatalf("SetProviderAndWait: %v", err)
+	}
+	t.Cleanup(func() { _ = api.Shutdown(context.Background()) })
+	h.client = api.NewClient()
+	for _, et := range []openfeature.EventType{openfeature.ProviderConfigChange, openfeature.ProviderError, openfeature.ProviderStale, openfeature.ProviderReady} {
+		cb := func(d openfeature.EventDetails) { h.events <- typedEvent{et, d} }
+		h.client.AddHandler(et, &cb)
+	}
+	// Drain the READY fired on registration.
+	h.expect(t, openfeature.ProviderReady)
+	return h
+}
+
+// expect waits up to 2s (the issue's bound) for an event of type want. The
+// SDK runs handlers on separate goroutines, so events may arrive out of
+// order: others are kept for later calls.
+func (h *fileHarness) expect(t *testing.T, want openfeature.EventType) openfeature.EventDetails {
+	t.Helper()
+	for i, e := range h.backlog {
+		if e.t == want {
+			h.backlog = slices.Delete(h.backlog, i, i+1)
+			return e.d
+		}
+	}
+	timeout := time.After(2 * time.Second)
+	for {
+		select {
+		case e := <-h.events:
+			if e.t == want {
+				return e.d
+			}
+			h.backlog = append(h.backlog, e)
+		case <-timeout:
+			t.Fatalf("no %s event within 2s", want)
+		}
+	}
+}
+
+type typedEvent struct {
+	t openfeature.EventType
+	d openfeature.EventDetails
+}
+
+func (h *fileHarness) value(t *testing.T) bool {
+	t.Helper()
+	v, err := h.client.BooleanValue(t.Context(), toggle.DefaultNewFlag, false, openfeature.EvaluationContext{})
+	if err != nil {
+		t.Fatalf("BooleanValue: %v", err)
+	}
+	return v
+}
+
+func TestFileProviderNoticesEdits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		apply func(t *testing.T, path, content string)
+	}{
+		{name: "in-place edit", apply: writeFile},
+		{name: "atomic rename over the file", apply: func(t *testing.T, path, content string) {
+			tmp := path + ".tmp"
+			writeFile(t, tmp, content)
+			if err := os.Rename(tmp, path); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "delete and recreate", apply: func(t *testing.T, path, content string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, path, content)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newFileHarness(t, flagsOn)
+			if !h.value(t) {
+				t.Fatal("initial value = false, want true")
+			}
+			for i, variant := range []string{"off", "on", "off"} {
+				start := time.Now()
+				tt.apply(t, h.path, flagsNew(variant))
+				d := h.expect(t, openfeature.ProviderConfigChange)
+				if got, want := d.FlagChanges, []string{toggle.DefaultNewFlag}; !slices.Equal(got, want) {
+					t.Errorf("edit %d: FlagChanges = %v, want %v", i, got, want)
+				}
+				if got, want := h.value(t), variant == "on"; got != want {
+					t.Errorf("edit %d: value = %v, want %v", i, got, want)
+				}
+				if el := time.Since(start); el > 2*time.Second {
+					t.Errorf("edit %d noticed after %v, want < 2s", i, el)
+				}
+			}
+		})
+	}
+}
+
+func TestFileProviderMalformedKeepsPreviousFlags(t *testing.T) {
+	t.Parallel()
+	h := newFileHarness(t, flagsNew("off"))
+	writeFile(t, h.path, `{"flags": {`)
+	d := h.expect(t, openfeature.ProviderError)
+	if !strings.Contains(d.Message, "malformed") {
+		t.Errorf("event message = %q, want it to mention malformed", d.Message)
+	}
+	if h.value(t) {
+		t.Errorf("value after malformed file = true, want the previous false")
+	}
+	if got := h.log.String(); !strings.Contains(got, "level=ERROR") || !strings.Contains(got, "malformed") {
+		t.Errorf("log = %q, want an error about the malformed file", got)
+	}
+	if got, want := h.client.State(), openfeature.ErrorState; got != want {
+		t.Errorf("client state = %v, want %v", got, want)
+	}
+	// A semantically invalid file is rejected too.
+	writeFile(t, h.path, `{"flags":{"codat-new-endpoint":{"state":"ENABLED","variants":{"on":true},"defaultVariant":"missing"}}}`)
+	h.expect(t, openfeature.ProviderError)
+	// Fixing the file recovers.
+	writeFile(t, h.path, flagsNew("on"))
+	h.expect(t, openfeature.ProviderReady)
+	h.expect(t, openfeature.ProviderConfigChange)
+	if !h.value(t) {
+		t.Errorf("value after fix = false, want true")
+	}
+	if got, want := h.client.State(), openfeature.ReadyState; got != want {
+		t.Errorf("client state = %v, want %v", got, want)
+	}
+}
+
+func TestFileProviderDeletedKeepsPreviousFlags(t *testing.T) {
+	t.Parallel()
+	h := newFileHarness(t, flagsNew("off"))
+	if err := os.Remove(h.path); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(t, openfeature.ProviderStale)
+	if h.value(t) {
+		t.Errorf("value after delete = true, want the previous false")
+	}
+	if got := h.log.String(); !strings.Contains(got, "unreadable") {
+		t.Errorf("log = %q, want an error about the missing file", got)
+	}
+	writeFile(t, h.path, flagsNew("off")) // same content: READY only
+	h.expect(t, openfeature.ProviderReady)
+	writeFile(t, h.path, flagsNew("on"))
+	h.expect(t, openfeature.ProviderConfigChange)
+	if !h.value(t) {
+		t.Errorf("value after recreate = false, want true")
+	}
+}
+
+// TestFileProviderDrivesGate shows the end-to-end path: a file edit flips the
+// Gate's decision, with the Gate's cache on.
+func TestFileProviderDrivesGate(t *testing.T) {
+	t.Parallel()
+	h := newFileHarness(t, flagsOn)
+	g, err := toggle.NewGate(h.client, &toggle.Config{CacheSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	if d := g.Evaluate(t.Context(), newReq); !d.Enabled {
+		t.Fatalf("before edit: %+v, want enabled", d)
+	}
+	before := g.Stats().Invalidations
+	writeFile(t, h.path, flagsNew("off"))
+	h.expect(t, openfeature.ProviderConfigChange)
+	waitFor(t, "invalidation", func() bool { return g.Stats().Invalidations > before })
+	if d := g.Evaluate(t.Context(), newReq); d.Enabled || d.Action != toggle.ActionAcknowledge {
+		t.Errorf("after edit: %+v, want acknowledged", d)
+	}
+}
+
+func TestFileProviderShutdown(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "flags.json")
+	writeFile(t, path, flagsOn)
+	p, err := toggle.NewFileProvider(path, toggle.WithPollInterval(time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Init(openfeature.EvaluationContext{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Init(openfeature.EvaluationContext{}); err != nil {
+		t.Fatalf("second Init: %v", err)
+	}
+	writeFile(t, path, flagsNew("off")) // nobody drains events: Shutdown must still return
+	time.Sleep(20 * time.Millisecond)
+	done := make(chan struct{})
+	go func() { p.Shutdown(); p.Shutdown(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Shutdown did not return (watcher goroutine stuck)")
+	}
+	if err := p.Init(openfeature.EvaluationContext{}); !errors.Is(err, toggle.ErrProviderShutdown) {
+		t.Errorf("Init after Shutdown = %v, want ErrProviderShutdown", err)
+	}
+}
+
+func TestNewFileProviderErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	writeFile(t, bad, `{"flags":`)
+	good := filepath.Join(dir, "good.json")
+	writeFile(t, good, flagsOn)
+	tests := []struct {
+		name string
+		path string
+		opts []toggle.FileOption
+	}{
+		{name: "missing file", path: filepath.Join(dir, "nope.json")},
+		{name: "malformed file", path: bad},
+		{name: "zero poll interval", path: good, opts: []toggle.FileOption{toggle.WithPollInterval(0)}},
+		{name: "nil logger", path: good, opts: []toggle.FileOption{toggle.WithLogger(nil)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if p, err := toggle.NewFileProvider(tt.path, tt.opts...); err == nil {
+				t.Errorf("NewFileProvider = %v, nil; want an error", p)
+			}
+		})
+	}
+}
+
+func TestFileProviderFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		file    string
+		wantErr string // substring; "" = valid
+	}{
+		{name: "minimal boolean flag", file: flagsOn},
+		{name: "schema and metadata are accepted", file: `{"$schema":"https://flagd.dev/schema/v0/flags.json","metadata":{"team":"x"},"flags":{"f":{"state":"DISABLED","variants":{"a":1},"defaultVariant":"a","metadata":{"owner":"y"}}}}`},
+		{name: "null defaultVariant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":null}}}`},
+		{name: "empty targeting", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{}}}}`},
+		{name: "missing flags", file: `{}`, wantErr: `missing "flags"`},
+		{name: "not an object", file: `[]`, wantErr: "decode"},
+		{name: "trailing data", file: `{"flags":{}} {}`, wantErr: "after the top-level"},
+		{name: "bad state", file: `{"flags":{"f":{"state":"ON","variants":{"a":1},"defaultVariant":"a"}}}`, wantErr: "state"},
+		{name: "no variants", file: `{"flags":{"f":{"state":"ENABLED","defaultVariant":"a"}}}`, wantErr: "variants"},
+		{name: "unknown default variant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"b"}}}`, wantErr: "not a variant"},
+		{name: "fractional is not supported", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"fractional":[["a",50],["a",50]]}}}}`, wantErr: `"fractional" is not supported`},
+		{name: "$ref is not supported", file: `{"$evaluators":{"x":{"in":[1,[1]]}},"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[{"$ref":"x"},"a",null]}}}}`, wantErr: `"$ref" is not supported`},
+		{name: "targeting result must be a variant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[true,"zzz","a"]}}}}`, wantErr: `"zzz"`},
+		{name: "rule with two operators", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[true,"a"],"or":[]}}}}`, wantErr: "exactly one operator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "flags.json")
+			writeFile(t, path, tt.file)
+			_, err := toggle.NewFileProvider(path)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("NewFileProvider: %v, want success", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("NewFileProvider error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+const targetingFile = `{"flags":{
+  "codat-new-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off",
+    "targeting":{"if":[
+      {"in":[{"var":"targetingKey"},["pilot-1","pilot-2"]]},"on",
+      {"and":[{"==":[{"var":"endpoint"},"new"]},{"starts_with":[{"var":"eventType"},"client.rateLimit."]}]},"on",
+      {"in":["invoices",{"var":["dataType",""]}]},"on",
+      {"ends_with":[{"var":"eventType"},".unsuccessful"]},null,
+      {"==":[{"var":"$flagd.flagKey"},"nope"]},"on",
+      {"!":[{"var":"connectionId"}]},"off",
+      {">=":[{"var":"tier"},3]},true,
+      "off"]}},
+  "str":{"state":"ENABLED","variants":{"a":"alpha","n":42,"f":1.5,"o":{"k":[1,2]}},"defaultVariant":"a"},
+  "int":{"state":"ENABLED","variants":{"n":42},"defaultVariant":"n"},
+  "float":{"state":"ENABLED","variants":{"f":1.5},"defaultVariant":"f"},
+  "obj":{"state":"ENABLED","variants":{"o":{"k":[1,2]}},"defaultVariant":"o"},
+  "nodefault":{"state":"ENABLED","variants":{"o":true},"defaultVariant":null},
+  "off":{"state":"DISABLED","variants":{"o":true},"defaultVariant":"o"}
+}}`
+
+func TestFileProviderTargeting(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "flags.json")
+	writeFile(t, path, targetingFile)
+	p, err := toggle.NewFileProvider(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		ctx        openfeature.FlattenedContext
+		want       bool
+		wantReason openfeature.Reason
+	}{
+		{name: "listed company gets the new endpoint", ctx: openfeature.FlattenedContext{"targetingKey": "pilot-2", "connectionId": "k"}, want: true, wantReason: openfeature.TargetingMatchReason},
+		{name: "unlisted company does not", ctx: openfeature.FlattenedContext{"targetingKey": "other", "connectionId": "k"}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "rate limits on the new endpoint are on", ctx: openfeature.FlattenedContext{"endpoint": "new", "eventType": "client.rateLimit.reset", "connectionId": "k"}, want: true, wantReason: openfeature.TargetingMatchReason},
+		{name: "rate limits on the legacy endpoint are not", ctx: openfeature.FlattenedContext{"endpoint": "legacy", "eventType": "client.rateLimit.reset", "connectionId": "k"}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "substring in", ctx: openfeature.FlattenedContext{"dataType": "invoices", "connectionId": "k"}, want: true, wantReason: openfeature.TargetingMatchReason},
+		{name: "null result uses the default variant", ctx: openfeature.FlattenedContext{"eventType": "bills.write.unsuccessful", "connectionId": "k"}, want: false, wantReason: openfeature.DefaultReason},
+		{name: "missing var is falsy", ctx: openfeature.FlattenedContext{}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "boolean result names the variant true, which does not exist", ctx: openfeature.FlattenedContext{"connectionId": "k", "tier": 5.0}, want: false, wantReason: openfeature.ErrorReason},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := p.BooleanEvaluation(t.Context(), toggle.DefaultNewFlag, false, tt.ctx)
+			if r.Value != tt.want || r.Reason != tt.wantReason {
+				t.Errorf("got %v/%s, want %v/%s (err %v)", r.Value, r.Reason, tt.want, tt.wantReason, r.Error())
+			}
+		})
+	}
+}
+
+func TestFileProviderTypes(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "flags.json")
+	writeFile(t, path, targetingFile)
+	p, err := toggle.NewFileProvider(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	flat := openfeature.FlattenedContext{}
+	if r := p.StringEvaluation(ctx, "str", "d", flat); r.Value != "alpha" || r.Reason != openfeature.StaticReason || r.Variant != "a" {
+		t.Errorf("string = %+v, want alpha/STATIC/a", r)
+	}
+	if r := p.IntEvaluation(ctx, "int", 0, flat); r.Value != 42 {
+		t.Errorf("int = %v, want 42", r.Value)
+	}
+	if r := p.IntEvaluation(ctx, "float", 7, flat); r.Value != 7 || r.Error() == nil {
+		t.Errorf("int of 1.5 = %v/%v, want default 7 with a type mismatch", r.Value, r.Error())
+	}
+	if r := p.FloatEvaluation(ctx, "float", 0, flat); r.Value != 1.5 {
+		t.Errorf("float = %v, want 1.5", r.Value)
+	}
+	if r := p.ObjectEvaluation(ctx, "obj", nil, flat); fmt.Sprint(r.Value) != "map[k:[1 2]]" {
+		t.Errorf("object = %v, want map[k:[1 2]]", r.Value)
+	}
+	if r := p.BooleanEvaluation(ctx, "str", true, flat); r.Value != true || r.Error() == nil || !strings.Contains(r.Error().Error(), string(openfeature.TypeMismatchCode)) {
+		t.Errorf("bool of string = %v/%v, want default with TYPE_MISMATCH", r.Value, r.Error())
+	}
+	if r := p.BooleanEvaluation(ctx, "missing", true, flat); r.Value != true || r.Error() == nil || !strings.Contains(r.Error().Error(), string(openfeature.FlagNotFoundCode)) {
+		t.Errorf("missing flag = %v/%v, want default with FLAG_NOT_FOUND", r.Value, r.Error())
+	}
+	if r := p.BooleanEvaluation(ctx, "off", false, flat); r.Value != false || r.Reason != openfeature.DisabledReason || r.Error() != nil {
+		t.Errorf("disabled flag = %v/%s/%v, want default/DISABLED/no error", r.Value, r.Reason, r.Error())
+	}
+	if r := p.BooleanEvaluation(ctx, "nodefault", false, flat); r.Value != false || r.Reason != openfeature.DefaultReason || r.Error() != nil {
+		t.Errorf("null defaultVariant = %v/%s/%v, want default/DEFAULT/no error", r.Value, r.Reason, r.Error())
+	}
+	if got := p.Metadata().Name; got != toggle.FileProviderName {
+		t.Errorf("Metadata().Name = %q, want %q", got, toggle.FileProviderName)
+	}
+}
