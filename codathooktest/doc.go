@@ -5,6 +5,72 @@
 // sample bodies Codat publishes for every event type and legacy rule type,
 // helpers to send a request to a handler or a URL, and a controllable clock.
 //
-// It depends only on the standard library, so it can be imported from any
-// test without pulling in the receiver.
+// It depends only on the standard library.
+//
+// # Signing
+//
+// [Sign] computes one "v1,<base64>" signature: HMAC-SHA256, keyed with the
+// base64-decoded part of a "whsec_" secret, over "msgID.timestamp.body". A
+// [Signer] builds whole requests: [Signer.NewRequest] returns an incoming
+// request with webhook-id, webhook-timestamp and webhook-signature (or the
+// svix-* set, see [HeaderSet]), one signature per secret, a fresh message id
+// unless [Signer.MsgID] is set, and the time of [Signer.Now] unless
+// [Signer.Timestamp] is set. [NewLegacyRequest] builds the unsigned legacy
+// delivery with its Authorization header. [Do] serves a request with an
+// http.Handler; [Send] posts it to a URL.
+//
+// # Samples
+//
+// [Sample] and [LegacySample] return Codat's example bodies, embedded from
+// samples/new and samples/legacy; [SampleTypes] and [LegacyRuleTypes] list
+// them. [SampleOptions] (through [SampleWith], [LegacySampleWith] or
+// [Rewrite]) changes the event id, company, connection, data type, status or
+// operation id, to make distinct occurrences; [Twin] returns one occurrence
+// in both formats.
+//
+// [DevSecret] and [DevAuthorization] are the fixed development credentials
+// the quickstart accepts and examples/send uses by default. They are public:
+// never configure them in production.
+//
+// # Testing your callbacks
+//
+// Register your callbacks on a receiver as in production, give the receiver
+// a secret and a clock of your own, and drive it with signed deliveries:
+//
+//	secret := codathooktest.NewSecret()
+//	clk := codathooktest.NewClock(time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+//	rcv, err := codathook.New(
+//		codathook.WithSecrets(secret),
+//		codathook.WithLegacyAuthorization(codathooktest.DevAuthorization),
+//		codathook.WithClock(clk.Now),
+//	)
+//	// handle err; defer rcv.Close(ctx)
+//	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
+//		return markConnected(ctx, ev.Payload.ReferenceCompany.ID, ev.Payload.Connection.ID)
+//	})
+//	h := rcv.Handler(codathook.EndpointNew)
+//
+//	signer := codathooktest.MustSigner(secret)
+//	signer.Now = clk.Now
+//	body, err := codathooktest.Sample("connection.connected")
+//	resp := codathooktest.Do(h, signer.NewRequest(http.MethodPost, "/webhooks/codat", body))
+//	// resp.StatusCode == 204, resp.Header.Get(codathook.HeaderResult) == "processed"
+//
+// From there, test what matters to you:
+//
+//   - a resend: set signer.MsgID and send twice; the second answer is 204
+//     "duplicate" and the callback ran once;
+//   - the legacy twin: newBody, legacyBody, _ := codathooktest.Twin(...) and
+//     send legacyBody with [NewLegacyRequest] to the legacy endpoint;
+//   - a stale or future delivery: set signer.Timestamp, or move the shared
+//     clock with clk.Advance, past the tolerance (default 5 minutes): 401;
+//   - a rotation: [NewSigner] with the old and the new secret;
+//   - a failing callback: return an error, expect 503 with Retry-After;
+//   - distinct occurrences: [SampleWith] with a fresh [NewID] per delivery.
+//
+// The runnable version of this walk-through is Example (testingYourCallbacks).
+// To try a running server instead, use examples/send:
+//
+//	go run ./examples/send connection.connected
+//	go run ./examples/send -legacy "Push Operation Status Changed()"
 package codathooktest
