@@ -145,6 +145,13 @@ type Lease struct {
 	settled  bool
 }
 
+// Settled leases shared by every retried duplicate and in-flight copy
+// decided at the delivery key: they hold nothing and are never written.
+var (
+	duplicateLease = &Lease{outcome: Duplicate, settled: true}
+	inFlightLease  = &Lease{outcome: InFlight, settled: true}
+)
+
 // Outcome reports the decision.
 func (l *Lease) Outcome() Outcome { return l.outcome }
 
@@ -226,8 +233,20 @@ func (d *Deduper) release(ctx context.Context, keys []claim) error {
 // On a store error Begin releases what it claimed and returns the error
 // (the receiver answers 503); the returned Lease is then nil.
 func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
-	p := d.plan(del)
-	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease)}
+	// The delivery key alone decides retries, so it is claimed before the
+	// other keys are derived: a retried duplicate costs one claim.
+	dk := deliveryKey(del)
+	first := d.deliveryClaim(del, dk)
+	switch st, err := d.store.Claim(ctx, first.key, d.lease); {
+	case err != nil:
+		return nil, fmt.Errorf("dedupe: claim: %w", err)
+	case st == Done:
+		return duplicateLease, nil
+	case st == Pending:
+		return inFlightLease, nil
+	}
+	p := d.plan(del, dk, first)
+	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease), held: []claim{first}}
 	fail := func(err error) (*Lease, error) {
 		if rerr := d.release(context.WithoutCancel(ctx), l.held); rerr != nil {
 			d.logger.Warn("dedupe: releasing claims after a store error failed; they expire with their lease",
@@ -248,7 +267,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		}
 		return l, nil
 	}
-	for _, c := range p.claims {
+	for _, c := range p.claims[1:] {
 		st, err := d.store.Claim(ctx, c.key, d.lease)
 		if err != nil {
 			return fail(fmt.Errorf("dedupe: claim: %w", err))
@@ -306,7 +325,8 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 // stay aligned when the other endpoint processes their twins, and a later
 // replay of the same delivery is processed (under its remembered ordinals).
 func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
-	p := d.plan(del)
+	dk := deliveryKey(del)
+	p := d.plan(del, dk, d.deliveryClaim(del, dk))
 	for _, pr := range p.pairs {
 		if _, _, err := d.store.Arrive(ctx, pr.occ, p.side, pr.member, d.window); err != nil {
 			return fmt.Errorf("dedupe: skip: %w", err)

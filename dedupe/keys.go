@@ -84,20 +84,33 @@ func deliveryKey(del Delivery) string {
 	return "body#" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// plan derives every key of del. See the package documentation for the rules.
-func (d *Deduper) plan(del Delivery) plan {
-	var p plan
-	dk := deliveryKey(del)
+// side returns the pairing side of ev: "legacy", "new", or "" when its
+// format cannot pair.
+func side(ev *normalize.Event) string {
+	if ev != nil && (ev.Format == normalize.FormatLegacy || ev.Format == normalize.FormatNew) {
+		return string(ev.Format)
+	}
+	return ""
+}
+
+// deliveryClaim is the first key Begin claims. When the delivery key is the
+// event id itself, the id key stands in for it: one claim covers both.
+func (d *Deduper) deliveryClaim(del Delivery, dk string) claim {
+	if ev := del.Event; side(ev) != "" && ev.ID != "" && dk == ev.ID {
+		return claim{bounded(kindID + ev.ID), d.retention}
+	}
+	return claim{bounded(kindDelivery + dk), d.retention}
+}
+
+// plan derives every key of del after first (its delivery claim). See the
+// package documentation for the rules.
+func (d *Deduper) plan(del Delivery, dk string, first claim) plan {
+	p := plan{side: side(del.Event), claims: []claim{first}}
 	ev := del.Event
-	if ev == nil {
-		p.claims = []claim{{bounded(kindDelivery + dk), d.retention}}
+	if p.side == "" {
 		return p
 	}
-	switch ev.Format {
-	case normalize.FormatLegacy, normalize.FormatNew:
-		p.side = string(ev.Format)
-	}
-	seen := make(map[string]bool, 4)
+	seen := map[string]bool{first.key: true}
 	add := func(k string) {
 		k = bounded(k)
 		if !seen[k] {
@@ -105,18 +118,8 @@ func (d *Deduper) plan(del Delivery) plan {
 			p.claims = append(p.claims, claim{k, d.retention})
 		}
 	}
-	// The delivery key. When it is the event id itself, the id key stands in
-	// for it: one claim covers both.
-	if p.side != "" && ev.ID != "" && dk == ev.ID {
+	if ev.ID != "" {
 		add(kindID + ev.ID)
-	} else {
-		add(kindDelivery + dk)
-		if p.side != "" && ev.ID != "" {
-			add(kindID + ev.ID)
-		}
-	}
-	if p.side == "" {
-		return p
 	}
 	var buf []byte
 	for _, o := range ev.Occurrences() {
