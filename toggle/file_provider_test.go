@@ -417,3 +417,47 @@ func TestFileProviderTypes(t *testing.T) {
 		t.Errorf("Metadata().Name = %q, want %q", got, toggle.FileProviderName)
 	}
 }
+
+// TestRunbookFlagFiles loads every flag file shown in RUNBOOK.md and checks
+// the stage-3 and stage-5 targeting does what the runbook says.
+func TestRunbookFlagFiles(t *testing.T) {
+	t.Parallel()
+	md, err := os.ReadFile("RUNBOOK.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(string(md), "```json\n")[1:]
+	if got, want := len(parts), 5; got != want {
+		t.Fatalf("flag files in RUNBOOK.md = %d, want %d", got, want)
+	}
+	type check struct {
+		flag string
+		ctx  openfeature.FlattenedContext
+		want bool
+	}
+	checks := map[int][]check{
+		0: {{toggle.DefaultLegacyFlag, nil, true}, {toggle.DefaultNewFlag, nil, false}},
+		1: {{toggle.DefaultNewFlag, openfeature.FlattenedContext{"targetingKey": "<test-company-id>"}, true}, {toggle.DefaultNewFlag, openfeature.FlattenedContext{"targetingKey": "x"}, false}},
+		2: {{toggle.DefaultLegacyFlag, nil, true}, {toggle.DefaultNewFlag, nil, true}},
+		3: {{toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "SyncStarted"}, true}, {toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "connection.connected"}, false}, {toggle.DefaultNewFlag, nil, true}},
+		4: {{toggle.DefaultNewFlag, nil, true}},
+	}
+	for i, part := range parts {
+		body := part[:strings.Index(part, "```")]
+		if !strings.Contains(body, `"flags"`) {
+			continue // a Go or other block
+		}
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("stage%d.json", i))
+		writeFile(t, path, body)
+		p, err := toggle.NewFileProvider(path)
+		if err != nil {
+			t.Errorf("flag file %d: %v", i, err)
+			continue
+		}
+		for _, c := range checks[i] {
+			if got := p.BooleanEvaluation(t.Context(), c.flag, !c.want, c.ctx).Value; got != c.want {
+				t.Errorf("flag file %d: %s with %v = %v, want %v", i, c.flag, c.ctx, got, c.want)
+			}
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package toggle_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/codathook/codathook/toggle"
+	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/memprovider"
+)
+
+// benchReq is a typical write delivery: targeting key plus 6 attributes.
+var benchReq = toggle.Request{
+	Endpoint: toggle.EndpointNew, Format: "new", EventType: "invoices.write.successful",
+	CompanyID: "8a210b68-6988-11ed-a1eb-0242ac120002", ClientHeader: "bae71d36-ff47-420a-b4a6-f8c9ddf41140",
+	DataType: "invoices", ConnectionID: "ee2eb431-c0fa-4dc9-93fa-d29781c12bcd",
+}
+
+// BenchmarkEvaluate compares Gate.Evaluate with a bare
+// client.BooleanValueDetails carrying the same evaluation context.
+func BenchmarkEvaluate(b *testing.B) {
+	c, _ := newMemClient(b, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(true)})
+	attrs := map[string]any{
+		"endpoint": "new", "format": "new", "eventType": benchReq.EventType,
+		"clientId": benchReq.ClientHeader, "dataType": benchReq.DataType, "connectionId": benchReq.ConnectionID,
+	}
+
+	b.Run("baseline/bare-client-prebuilt-context", func(b *testing.B) {
+		ec := openfeature.NewEvaluationContext(benchReq.CompanyID, attrs)
+		b.ReportAllocs()
+		for b.Loop() {
+			if d, err := c.BooleanValueDetails(b.Context(), toggle.DefaultNewFlag, true, ec); err != nil || !d.Value {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline/bare-client-context-per-call", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			ec := openfeature.NewEvaluationContext(benchReq.CompanyID, map[string]any{
+				"endpoint": benchReq.Endpoint, "format": benchReq.Format, "eventType": benchReq.EventType,
+				"clientId": benchReq.ClientHeader, "dataType": benchReq.DataType, "connectionId": benchReq.ConnectionID,
+			})
+			if d, err := c.BooleanValueDetails(b.Context(), toggle.DefaultNewFlag, true, ec); err != nil || !d.Value {
+				b.Fatal(err)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		cfg  toggle.Config
+	}{
+		{"gate/uncached-timeout", toggle.Config{}},
+		{"gate/uncached-no-timeout", toggle.Config{Timeout: -1}},
+		{"gate/cached", toggle.Config{CacheSize: 10000}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			cfg := tc.cfg
+			g, err := toggle.NewGate(c, &cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := g.Evaluate(b.Context(), benchReq); !d.Enabled {
+					b.Fatal(d)
+				}
+			}
+		})
+	}
+	b.Run("gate/cached-parallel", func(b *testing.B) {
+		g, err := toggle.NewGate(c, &toggle.Config{CacheSize: 10000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer g.Close()
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if d := g.Evaluate(b.Context(), benchReq); !d.Enabled {
+					panic(fmt.Sprint(d))
+				}
+			}
+		})
+	})
+}
