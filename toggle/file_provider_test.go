@@ -234,7 +234,8 @@ func TestFileProviderShutdown(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "flags.json")
 	writeFile(t, path, flagsOn)
-	p, err := toggle.NewFileProvider(path, toggle.WithPollInterval(time.Millisecond))
+	log, _ := newLogger()
+	p, err := toggle.NewFileProvider(path, toggle.WithPollInterval(time.Millisecond), toggle.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}

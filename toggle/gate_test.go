@@ -222,6 +222,7 @@ func TestGatePerCompanyTargeting(t *testing.T) {
 	c, _ := newMemClient(t, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: f})
 	for _, cacheSize := range []int{0, 100} {
 		t.Run(fmt.Sprintf("cache=%d", cacheSize), func(t *testing.T) {
+			t.Parallel()
 			g, err := toggle.NewGate(c, &toggle.Config{CacheSize: cacheSize})
 			if err != nil {
 				t.Fatal(err)
