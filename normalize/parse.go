@@ -28,27 +28,40 @@ func (e *MalformedError) Error() string {
 // Unwrap returns the underlying encoding/json error, if any.
 func (e *MalformedError) Unwrap() error { return e.Err }
 
-// wire is the union of the top-level keys of both formats, decoded in one
-// pass; encoding/json matches keys ignoring case.
-type wire struct {
-	ID            string          `json:"id"`
-	EventType     string          `json:"eventType"`
-	Type          string          `json:"type"`
-	GeneratedDate string          `json:"generatedDate"`
-	Payload       json.RawMessage `json:"payload"`
+// head holds the scalar top-level keys of both formats; encoding/json
+// matches keys ignoring case.
+type head struct {
+	ID            string `json:"id"`
+	EventType     string `json:"eventType"`
+	Type          string `json:"type"`
+	GeneratedDate string `json:"generatedDate"`
 
-	AlertID          string          `json:"AlertId"`
-	RuleType         string          `json:"RuleType"`
-	RuleID           string          `json:"RuleId"`
-	ClientID         string          `json:"ClientId"`
-	ClientName       string          `json:"ClientName"`
-	CompanyID        string          `json:"CompanyId"`
-	DataConnectionID string          `json:"DataConnectionId"`
-	Message          string          `json:"Message"`
-	Data             json.RawMessage `json:"Data"`
+	AlertID          string `json:"AlertId"`
+	RuleType         string `json:"RuleType"`
+	RuleID           string `json:"RuleId"`
+	ClientID         string `json:"ClientId"`
+	ClientName       string `json:"ClientName"`
+	CompanyID        string `json:"CompanyId"`
+	DataConnectionID string `json:"DataConnectionId"`
+	Message          string `json:"Message"`
 
 	// ConnectionID is only read from unknown bodies (pre-2025 bank feeds).
 	ConnectionID string `json:"connectionId"`
+}
+
+// wire is the union of the top-level keys of both formats, decoded in one
+// pass, with payload and Data left raw.
+type wire struct {
+	head
+	Payload json.RawMessage `json:"payload"`
+	Data    json.RawMessage `json:"Data"`
+}
+
+// newWire decodes a new-format body in one pass: Payload holds a pointer to
+// the typed event's payload, which encoding/json fills in place.
+type newWire struct {
+	head
+	Payload any `json:"payload"`
 }
 
 // classifyHead is the subset of wire that Classify needs.
@@ -103,6 +116,13 @@ func Classify(body []byte) (Format, error) {
 func Parse(body []byte) (*Event, error) {
 	if err := checkObject(body); err != nil {
 		return nil, err
+	}
+	if typ, ok := prescan(body); ok && typ != nil {
+		if k := kindOf(string(typ)); k != kindNone {
+			if ev, ok, err := parseNewFast(body, typ, k); ok {
+				return ev, err
+			}
+		}
 	}
 	var w wire
 	if err := json.Unmarshal(body, &w); err != nil {
@@ -197,6 +217,118 @@ type unknownPayload struct {
 	ConnectionID string `json:"connectionId"`
 }
 
+// newTyped allocates the typed event of kind k and returns it with a pointer
+// to its Envelope and to its Payload.
+func newTyped(k kind) (typed any, env *Envelope, payload any) {
+	switch k {
+	case kindCompany:
+		t := &CompanyEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindCompanyProduct:
+		t := &CompanyProductEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindConnection:
+		t := &ConnectionEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindRead:
+		t := &ReadCompletedEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindWrite:
+		t := &WriteEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindRateLimit:
+		t := &RateLimitEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindSourceAccount:
+		t := &SourceAccountEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindExpenses:
+		t := &ExpensesSyncEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindReport:
+		t := &ReportEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindAccountCategories:
+		t := &AccountCategoriesUpdatedEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindSyncStarted:
+		t := &SyncStartedEvent{}
+		return t, &t.Envelope, &t.Payload
+	case kindUnknownLegacy:
+		t := &UnknownLegacyEvent{}
+		return t, &t.Envelope, &t.Payload
+	}
+	return nil, nil, nil
+}
+
+// fillIDs sets ev.CompanyID and ev.ConnectionID from a typed new-format event.
+func fillIDs(ev *Event) {
+	switch t := ev.Typed.(type) {
+	case *CompanyEvent:
+		ev.CompanyID = t.Payload.ID
+	case *CompanyProductEvent:
+		ev.CompanyID = t.Payload.ID
+	case *ConnectionEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.ConnectionID = t.Payload.Connection.ID
+	case *ReadCompletedEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		for _, dt := range t.Payload.DataTypes {
+			if dt.ConnectionID != "" {
+				ev.ConnectionID = dt.ConnectionID
+				break
+			}
+		}
+	case *WriteEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.ConnectionID = t.Payload.ConnectionID
+	case *SourceAccountEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		if ev.CompanyID == "" {
+			ev.CompanyID = t.Payload.CompanyID
+		}
+		ev.ConnectionID = t.Payload.ConnectionID
+	case *ExpensesSyncEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+	case *ReportEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+	case *AccountCategoriesUpdatedEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.ConnectionID = t.Payload.ConnectionID
+	case *SyncStartedEvent:
+		ev.CompanyID = t.Payload.ReferenceCompany.ID
+	case *UnknownLegacyEvent:
+		ev.CompanyID = t.Payload.CompanyID
+		ev.ConnectionID = t.Payload.ConnectionID
+	}
+}
+
+// parseNewFast decodes a new-format body of known kind k in a single
+// encoding/json pass. ok is false when the decoded classifying keys disagree
+// with prescan's reading (duplicate keys in odd cases, ...); the caller then
+// takes the general path.
+func parseNewFast(body, eventType []byte, k kind) (ev *Event, ok bool, err error) {
+	typed, env, payload := newTyped(k)
+	w := newWire{Payload: payload}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, true, malformed(err)
+	}
+	if f, typ := shape(w.EventType, w.Type, w.AlertID, w.RuleType); f != FormatNew || typ != string(eventType) {
+		return nil, false, nil
+	}
+	*env = Envelope{ID: w.ID, EventType: string(eventType), GeneratedDate: w.GeneratedDate}
+	ev = &Event{
+		ID:            w.ID,
+		Type:          env.EventType,
+		GeneratedDate: w.GeneratedDate,
+		Format:        FormatNew,
+		Typed:         typed,
+		Body:          body,
+	}
+	fillIDs(ev)
+	return ev, true, nil
+}
+
 func parseNew(body []byte, w *wire, eventType string) (*Event, error) {
 	ev := &Event{
 		ID:            w.ID,
@@ -205,119 +337,26 @@ func parseNew(body []byte, w *wire, eventType string) (*Event, error) {
 		Format:        FormatNew,
 		Body:          body,
 	}
-	env := Envelope{ID: w.ID, EventType: eventType, GeneratedDate: w.GeneratedDate}
-	const field = "payload"
-	switch kindOf(eventType) {
-	case kindCompany:
-		t := &CompanyEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
+	if typed, env, payload := newTyped(kindOf(eventType)); typed != nil {
+		*env = Envelope{ID: w.ID, EventType: eventType, GeneratedDate: w.GeneratedDate}
+		if err := decodePayload(w.Payload, payload, "payload"); err != nil {
 			return nil, err
 		}
-		ev.CompanyID = t.Payload.ID
-		ev.Typed = t
-	case kindCompanyProduct:
-		t := &CompanyProductEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ID
-		ev.Typed = t
-	case kindConnection:
-		t := &ConnectionEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		ev.ConnectionID = t.Payload.Connection.ID
-		ev.Typed = t
-	case kindRead:
-		t := &ReadCompletedEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		for _, dt := range t.Payload.DataTypes {
-			if dt.ConnectionID != "" {
-				ev.ConnectionID = dt.ConnectionID
-				break
-			}
-		}
-		ev.Typed = t
-	case kindWrite:
-		t := &WriteEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		ev.ConnectionID = t.Payload.ConnectionID
-		ev.Typed = t
-	case kindRateLimit:
-		t := &RateLimitEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.Typed = t
-	case kindSourceAccount:
-		t := &SourceAccountEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
+		ev.Typed = typed
+		fillIDs(ev)
+		return ev, nil
+	}
+	// An event type Codat added after this version: acknowledged with a nil
+	// Typed. Wrong types in its payload are not an error.
+	var p unknownPayload
+	if !isNull(w.Payload) && json.Unmarshal(w.Payload, &p) == nil {
+		ev.CompanyID = p.ReferenceCompany.ID
 		if ev.CompanyID == "" {
-			ev.CompanyID = t.Payload.CompanyID
+			ev.CompanyID = p.CompanyID
 		}
-		ev.ConnectionID = t.Payload.ConnectionID
-		ev.Typed = t
-	case kindExpenses:
-		t := &ExpensesSyncEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		ev.Typed = t
-	case kindReport:
-		t := &ReportEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		ev.Typed = t
-	case kindAccountCategories:
-		t := &AccountCategoriesUpdatedEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		ev.ConnectionID = t.Payload.ConnectionID
-		ev.Typed = t
-	case kindSyncStarted:
-		t := &SyncStartedEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.ReferenceCompany.ID
-		ev.Typed = t
-	case kindUnknownLegacy:
-		t := &UnknownLegacyEvent{Envelope: env}
-		if err := decodePayload(w.Payload, &t.Payload, field); err != nil {
-			return nil, err
-		}
-		ev.CompanyID = t.Payload.CompanyID
-		ev.ConnectionID = t.Payload.ConnectionID
-		ev.Typed = t
-	default:
-		// An event type Codat added after this version: acknowledged with a
-		// nil Typed. Wrong types in its payload are not an error.
-		var p unknownPayload
-		if !isNull(w.Payload) && json.Unmarshal(w.Payload, &p) == nil {
-			ev.CompanyID = p.ReferenceCompany.ID
-			if ev.CompanyID == "" {
-				ev.CompanyID = p.CompanyID
-			}
-			ev.ConnectionID = p.ConnectionID
-			if ev.ConnectionID == "" {
-				ev.ConnectionID = p.Connection.ID
-			}
+		ev.ConnectionID = p.ConnectionID
+		if ev.ConnectionID == "" {
+			ev.ConnectionID = p.Connection.ID
 		}
 	}
 	return ev, nil
