@@ -84,8 +84,8 @@ func Example_deduplication() {
 	signer := codathooktest.MustSigner(secret)
 	signer.MsgID = "msg_1" // Svix keeps the message id over retries
 	for _, req := range []*http.Request{
-		signer.NewRequest(http.MethodPost, "/", newBody),                   // first delivery
-		signer.NewRequest(http.MethodPost, "/", newBody),                   // Svix retry
+		signer.NewRequest(http.MethodPost, "/", newBody),                  // first delivery
+		signer.NewRequest(http.MethodPost, "/", newBody),                  // Svix retry
 		codathooktest.NewLegacyRequest("/legacy", "Bearer t", legacyBody), // legacy twin
 	} {
 		ep := codathook.EndpointNew
