@@ -1,0 +1,328 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/dedupe/dedupetest"
+	"github.com/codathook/codathook/dedupe/redisstore"
+	"github.com/codathook/codathook/normalize"
+	"github.com/redis/go-redis/v9"
+)
+
+// redisAddr returns REDIS_ADDR. Without it the test is skipped, except on
+// CI (CI=true), where a missing Redis is a failure: CI must run these tests.
+func redisAddr(tb testing.TB) string {
+	tb.Helper()
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("REDIS_ADDR is unset on CI; start redis-server and export REDIS_ADDR")
+		}
+		tb.Skip("REDIS_ADDR is unset; start redis-server and export REDIS_ADDR=host:port to run")
+	}
+	return addr
+}
+
+// counter is a go-redis hook counting round trips (a pipeline is one).
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// newClient returns a client for REDIS_ADDR, closed with tb.
+func newClient(tb testing.TB) *redis.Client {
+	tb.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr(tb)})
+	tb.Cleanup(func() { _ = rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		tb.Fatalf("REDIS_ADDR=%s: %v", os.Getenv("REDIS_ADDR"), err)
+	}
+	return rdb
+}
+
+// newStore returns a store on its own random key prefix, so tests sharing a
+// server never see each other's keys; the keys are deleted afterwards.
+func newStore(tb testing.TB, rdb *redis.Client, opts ...redisstore.Option) *redisstore.Store {
+	tb.Helper()
+	prefix := fmt.Sprintf("codathook-test:%x:", rand.Uint64())
+	s, err := redisstore.New(rdb, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	rdb := newClient(t)
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) })
+}
+
+func TestConformanceLuaClaim(t *testing.T) {
+	t.Parallel()
+	// Force the Lua Claim path used with Redis < 7.0 by making the server
+	// reject SET NX GET, through a hook that answers as such a server would.
+	rdb := newClient(t)
+	rdb.AddHook(rejectSetNXGet{})
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) })
+}
+
+type rejectSetNXGet struct{}
+
+func (rejectSetNXGet) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (rejectSetNXGet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (rejectSetNXGet) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "set" && hasArgs(cmd.Args(), "nx", "get") {
+			cmd.SetErr(errors.New("ERR syntax error"))
+			return cmd.Err()
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func hasArgs(args []any, want ...string) bool {
+	n := 0
+	for _, w := range want {
+		for _, a := range args {
+			if s, ok := a.(string); ok && strings.EqualFold(s, w) {
+				n++
+				break
+			}
+		}
+	}
+	return n == len(want)
+}
+
+func BenchmarkRedis(b *testing.B) {
+	rdb := newClient(b)
+	dedupetest.RunBenchmarks(b, func(b *testing.B) dedupe.Store { return newStore(b, rdb) })
+}
+
+// unreachable returns a client whose every command fails fast.
+func unreachable(t *testing.T) *redis.Client {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now
+	rdb := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: 200 * time.Millisecond, MaxRetries: -1, DialerRetries: 1})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+func TestFailureModes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		opts     []redisstore.Option
+		wantErr  bool
+		wantOpen uint64
+	}{
+		{name: "fail-closed (default) returns every Redis error", wantErr: true},
+		{name: "fail-open reports success and counts the errors", opts: []redisstore.Option{redisstore.WithFailOpen()}, wantOpen: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := redisstore.New(unreachable(t), tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			st, err := s.Claim(ctx, "k", time.Minute)
+			if got := err != nil; got != tt.wantErr {
+				t.Errorf("Claim error = %v, want error: %v", err, tt.wantErr)
+			}
+			if !tt.wantErr && st != dedupe.Claimed {
+				t.Errorf("fail-open Claim = %v, want claimed", st)
+			}
+			if err := s.Commit(ctx, "k", time.Minute); (err != nil) != tt.wantErr {
+				t.Errorf("Commit error = %v, want error: %v", err, tt.wantErr)
+			}
+			if err := s.Release(ctx, "k"); (err != nil) != tt.wantErr {
+				t.Errorf("Release error = %v, want error: %v", err, tt.wantErr)
+			}
+			o1, e1, err := s.Arrive(ctx, "k", "new", "m", time.Minute)
+			if (err != nil) != tt.wantErr {
+				t.Errorf("Arrive error = %v, want error: %v", err, tt.wantErr)
+			}
+			if !tt.wantErr {
+				o2, e2, _ := s.Arrive(ctx, "k", "new", "m2", time.Minute)
+				if o1 != 1 || o2 != 1 || e1 == e2 {
+					t.Errorf("fail-open Arrive = (%d,%q), (%d,%q); want ordinal 1 in distinct epochs", o1, e1, o2, e2)
+				}
+			}
+			if got := s.FailOpenErrors(); got != tt.wantOpen && got != tt.wantOpen+1 {
+				t.Errorf("FailOpenErrors() = %d, want %d (+1 for the second Arrive)", got, tt.wantOpen)
+			}
+		})
+	}
+	t.Run("a cancelled context is an error even when failing open", func(t *testing.T) {
+		t.Parallel()
+		s, err := redisstore.New(unreachable(t), redisstore.WithFailOpen())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if _, err := s.Claim(ctx, "k", time.Minute); !errors.Is(err, context.Canceled) {
+			t.Errorf("Claim error = %v, want context.Canceled", err)
+		}
+	})
+}
+
+func TestNewRefusesNilClient(t *testing.T) {
+	t.Parallel()
+	if _, err := redisstore.New(nil); err == nil {
+		t.Error("New(nil) error = nil, want an error")
+	}
+}
+
+func connBody(id string) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":"2025-01-10T00:00:00Z","payload":{"referenceCompany":{"id":"c-%s"},"connection":{"id":"conn","status":"Linked"}}}`, id, id)
+}
+
+// TestRoundTripsPerDelivery counts Redis round trips with a go-redis hook.
+func TestRoundTripsPerDelivery(t *testing.T) {
+	t.Parallel()
+	rdb := newClient(t)
+	var c counter
+	rdb.AddHook(&c)
+	d, err := dedupe.New(newStore(t, rdb), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	deliver := func(key string, body []byte) (dedupe.Outcome, int64) {
+		t.Helper()
+		ev, err := normalize.Parse(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := c.n.Load()
+		l, err := d.Begin(ctx, dedupe.Delivery{Key: key, Event: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Outcome() == dedupe.Process {
+			if err := l.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return l.Outcome(), c.n.Load() - before
+	}
+	deliver("msg_warm", connBody("warm")) // loads the scripts (EVALSHA misses once)
+	tests := []struct {
+		name        string
+		key         string
+		body        []byte
+		want        dedupe.Outcome
+		wantTrips   int64
+		explanation string
+	}{
+		{"a new paired delivery", "msg_1", connBody("1"), dedupe.Process, 7,
+			"claim d:, claim i:, arrive, claim slot; commit d:, i:, slot"},
+		{"its retry", "msg_1", connBody("1"), dedupe.Duplicate, 1, "claim d: (Done)"},
+	}
+	for _, tt := range tests {
+		got, trips := deliver(tt.key, tt.body)
+		if got != tt.want {
+			t.Errorf("%s: outcome = %v, want %v", tt.name, got, tt.want)
+		}
+		if trips != tt.wantTrips {
+			t.Errorf("%s: %d round trips, want %d (%s)", tt.name, trips, tt.wantTrips, tt.explanation)
+		}
+		t.Logf("%s: %d Redis round trips", tt.name, trips)
+	}
+}
+
+// BenchmarkDeduperRedis measures Begin+Commit over Redis for a new delivery
+// and for a retried duplicate, reporting round trips per delivery.
+func BenchmarkDeduperRedis(b *testing.B) {
+	rdb := newClient(b)
+	var c counter
+	rdb.AddHook(&c)
+	ev, err := normalize.Parse(connBody("e1"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := dedupe.New(newStore(b, rdb), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("New", func(b *testing.B) {
+		ctx := b.Context()
+		b.ReportAllocs()
+		var i int
+		start := c.n.Load()
+		for b.Loop() {
+			e := *ev
+			n := fmt.Sprint(i)
+			i++
+			e.ID, e.CompanyID = "e"+n, "c"+n
+			l, err := d.Begin(ctx, dedupe.Delivery{Key: "msg_" + n, Event: &e})
+			if err != nil || l.Outcome() != dedupe.Process {
+				b.Fatalf("Begin = %v, %v", l, err)
+			}
+			if err := l.Commit(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(c.n.Load()-start)/float64(i), "roundtrips/op")
+	})
+	b.Run("Duplicate", func(b *testing.B) {
+		ctx := b.Context()
+		del := dedupe.Delivery{Key: "msg_dup", Event: ev}
+		if l, err := d.Begin(ctx, del); err != nil {
+			b.Fatal(err)
+		} else if err := l.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		var n int
+		start := c.n.Load()
+		for b.Loop() {
+			n++
+			if l, err := d.Begin(ctx, del); err != nil || l.Outcome() != dedupe.Duplicate {
+				b.Fatalf("Begin = %v, %v", l, err)
+			}
+		}
+		b.ReportMetric(float64(c.n.Load()-start)/float64(n), "roundtrips/op")
+	})
+}
