@@ -100,6 +100,7 @@ type Receiver struct {
 
 	flight   singleflight.Group
 	handlers [2]*endpointHandler
+	counters [2]endpointCounters
 }
 
 // New returns a receiver configured by opts. It returns an error when an
@@ -247,6 +248,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 		}
 	}
 	o.Duration = r.cfg.now().Sub(start)
+	if i, ok := ep.index(); ok {
+		r.counters[i].add(res.result)
+	}
 	if res.err != nil {
 		r.cfg.logger.LogAttrs(req.Context(), levelFor(res.result), "codathook: delivery not processed",
 			slog.String("endpoint", string(ep)), slog.String("result", string(res.result)),

@@ -599,3 +599,19 @@ func TestObserverSeesEveryDelivery(t *testing.T) {
 		t.Errorf("second outcome = %+v", o)
 	}
 }
+
+func TestStatsCountResults(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.signer.MsgID = "msg_stats"
+	send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
+	send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
+	send(t, codathooktest.NewLegacyRequest(h.legacyURL(), "Bearer nope", legacyConnectedBody("a1")))
+	s := h.rcv.Stats()
+	if s.New.Total != 2 || s.New.Results[codathook.ResultProcessed] != 1 || s.New.Results[codathook.ResultDuplicate] != 1 {
+		t.Errorf("New = %+v, want 1 processed and 1 duplicate", s.New)
+	}
+	if s.Legacy.Total != 1 || s.Legacy.Results[codathook.ResultUnauthorized] != 1 {
+		t.Errorf("Legacy = %+v, want 1 unauthorized", s.Legacy)
+	}
+}

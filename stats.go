@@ -1,0 +1,60 @@
+package codathook
+
+import (
+	"sync/atomic"
+
+	"github.com/codathook/codathook/toggle"
+)
+
+// results lists every Result in a fixed order, for the counters.
+var results = [...]Result{
+	ResultProcessed, ResultDuplicate, ResultSkipped, ResultDeferred, ResultInFlight, ResultFailed,
+	ResultUnavailable, ResultUnauthorized, ResultMalformed, ResultTooLarge, ResultMethodNotAllowed,
+}
+
+// EndpointStats counts one endpoint's deliveries by result.
+type EndpointStats struct {
+	// Results maps each Result to the number of deliveries that had it.
+	Results map[Result]uint64
+	// Total is the number of deliveries.
+	Total uint64
+}
+
+// Stats is a snapshot of a receiver's counters. Watch Legacy.Total to see
+// when the legacy endpoint has gone quiet.
+type Stats struct {
+	New, Legacy EndpointStats
+	// Flags is the flag gate's snapshot; zero without [WithFlags].
+	Flags toggle.Stats
+}
+
+type endpointCounters [len(results)]atomic.Uint64
+
+func (c *endpointCounters) add(res Result) {
+	for i, r := range results {
+		if r == res {
+			c[i].Add(1)
+			return
+		}
+	}
+}
+
+func (c *endpointCounters) snapshot() EndpointStats {
+	s := EndpointStats{Results: make(map[Result]uint64, len(results))}
+	for i, r := range results {
+		n := c[i].Load()
+		s.Results[r] = n
+		s.Total += n
+	}
+	return s
+}
+
+// Stats returns a snapshot of the receiver's counters. It is safe to call
+// concurrently with deliveries.
+func (r *Receiver) Stats() Stats {
+	s := Stats{New: r.counters[0].snapshot(), Legacy: r.counters[1].snapshot()}
+	if r.gate != nil {
+		s.Flags = r.gate.Stats()
+	}
+	return s
+}
