@@ -161,8 +161,8 @@ func (l *Lease) Outcome() Outcome { return l.outcome }
 // meaningful when Outcome is Process.
 func (l *Lease) Elements() []int { return l.elements }
 
-// Deadline is when the lease's claims expire. Processing that ends later
-// may overlap with another holder's.
+// Deadline is when the lease's claims expire (zero for a lease that holds
+// nothing). Processing that ends later may overlap with another holder's.
 func (l *Lease) Deadline() time.Time { return l.deadline }
 
 // Commit marks every key the lease claimed Done, so retries and twins of
@@ -284,22 +284,28 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	if len(p.pairs) == 0 {
 		return l, nil
 	}
-	slotTTL := max(d.retention, d.window)
-	claimed, readsClaimed := 0, 0
-	var elements []int
-	for _, pr := range p.pairs {
+	// Record every arrival before claiming any slot, so that an early
+	// InFlight exit leaves no element of this delivery uncounted: ordinals
+	// follow arrival order on each side, not the order of retries.
+	slots := make([]string, len(p.pairs))
+	for i, pr := range p.pairs {
 		ord, epoch, err := d.store.Arrive(ctx, pr.occ, p.side, pr.member, d.window)
 		if err != nil {
 			return fail(fmt.Errorf("dedupe: arrive: %w", err))
 		}
-		slot := slotKey(pr.slot, epoch, ord)
-		st, err := d.store.Claim(ctx, slot, d.lease)
+		slots[i] = slotKey(pr.slot, epoch, ord)
+	}
+	slotTTL := max(d.retention, d.window)
+	claimed, readsClaimed := 0, 0
+	var elements []int
+	for i, pr := range p.pairs {
+		st, err := d.store.Claim(ctx, slots[i], d.lease)
 		if err != nil {
 			return fail(fmt.Errorf("dedupe: claim: %w", err))
 		}
 		switch st {
 		case Claimed:
-			l.held = append(l.held, claim{slot, slotTTL})
+			l.held = append(l.held, claim{slots[i], slotTTL})
 			claimed++
 			if pr.element >= 0 {
 				readsClaimed++

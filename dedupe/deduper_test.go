@@ -685,3 +685,25 @@ func TestNoopNeverDuplicates(t *testing.T) {
 		_ = l.Commit(t.Context())
 	}
 }
+
+// TestDeduperInFlightStillCountsEveryElement checks that a read.completed
+// turned away as InFlight has still taken its place (ordinal) for every
+// element, so later syncs do not jump the queue.
+func TestDeduperInFlightStillCountsEveryElement(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	held := e.begin("a1", legacyDataset("a1", "Data sync completed", "invoices", "ds-inv"))
+	first := newRead("e1", "invoices", "bills")
+	if got := e.process("msg_1", first); got != F {
+		t.Fatalf("read.completed with a held element: outcome = %v, want %v", got, F)
+	}
+	if err := held.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.run([]step{
+		{"msg_2", newRead("e2", "bills"), P},                                         // the next sync: bills #2
+		{"a2", legacyDataset("a2", "Data sync completed", "bills", "ds-bills-1"), P}, // legacy bills #1
+		{"msg_1", first, D}, // both its elements are done
+		{"a3", legacyDataset("a3", "Data sync completed", "bills", "ds-bills-2"), D}, // legacy bills #2
+	})
+}

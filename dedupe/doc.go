@@ -102,7 +102,9 @@
 // the new format batches them. [Lease.Elements] lists the element indexes
 // still to process (nil means all); if every element was already processed
 // the delivery is a Duplicate; if any element is Pending elsewhere the
-// delivery is InFlight (and what Begin claimed is released). A sync's element
+// delivery is InFlight (and what Begin claimed is released; Begin records
+// every element's arrival before claiming any slot, so an InFlight delivery
+// has still taken its place on its side). A sync's element
 // therefore reaches the read.completed callback once, whichever format
 // delivered it first.
 //
