@@ -113,6 +113,7 @@ func TestLRUDefaultCapacity(t *testing.T) {
 
 // TestLRUMemoryPerEntry measures the heap cost of a full store; the number
 // is the one DefaultCapacity's documentation quotes. Run with -v to see it.
+// Not parallel: it measures the whole heap.
 func TestLRUMemoryPerEntry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocates ~100k entries")

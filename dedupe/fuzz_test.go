@@ -1,0 +1,76 @@
+package dedupe_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/normalize"
+)
+
+// FuzzBegin checks, for any body, that Begin never panics, that a processed
+// delivery's retry is a duplicate, that a released delivery is processed
+// again, and that Elements only lists existing dataTypes indexes.
+func FuzzBegin(f *testing.F) {
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, p := range seeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add("msg_1", b)
+	}
+	f.Add("", []byte(`{}`))
+	f.Fuzz(func(t *testing.T, key string, body []byte) {
+		ev, err := normalize.Parse(body)
+		if err != nil {
+			return
+		}
+		s := dedupe.NewLRU(1000)
+		defer s.Close(context.Background())
+		d, err := dedupe.New(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		del := dedupe.Delivery{Key: key, Event: ev}
+		l, err := d.Begin(ctx, del)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := l.Outcome(), dedupe.Process; got != want {
+			t.Fatalf("first Begin on an empty store: outcome = %v, want %v", got, want)
+		}
+		n := len(ev.Occurrences())
+		for _, i := range l.Elements() {
+			if i < 0 || i >= n {
+				t.Fatalf("Elements() = %v, index %d outside the %d occurrences", l.Elements(), i, n)
+			}
+		}
+		if err := l.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l, err = d.Begin(ctx, del)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := l.Outcome(), dedupe.Process; got != want {
+			t.Fatalf("Begin after Release: outcome = %v, want %v", got, want)
+		}
+		if err := l.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		l, err = d.Begin(ctx, del)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := l.Outcome(), dedupe.Duplicate; got != want {
+			t.Fatalf("retry after Commit: outcome = %v, want %v", got, want)
+		}
+	})
+}
