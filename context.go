@@ -34,6 +34,8 @@ type Delivery struct {
 	// Request is the HTTP request (its Body already consumed), for route
 	// variables and headers. Callbacks must not read its body.
 	Request *http.Request
+
+	event *normalize.Event
 }
 
 // DeliveryFromContext returns the delivery metadata that the receiver put in
@@ -46,6 +48,9 @@ func DeliveryFromContext(ctx context.Context) (*Delivery, bool) {
 // EventFromContext returns the verified, normalized event that the receiver's
 // middleware passes to the wrapped handler (and to callbacks).
 func EventFromContext(ctx context.Context) (*normalize.Event, bool) {
-	ev, ok := ctx.Value(eventKey).(*normalize.Event)
-	return ev, ok
+	d, ok := ctx.Value(deliveryCtxKey).(*Delivery)
+	if !ok || d.event == nil {
+		return nil, false
+	}
+	return d.event, true
 }

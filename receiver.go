@@ -235,7 +235,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 	res := r.handle(w, req, ep, next, start, &o)
 	o.Result, o.Err = res.result, res.err
 	if !res.written {
-		w.Header().Set(HeaderResult, string(res.result))
+		w.Header()[HeaderResult] = resultHeader(res.result)
 		if res.err != nil {
 			if res.result == ResultMethodNotAllowed {
 				w.Header().Set("Allow", "POST, PUT")
@@ -353,7 +353,8 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		return outcome{result: ResultInFlight, err: ErrInFlight}
 	}
 	ev = withElements(ev, lease.Elements())
-	ctx = context.WithValue(context.WithValue(ctx, deliveryCtxKey, del), eventKey, ev)
+	del.event = ev
+	ctx = context.WithValue(ctx, deliveryCtxKey, del)
 	var cbErr error
 	if next != nil {
 		res, cbErr = r.runNext(ctx, w, req, del, ev, next)
@@ -572,16 +573,17 @@ func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, er
 	if req.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	rd := http.MaxBytesReader(w, req.Body, limit)
-	defer rd.Close()
 	if n := req.ContentLength; n > 0 {
+		// net/http's server limits the body to Content-Length, which is
+		// within the limit here.
 		buf := make([]byte, n)
-		if _, err := io.ReadFull(rd, buf); err != nil {
+		if _, err := io.ReadFull(req.Body, buf); err != nil {
 			return nil, fmt.Errorf("codathook: reading body: %w", err)
 		}
-		// Content-Length is enforced by net/http; a longer body is an error there.
 		return buf, nil
 	}
+	rd := http.MaxBytesReader(w, req.Body, limit)
+	defer rd.Close()
 	b, err := io.ReadAll(rd)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -634,3 +636,20 @@ type deferredError struct{ after time.Duration }
 
 func (e *deferredError) Error() string { return ErrDeferred.Error() }
 func (e *deferredError) Unwrap() error { return ErrDeferred }
+
+// resultHeaders holds one immutable header value per Result, so answering
+// allocates no header slice.
+var resultHeaders = func() map[Result][]string {
+	m := make(map[Result][]string, len(results))
+	for _, r := range results {
+		m[r] = []string{string(r)}
+	}
+	return m
+}()
+
+func resultHeader(r Result) []string {
+	if v, ok := resultHeaders[r]; ok {
+		return v
+	}
+	return []string{string(r)}
+}

@@ -40,10 +40,17 @@ const MinSecretBytes = 16
 // future, as in the Svix and Standard Webhooks libraries.
 const DefaultTolerance = 5 * time.Minute
 
-// secret is one decoded signing key with a pool of keyed MACs, so verifying a
-// delivery allocates no MAC state.
+// secret is one decoded signing key with a pool of keyed MACs and scratch
+// buffers, so verifying a delivery allocates nothing.
 type secret struct {
-	pool sync.Pool // of hash.Hash keyed with the secret
+	pool sync.Pool // of *macState keyed with the secret
+}
+
+type macState struct {
+	mac     hash.Hash
+	scratch []byte
+	sum     [sha256.Size]byte
+	b64     [44]byte
 }
 
 // parseSecret decodes a "whsec_<base64>" (or bare base64) secret strictly.
@@ -60,35 +67,20 @@ func parseSecret(s string) (*secret, error) {
 		return nil, fmt.Errorf("codathook: signing secret decodes to %d bytes, want at least %d", len(key), MinSecretBytes)
 	}
 	sec := &secret{}
-	sec.pool.New = func() any { return hmac.New(sha256.New, key) }
+	sec.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key), scratch: make([]byte, 0, 64)} }
 	return sec, nil
 }
 
-// sign writes base64(HMAC-SHA256(key, id.ts.body)) into dst and returns it.
-func (s *secret) sign(dst *[44]byte, id, ts string, body []byte) []byte {
-	mac := s.pool.Get().(hash.Hash)
-	mac.Reset()
-	writeString(mac, id)
-	mac.Write(dot)
-	writeString(mac, ts)
-	mac.Write(dot)
-	mac.Write(body)
-	var sum [sha256.Size]byte
-	mac.Sum(sum[:0])
-	s.pool.Put(mac)
-	base64.StdEncoding.Encode(dst[:], sum[:])
-	return dst[:]
-}
-
-var dot = []byte{'.'}
-
-// writeString writes s to h without converting it to a new []byte.
-func writeString(h hash.Hash, s string) {
-	if sw, ok := h.(interface{ WriteString(string) (int, error) }); ok {
-		sw.WriteString(s)
-		return
-	}
-	h.Write([]byte(s))
+// matches reports whether the signature list holds v1,base64(HMAC(id.ts.body)).
+func (s *secret) matches(list, id, ts string, body []byte) bool {
+	st := s.pool.Get().(*macState)
+	defer s.pool.Put(st)
+	st.mac.Reset()
+	st.scratch = append(append(append(append(st.scratch[:0], id...), '.'), ts...), '.')
+	st.mac.Write(st.scratch)
+	st.mac.Write(body)
+	base64.StdEncoding.Encode(st.b64[:], st.mac.Sum(st.sum[:0]))
+	return signatureListContains(list, st.b64[:])
 }
 
 // signatureHeaders is one complete set of signature headers.
@@ -153,10 +145,8 @@ func (v *verifier) verifySet(s signatureHeaders, body []byte) error {
 	if sent.Sub(now) > v.tolerance {
 		return fmt.Errorf("%w: too new", ErrStaleTimestamp)
 	}
-	var buf [44]byte
 	for _, sec := range v.secrets {
-		want := sec.sign(&buf, s.id, s.timestamp, body)
-		if signatureListContains(s.signature, want) {
+		if sec.matches(s.signature, s.id, s.timestamp, body) {
 			return nil
 		}
 	}
