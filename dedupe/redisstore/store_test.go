@@ -275,18 +275,23 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 // BenchmarkDeduperRedis measures Begin+Commit over Redis for a new delivery
 // and for a retried duplicate, reporting round trips per delivery.
 func BenchmarkDeduperRedis(b *testing.B) {
-	rdb := newClient(b)
-	var c counter
-	rdb.AddHook(&c)
 	ev, err := normalize.Parse(connBody("e1"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := dedupe.New(newStore(b, rdb), nil)
-	if err != nil {
-		b.Fatal(err)
+	// setup returns a Deduper on a fresh key prefix and its round-trip counter.
+	setup := func(b *testing.B) (*dedupe.Deduper, *counter) {
+		rdb := newClient(b)
+		c := &counter{}
+		rdb.AddHook(c)
+		d, err := dedupe.New(newStore(b, rdb), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return d, c
 	}
 	b.Run("New", func(b *testing.B) {
+		d, c := setup(b)
 		ctx := b.Context()
 		b.ReportAllocs()
 		var i int
@@ -307,6 +312,7 @@ func BenchmarkDeduperRedis(b *testing.B) {
 		b.ReportMetric(float64(c.n.Load()-start)/float64(i), "roundtrips/op")
 	})
 	b.Run("Duplicate", func(b *testing.B) {
+		d, c := setup(b)
 		ctx := b.Context()
 		del := dedupe.Delivery{Key: "msg_dup", Event: ev}
 		if l, err := d.Begin(ctx, del); err != nil {
