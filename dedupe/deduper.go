@@ -258,7 +258,12 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		l.outcome, l.settled, l.elements = o, true, nil
 		var err error
 		if o == Duplicate {
-			err = d.commit(ctx, l.held)
+			// Only the delivery's own key becomes Done. The other keys it
+			// holds were claimed on behalf of an occurrence that turned out
+			// to be processed through another key (its twin's exact id or a
+			// paired slot); committing them would mark a different
+			// occurrence processed when pairing and exact ids disagree.
+			err = errors.Join(d.commit(ctx, l.held[:1]), d.release(ctx, l.held[1:]))
 		} else {
 			err = d.release(ctx, l.held)
 		}
@@ -266,6 +271,19 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 			return nil, err
 		}
 		return l, nil
+	}
+	// arrive records the delivery's arrivals for pairing and returns the
+	// slot keys.
+	arrive := func() ([]string, error) {
+		slots := make([]string, len(p.pairs))
+		for i, pr := range p.pairs {
+			ord, epoch, err := d.store.Arrive(ctx, pr.occ, p.side, pr.member, d.window)
+			if err != nil {
+				return nil, fmt.Errorf("dedupe: arrive: %w", err)
+			}
+			slots[i] = slotKey(pr.slot, epoch, ord)
+		}
+		return slots, nil
 	}
 	for _, c := range p.claims[1:] {
 		st, err := d.store.Claim(ctx, c.key, d.lease)
@@ -276,6 +294,11 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		case Claimed:
 			l.held = append(l.held, c)
 		case Done:
+			// Processed through an exact key. The arrival still counts for
+			// pairing, so the two formats stay aligned.
+			if _, err := arrive(); err != nil {
+				return fail(err)
+			}
 			return settle(Duplicate)
 		default:
 			return settle(InFlight)
@@ -287,13 +310,9 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	// Record every arrival before claiming any slot, so that an early
 	// InFlight exit leaves no element of this delivery uncounted: ordinals
 	// follow arrival order on each side, not the order of retries.
-	slots := make([]string, len(p.pairs))
-	for i, pr := range p.pairs {
-		ord, epoch, err := d.store.Arrive(ctx, pr.occ, p.side, pr.member, d.window)
-		if err != nil {
-			return fail(fmt.Errorf("dedupe: arrive: %w", err))
-		}
-		slots[i] = slotKey(pr.slot, epoch, ord)
+	slots, err := arrive()
+	if err != nil {
+		return fail(err)
 	}
 	slotTTL := max(d.retention, d.window)
 	claimed, readsClaimed := 0, 0

@@ -72,7 +72,9 @@ func (e *Event) Occurrences() []Occurrence {
 	}
 	switch t := e.Typed.(type) {
 	case *ReadCompletedEvent:
-		if len(t.Payload.DataTypes) == 0 {
+		if e.Type == TypeReadCompletedInitial || len(t.Payload.DataTypes) == 0 {
+			// read.completed.initial is one occurrence per event: its legacy
+			// twin, New company synchronised, names no data types.
 			return []Occurrence{base}
 		}
 		out := make([]Occurrence, len(t.Payload.DataTypes))
@@ -90,7 +92,11 @@ func (e *Event) Occurrences() []Occurrence {
 		base.Status = t.Payload.Status
 		base.ExactID = t.Payload.ID
 	case *ConnectionEvent:
-		base.Status = t.Payload.Connection.Status
+		if e.Type != TypeConnectionDeleted {
+			// A deletion follows any status, and its legacy twin, Sync
+			// Connection Deleted, carries none: status does not identify it.
+			base.Status = t.Payload.Connection.Status
+		}
 	case *ExpensesSyncEvent:
 		base.ExactID = t.Payload.SyncID
 	case *ReportEvent:

@@ -1,0 +1,413 @@
+package soak
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/open-feature/go-sdk/openfeature/isolated"
+	"github.com/open-feature/go-sdk/openfeature/memprovider"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/codathook/codathook"
+	"github.com/codathook/codathook/codathooktest"
+	"github.com/codathook/codathook/dedupe/redisstore"
+	"github.com/codathook/codathook/toggle"
+)
+
+var datasetID = regexp.MustCompile(`"datasetId":"[^"]*"`)
+
+const (
+	secret     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	legacyAuth = "Bearer soak-token"
+)
+
+// redisAddr returns REDIS_ADDR; without it the test skips, except under
+// CI=true, where a missing server is a failure.
+func redisAddr(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("REDIS_ADDR")
+	if addr == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("REDIS_ADDR is not set; CI must run this test against a real redis-server (scripts/test.sh starts one)")
+		}
+		t.Skip("REDIS_ADDR not set; run scripts/test.sh, or set REDIS_ADDR to a redis-server")
+	}
+	return addr
+}
+
+// occurrence is one real-world event, delivered in up to two formats.
+type occurrence struct {
+	key       string // ledger key: what the callback records
+	eventType string
+	newBody   []byte
+	legacy    []byte // nil when the type has no legacy twin
+	msgID     string
+}
+
+// answer is one HTTP answer the simulated sender received.
+type answer struct {
+	format string
+	status int
+	result codathook.Result
+}
+
+// sim is a simulated pair of Codat services and a set of replicas.
+type sim struct {
+	t        *testing.T
+	replicas []*httptest.Server
+	rcvs     []*codathook.Receiver
+	provider *memprovider.InMemoryProvider
+	signer   *codathooktest.Signer
+
+	failRate float64
+	rngMu    sync.Mutex
+	rng      *rand.Rand
+
+	ledgerMu sync.Mutex
+	ledger   map[string]int // ledger key -> successful callback calls
+
+	answersMu sync.Mutex
+	answers   map[string][]answer // occurrence key -> answers
+
+	attempts, copies, resends, injected atomic.Int64
+}
+
+type simConfig struct {
+	replicas int
+	failRate float64
+	flags    map[string]memprovider.InMemoryFlag
+	seed     uint64
+}
+
+func boolFlag(on bool) memprovider.InMemoryFlag {
+	v := "off"
+	if on {
+		v = "on"
+	}
+	return memprovider.InMemoryFlag{State: memprovider.Enabled, DefaultVariant: v, Variants: map[string]any{"on": true, "off": false}}
+}
+
+func flags(legacy, newOn bool) map[string]memprovider.InMemoryFlag {
+	return map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(legacy), toggle.DefaultNewFlag: boolFlag(newOn)}
+}
+
+func newSim(t *testing.T, cfg simConfig) *sim {
+	t.Helper()
+	addr := redisAddr(t)
+	s := &sim{t: t, failRate: cfg.failRate, rng: rand.New(rand.NewPCG(cfg.seed, 7)),
+		ledger: map[string]int{}, answers: map[string][]answer{}}
+	api := isolated.NewAPI()
+	t.Cleanup(func() { api.Shutdown(context.Background()) })
+	s.provider = memprovider.NewInMemoryProvider(cfg.flags)
+	if err := api.SetProviderAndWait(context.Background(), s.provider); err != nil {
+		t.Fatal(err)
+	}
+	prefix := fmt.Sprintf("soak:%d:%d:", time.Now().UnixNano(), cfg.seed)
+	logger := slog.New(slog.DiscardHandler)
+	for range cfg.replicas {
+		client := redis.NewClient(&redis.Options{Addr: addr})
+		t.Cleanup(func() { client.Close() })
+		if err := client.Ping(t.Context()).Err(); err != nil {
+			t.Fatalf("redis-server at %s: %v", addr, err)
+		}
+		store, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv, err := codathook.New(
+			codathook.WithSecrets(secret),
+			codathook.WithLegacyAuthorization(legacyAuth),
+			codathook.WithStore(store),
+			codathook.WithFlags(api.NewClient(), &toggle.Config{Timeout: -1}),
+			codathook.WithLogger(logger),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := codathook.On(rcv, "*", s.callback); err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/webhooks/codat", rcv.Handler(codathook.EndpointNew))
+		mux.Handle("/webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		s.replicas = append(s.replicas, srv)
+		s.rcvs = append(s.rcvs, rcv)
+	}
+	s.signer = codathooktest.MustSigner(secret)
+	return s
+}
+
+func (s *sim) chance(p float64) bool {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.Float64() < p
+}
+
+func (s *sim) intn(n int) int {
+	s.rngMu.Lock()
+	defer s.rngMu.Unlock()
+	return s.rng.IntN(n)
+}
+
+// ledgerKey identifies an occurrence from what the callback receives: the
+// soak gives each occurrence its own company (rate limits, which have none,
+// keep one event id in both formats).
+func ledgerKeys(ev *codathook.Event) []string {
+	base := ev.CompanyID
+	if base == "" {
+		base = "id:" + ev.ID
+	}
+	if rc, ok := ev.Typed.(*codathook.ReadCompletedEvent); ok && ev.Type == "read.completed" {
+		keys := make([]string, 0, len(rc.Payload.DataTypes))
+		for _, dt := range rc.Payload.DataTypes {
+			keys = append(keys, base+"|"+dt.DataType)
+		}
+		return keys
+	}
+	return []string{base}
+}
+
+func (s *sim) callback(ctx context.Context, ev *codathook.Event) error {
+	if s.failRate > 0 && s.chance(s.failRate) {
+		s.injected.Add(1)
+		return errors.New("injected callback failure")
+	}
+	s.ledgerMu.Lock()
+	defer s.ledgerMu.Unlock()
+	for _, k := range ledgerKeys(ev) {
+		s.ledger[k]++
+	}
+	return nil
+}
+
+// generate makes n occurrences cycling over every sample event type. Every
+// other round over the types, occurrences with a legacy twin get a legacy
+// AlertId different from the new id, so they can only be matched
+// semantically (rate limits excepted: they carry nothing else to match on).
+func generate(t *testing.T, n int, seed uint64) []*occurrence {
+	t.Helper()
+	types := codathooktest.SampleTypes()
+	var out []*occurrence
+	for i := range n {
+		et := types[i%len(types)]
+		id := fmt.Sprintf("s%d-%d", seed, i)
+		o := codathooktest.SampleOptions{ID: "new-" + id, CompanyID: "co-" + id, ConnectionID: "k-" + id, OperationID: "op-" + id}
+		occ := &occurrence{eventType: et, msgID: "msg_" + id}
+		newB, legB, err := codathooktest.Twin(et, o)
+		if err != nil {
+			newB, err = codathooktest.SampleWith(et, o)
+			if err != nil {
+				t.Fatalf("sample %s: %v", et, err)
+			}
+			legB = nil
+		}
+		isRateLimit := strings.HasPrefix(et, "client.rateLimit.")
+		if legB != nil && (i/len(types))%2 == 0 && !isRateLimit {
+			legB, err = codathooktest.Rewrite(legB, codathooktest.SampleOptions{ID: "legacy-" + id})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if legB != nil {
+			// Each sync has its own dataset; the samples share one.
+			legB = datasetID.ReplaceAll(legB, []byte(`"datasetId":"ds-`+id+`"`))
+		}
+		occ.newBody, occ.legacy = newB, legB
+		occ.key = "co-" + id
+		if isRateLimit {
+			occ.key = "id:new-" + id
+		}
+		if et == "read.completed" {
+			occ.key += "|" + firstDataType(t, newB)
+		}
+		out = append(out, occ)
+	}
+	return out
+}
+
+func firstDataType(t *testing.T, body []byte) string {
+	i := bytes.Index(body, []byte(`"dataType":"`))
+	if i < 0 {
+		t.Fatalf("read.completed sample without dataType: %s", body)
+	}
+	rest := body[i+len(`"dataType":"`):]
+	return string(rest[:bytes.IndexByte(rest, '"')])
+}
+
+// post sends one attempt to a random replica and records the answer.
+func (s *sim) post(occ *occurrence, format string, body []byte) answer {
+	srv := s.replicas[s.intn(len(s.replicas))]
+	var req *http.Request
+	if format == "new" {
+		req, _ = http.NewRequest(http.MethodPost, srv.URL+"/webhooks/codat", bytes.NewReader(body))
+		for k, v := range s.signer.Headers(occ.msgID, time.Now(), body) { // re-signed on every attempt
+			req.Header[k] = v
+		}
+	} else {
+		req, _ = http.NewRequest(http.MethodPost, srv.URL+"/webhooks/codat/legacy", bytes.NewReader(body))
+		req.Header.Set("Authorization", legacyAuth)
+	}
+	s.attempts.Add(1)
+	resp, err := http.DefaultClient.Do(req)
+	a := answer{format: format}
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		a.status, a.result = resp.StatusCode, codathook.Result(resp.Header.Get(codathook.HeaderResult))
+	}
+	s.answersMu.Lock()
+	s.answers[occ.key] = append(s.answers[occ.key], a)
+	s.answersMu.Unlock()
+	return a
+}
+
+// deliver plays one service delivering one occurrence: retries until a 2xx
+// (Svix: 8 attempts, legacy: 4), sometimes two concurrent copies of an
+// attempt, sometimes a resend after success.
+func (s *sim) deliver(occ *occurrence, format string) {
+	body, maxAttempts := occ.newBody, 8
+	if format == "legacy" {
+		body, maxAttempts = occ.legacy, 4
+	}
+	for range maxAttempts {
+		n := 1
+		if s.chance(0.1) {
+			n = 2
+			s.copies.Add(1)
+		}
+		var wg sync.WaitGroup
+		var ok atomic.Bool
+		for range n {
+			wg.Go(func() {
+				if a := s.post(occ, format, body); a.status >= 200 && a.status < 300 {
+					ok.Store(true)
+				}
+			})
+		}
+		wg.Wait()
+		if ok.Load() {
+			break
+		}
+	}
+	if s.chance(0.05) {
+		s.resends.Add(1)
+		s.post(occ, format, body) // a manual resend of a delivered message
+	}
+}
+
+// run delivers every occurrence with workers goroutines; onProgress is called
+// with the number of occurrences handed out so far, so flags can flip
+// mid-stream.
+func (s *sim) run(occs []*occurrence, workers int, onProgress func(done int)) {
+	work := make(chan *occurrence)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for occ := range work {
+				var inner sync.WaitGroup
+				inner.Go(func() { s.deliver(occ, "new") })
+				if occ.legacy != nil {
+					inner.Go(func() { s.deliver(occ, "legacy") })
+				}
+				inner.Wait()
+			}
+		})
+	}
+	for i, occ := range occs {
+		if onProgress != nil {
+			onProgress(i)
+		}
+		work <- occ
+	}
+	close(work)
+	wg.Wait()
+}
+
+// report holds the counts a run ends with.
+type report struct {
+	occurrences, processed, skippedOnly, unacknowledged int
+	byResult                                            map[codathook.Result]int
+}
+
+// check asserts the soak's invariants and returns the counts:
+//   - no occurrence reached a callback twice;
+//   - an occurrence reached a callback exactly once if any of its deliveries
+//     got a 2xx other than "skipped" (processed, or matched as a duplicate);
+//   - every "processed" answer matches one callback call;
+//   - an occurrence whose 2xx answers were all "skipped" was deliberately
+//     skipped (both endpoints off when its deliveries arrived) and reached no
+//     callback.
+func (s *sim) check(occs []*occurrence) report {
+	s.t.Helper()
+	r := report{occurrences: len(occs), byResult: map[codathook.Result]int{}}
+	var failures []string
+	for _, occ := range occs {
+		calls := s.ledger[occ.key]
+		var processedAnswers, nonSkipped2xx, any2xx int
+		for _, a := range s.answers[occ.key] {
+			r.byResult[a.result]++
+			if a.status >= 200 && a.status < 300 {
+				any2xx++
+				if a.result != codathook.ResultSkipped {
+					nonSkipped2xx++
+				}
+			}
+			if a.result == codathook.ResultProcessed {
+				processedAnswers++
+			}
+		}
+		switch {
+		case calls > 1:
+			failures = append(failures, fmt.Sprintf("%s (%s): reached a callback %d times", occ.key, occ.eventType, calls))
+		case nonSkipped2xx > 0 && calls != 1:
+			failures = append(failures, fmt.Sprintf("%s (%s): acknowledged (%d non-skipped 2xx) but reached a callback %d times; answers %v", occ.key, occ.eventType, nonSkipped2xx, calls, s.answers[occ.key]))
+		case processedAnswers != calls:
+			failures = append(failures, fmt.Sprintf("%s (%s): %d processed answers for %d callback calls", occ.key, occ.eventType, processedAnswers, calls))
+		}
+		switch {
+		case calls == 1:
+			r.processed++
+		case any2xx > 0:
+			r.skippedOnly++
+		default:
+			r.unacknowledged++
+		}
+	}
+	sort.Strings(failures)
+	for i, f := range failures {
+		if i == 20 {
+			s.t.Errorf("... and %d more", len(failures)-20)
+			break
+		}
+		s.t.Error(f)
+	}
+	return r
+}
+
+func (r report) String() string {
+	var parts []string
+	for res, n := range r.byResult {
+		parts = append(parts, string(res)+"="+strconv.Itoa(n))
+	}
+	sort.Strings(parts)
+	return fmt.Sprintf("occurrences=%d processed-once=%d deliberately-skipped=%d never-acknowledged=%d answers{%s}",
+		r.occurrences, r.processed, r.skippedOnly, r.unacknowledged, strings.Join(parts, " "))
+}
