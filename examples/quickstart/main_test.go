@@ -172,3 +172,17 @@ func TestQuickstartFlagsFileSwitchesEndpointsLive(t *testing.T) {
 		t.Errorf("stdout lines = %d, want at least the first delivery", n)
 	}
 }
+
+// The flag file shipped next to the quickstart loads and enables both endpoints.
+func TestShippedFlagsFile(t *testing.T) {
+	t.Setenv("CODAT_WEBHOOK_SECRET", "")
+	t.Setenv("CODAT_LEGACY_AUTH", "")
+	base, stdout, _ := start(t, "-flags", "flags.json")
+	body := []byte(`{"id":"f1","eventType":"company.created","payload":{"id":"co-f","name":"n"}}`)
+	if resp := post(t, codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, base+"/webhooks/codat", body)); resp.Header.Get(codathook.HeaderResult) != "processed" {
+		t.Errorf("new endpoint with the shipped flags: result %q, want processed", resp.Header.Get(codathook.HeaderResult))
+	}
+	if got := len(lines(t, stdout.String())); got != 1 {
+		t.Errorf("stdout lines = %d, want 1", got)
+	}
+}
