@@ -168,7 +168,7 @@ func New(opts ...Option) (*Receiver, error) {
 
 // Close releases what New created: the default in-memory store and the flag
 // gate's event subscriptions. A store passed with [WithStore] is not closed.
-// Deliveries after Close are answered 503.
+// With the default store, deliveries after Close are answered 503.
 func (r *Receiver) Close(ctx context.Context) error {
 	var errs []error
 	if r.gate != nil {
