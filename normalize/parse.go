@@ -117,6 +117,9 @@ func Parse(body []byte) (*Event, error) {
 	if err := checkObject(body); err != nil {
 		return nil, err
 	}
+	if ev, ok := decodeNew(body); ok {
+		return ev, nil
+	}
 	if typ, ok := prescan(body); ok && typ != nil {
 		if k := kindOf(string(typ)); k != kindNone {
 			if ev, ok, err := parseNewFast(body, typ, k); ok {

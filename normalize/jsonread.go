@@ -1,0 +1,592 @@
+package normalize
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// reader is a validating, single-pass JSON reader over an immutable string.
+// It accepts exactly what encoding/json's scanner accepts or gives up: any
+// syntax error, any value it is not sure about, sets fail, after which every
+// method returns at once and the caller discards the result (Parse then takes
+// the encoding/json path, which produces the error or the decoded value).
+//
+// Strings that need no unescaping are substrings of s: s is a private copy
+// of the body made once per Parse, so they never change afterwards.
+type reader struct {
+	s     string
+	i     int
+	depth int
+	fail  bool
+}
+
+// maxSkipDepth bounds the nesting of skipped values; deeper input gives up
+// (encoding/json's own limit is 10000).
+const maxSkipDepth = 512
+
+// plainByte[c] is true for the bytes a string can hold that need no
+// unescaping and no UTF-8 check: printable ASCII except '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (d *reader) ws() {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ' ', '\t', '\r', '\n':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips white space and returns the next byte, or 0 at the end.
+func (d *reader) peek() byte {
+	d.ws()
+	if d.i < len(d.s) {
+		return d.s[d.i]
+	}
+	return 0
+}
+
+// lit consumes the literal word (true, false, null).
+func (d *reader) lit(word string) {
+	if strings.HasPrefix(d.s[d.i:], word) {
+		d.i += len(word)
+		return
+	}
+	d.fail = true
+}
+
+// scanString consumes the string starting at d.s[d.i] == '"' and returns its
+// content bounds. plain reports that the content is printable ASCII without
+// escapes. Escapes and control characters are validated as encoding/json's
+// scanner does; bytes >= 0x80 are not (the decoder replaces invalid UTF-8).
+func (d *reader) scanString() (start, end int, plain bool) {
+	s := d.s
+	i := d.i + 1
+	start = i
+	plain = true
+	for i < len(s) {
+		c := s[i]
+		if plainByte[c] {
+			i++
+			continue
+		}
+		switch {
+		case c == '"':
+			d.i = i + 1
+			return start, i, plain
+		case c == '\\':
+			plain = false
+			if i+1 >= len(s) {
+				d.fail = true
+				return start, i, false
+			}
+			switch s[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(s) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) || !isHex(s[i+5]) {
+					d.fail = true
+					return start, i, false
+				}
+				i += 6
+			default:
+				d.fail = true
+				return start, i, false
+			}
+		case c < 0x20:
+			d.fail = true
+			return start, i, false
+		default: // >= 0x80
+			plain = false
+			i++
+		}
+	}
+	d.fail = true
+	return start, i, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// str reads a string value; the caller has checked d.s[d.i] == '"'.
+func (d *reader) str() string {
+	start, end, plain := d.scanString()
+	if d.fail {
+		return ""
+	}
+	if plain {
+		return d.s[start:end]
+	}
+	return unquote(d.s[start:end])
+}
+
+// unquote returns the content of a syntactically valid JSON string (without
+// its quotes) unescaped exactly as encoding/json does: \u escapes, surrogate
+// pairs, a lone or mismatched surrogate as U+FFFD, and every byte of invalid
+// UTF-8 as U+FFFD. Content that needs none of that is returned as is.
+func unquote(s string) string {
+	r := 0
+	for r < len(s) {
+		c := s[r]
+		if c == '\\' {
+			break
+		}
+		if c < utf8.RuneSelf {
+			r++
+			continue
+		}
+		rr, size := utf8.DecodeRuneInString(s[r:])
+		if rr == utf8.RuneError && size == 1 {
+			break
+		}
+		r += size
+	}
+	if r == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 2*utf8.UTFMax)
+	b.WriteString(s[:r])
+	for r < len(s) {
+		switch c := s[r]; {
+		case c == '\\':
+			switch e := s[r+1]; e {
+			case 'b':
+				b.WriteByte('\b')
+			case 'f':
+				b.WriteByte('\f')
+			case 'n':
+				b.WriteByte('\n')
+			case 'r':
+				b.WriteByte('\r')
+			case 't':
+				b.WriteByte('\t')
+			case 'u':
+				rr := getu4(s[r:])
+				r += 6
+				if utf16.IsSurrogate(rr) {
+					rr1 := getu4(s[r:])
+					if dec := utf16.DecodeRune(rr, rr1); dec != unicode.ReplacementChar {
+						r += 6
+						b.WriteRune(dec)
+						continue
+					}
+					rr = unicode.ReplacementChar
+				}
+				b.WriteRune(rr)
+				continue
+			default: // '"', '\\', '/'
+				b.WriteByte(e)
+			}
+			r += 2
+		case c < utf8.RuneSelf:
+			b.WriteByte(c)
+			r++
+		default:
+			rr, size := utf8.DecodeRuneInString(s[r:])
+			r += size
+			b.WriteRune(rr)
+		}
+	}
+	return b.String()
+}
+
+// getu4 decodes \uXXXX at the start of s, or returns -1.
+func getu4(s string) rune {
+	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+		return -1
+	}
+	var r rune
+	for _, c := range []byte(s[2:6]) {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// scanNumber consumes a JSON number and reports whether it is an integer
+// (no fraction, no exponent).
+func (d *reader) scanNumber() (isInt bool) {
+	s, i := d.s, d.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i++
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	default:
+		d.fail = true
+		return false
+	}
+	isInt = true
+	if i < len(s) && s[i] == '.' {
+		isInt = false
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			d.fail = true
+			return false
+		}
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		isInt = false
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			d.fail = true
+			return false
+		}
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+	}
+	d.i = i
+	return isInt
+}
+
+// validNumber reports whether s is exactly one JSON number (encoding/json's
+// isValidNumber).
+func validNumber(s string) bool {
+	d := reader{s: s}
+	d.scanNumber()
+	return !d.fail && d.i == len(s)
+}
+
+// skip consumes and validates one value of any type.
+func (d *reader) skip() {
+	switch d.peek() {
+	case '"':
+		d.scanString()
+	case '{':
+		d.i++
+		if d.depth++; d.depth > maxSkipDepth {
+			d.fail = true
+			return
+		}
+		for n := 0; d.next(&n, '}'); {
+			if d.peek() != '"' {
+				d.fail = true
+				return
+			}
+			d.scanString()
+			d.colon()
+			d.skip()
+		}
+		d.depth--
+	case '[':
+		d.i++
+		if d.depth++; d.depth > maxSkipDepth {
+			d.fail = true
+			return
+		}
+		for n := 0; d.next(&n, ']'); {
+			d.skip()
+		}
+		d.depth--
+	case 't':
+		d.lit("true")
+	case 'f':
+		d.lit("false")
+	case 'n':
+		d.lit("null")
+	default:
+		d.scanNumber()
+	}
+}
+
+// next advances to the next element of an object or array whose opening
+// byte has been consumed: it reports false at the closing byte (consumed)
+// or on failure. *n counts the elements so far.
+func (d *reader) next(n *int, closing byte) bool {
+	if d.fail {
+		return false
+	}
+	c := d.peek()
+	if c == closing {
+		d.i++
+		return false
+	}
+	if *n > 0 {
+		if c != ',' {
+			d.fail = true
+			return false
+		}
+		d.i++
+		d.ws()
+	}
+	*n++
+	return true
+}
+
+// colon consumes the ':' after a key and the space after it.
+func (d *reader) colon() {
+	if d.peek() != ':' {
+		d.fail = true
+		return
+	}
+	d.i++
+	d.ws()
+}
+
+// key reads the next key of an object being decoded into a struct and the
+// colon after it. ok is false at the end of the object or on failure. A key
+// with escapes or non-ASCII bytes gives up: encoding/json folds such keys
+// with Unicode rules (U+017F matches 's'), which this reader does not copy.
+func (d *reader) key(n *int) (key string, ok bool) {
+	if !d.next(n, '}') {
+		return "", false
+	}
+	if d.i >= len(d.s) || d.s[d.i] != '"' {
+		d.fail = true
+		return "", false
+	}
+	start, end, plain := d.scanString()
+	if !plain {
+		d.fail = true
+		return "", false
+	}
+	d.colon()
+	return d.s[start:end], !d.fail
+}
+
+// object consumes the '{' of an object and reports true, or consumes null
+// and reports false (null leaves a struct, pointer, map or slice that was
+// never set at its zero value), or fails.
+func (d *reader) object() bool {
+	switch d.peek() {
+	case '{':
+		d.i++
+		return true
+	case 'n':
+		d.lit("null")
+		return false
+	}
+	d.fail = true
+	return false
+}
+
+// array is object for '['.
+func (d *reader) array() bool {
+	switch d.peek() {
+	case '[':
+		d.i++
+		return true
+	case 'n':
+		d.lit("null")
+		return false
+	}
+	d.fail = true
+	return false
+}
+
+// field returns the index of key in names (lower-case ASCII letters only),
+// matched ignoring ASCII case as encoding/json does, or -1. It fails on a
+// second occurrence of a field in the same object (seen tracks them):
+// encoding/json merges repeated objects and arrays in ways not worth copying.
+func (d *reader) field(key string, names []string, seen *uint32) int {
+	for f, name := range names {
+		if len(name) == len(key) && eqFoldLetters(key, name) {
+			if *seen&(1<<f) != 0 {
+				d.fail = true
+				return -1
+			}
+			*seen |= 1 << f
+			return f
+		}
+	}
+	return -1
+}
+
+// eqFoldLetters reports whether key equals name, which holds lower-case ASCII
+// letters only, ignoring ASCII case. Only 'A'-'Z' and 'a'-'z' map to a
+// lower-case letter under |0x20, so this is exact case-folding for such names.
+func eqFoldLetters(key, name string) bool {
+	for i := 0; i < len(name); i++ {
+		if key[i]|0x20 != name[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// setStr decodes a string or null (which leaves *p unchanged).
+func (d *reader) setStr(p *string) {
+	switch d.peek() {
+	case '"':
+		*p = d.str()
+	case 'n':
+		d.lit("null")
+	default:
+		d.fail = true
+	}
+}
+
+// setBool decodes true, false or null.
+func (d *reader) setBool(p *bool) {
+	switch d.peek() {
+	case 't':
+		d.lit("true")
+		*p = true
+	case 'f':
+		d.lit("false")
+		*p = false
+	case 'n':
+		d.lit("null")
+	default:
+		d.fail = true
+	}
+}
+
+// setInt decodes an integer that fits in an int, or null. Fractions,
+// exponents and overflow give up (encoding/json reports a type error).
+func (d *reader) setInt(p *int) {
+	switch c := d.peek(); {
+	case c == 'n':
+		d.lit("null")
+		return
+	case c == '-' || '0' <= c && c <= '9':
+	default:
+		d.fail = true
+		return
+	}
+	start := d.i
+	if !d.scanNumber() {
+		d.fail = true
+		return
+	}
+	s := d.s[start:d.i]
+	neg := s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	// At most 18 digits cannot overflow int64; longer numbers give up so
+	// that 32-bit and 64-bit ints need no special handling.
+	if len(s) > 18 || (len(s) > 9 && intSize == 32) {
+		d.fail = true
+		return
+	}
+	var n int
+	for i := 0; i < len(s); i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	if neg {
+		n = -n
+	}
+	*p = n
+}
+
+const intSize = 32 << (^uint(0) >> 63)
+
+// setNumber decodes a json.Number-like string field: a number as written, a
+// string holding a valid number, or null.
+func (d *reader) setNumber(p *string) {
+	switch c := d.peek(); {
+	case c == 'n':
+		d.lit("null")
+	case c == '"':
+		s := d.str()
+		if !validNumber(s) {
+			d.fail = true
+			return
+		}
+		*p = s
+	case c == '-' || '0' <= c && c <= '9':
+		start := d.i
+		d.scanNumber()
+		*p = d.s[start:d.i]
+	default:
+		d.fail = true
+	}
+}
+
+// raw returns the bytes of the next value as written (for json.RawMessage),
+// copied: null gives "null", as encoding/json does.
+func (d *reader) raw() []byte {
+	d.ws()
+	start := d.i
+	d.skip()
+	if d.fail {
+		return nil
+	}
+	return []byte(d.s[start:d.i])
+}
+
+// strings decodes an array of strings (null elements stay "").
+func (d *reader) strings(p *[]string) {
+	if !d.array() {
+		return
+	}
+	out := []string{}
+	for n := 0; d.next(&n, ']'); {
+		var s string
+		d.setStr(&s)
+		out = append(out, s)
+	}
+	*p = out
+}
+
+// strMap decodes an object of strings into a map (a null value gives "").
+func (d *reader) strMap(p *map[string]string) {
+	if !d.object() {
+		return
+	}
+	m := map[string]string{}
+	for n := 0; d.next(&n, '}'); {
+		if d.i >= len(d.s) || d.s[d.i] != '"' {
+			d.fail = true
+			return
+		}
+		k := d.str()
+		d.colon()
+		var v string
+		d.setStr(&v)
+		if d.fail {
+			return
+		}
+		m[k] = v
+	}
+	*p = m
+}
+
+// slice decodes an array of objects with elem, appending; [] gives a
+// non-nil empty slice, as encoding/json does.
+func slice[T any](d *reader, p *[]T, elem func(*reader, *T)) {
+	if !d.array() {
+		return
+	}
+	out := []T{}
+	for n := 0; d.next(&n, ']'); {
+		var zero T
+		out = append(out, zero)
+		elem(d, &out[len(out)-1])
+	}
+	*p = out
+}
