@@ -1,0 +1,25 @@
+module github.com/codathook/codathook/examples/multireplica
+
+go 1.26.0
+
+require (
+	github.com/codathook/codathook v0.0.0
+	github.com/codathook/codathook/dedupe/redisstore v0.0.0-00010101000000-000000000000
+	github.com/redis/go-redis/v9 v9.23.0
+	golang.org/x/sync v0.24.0
+)
+
+require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
+	github.com/open-feature/go-sdk v1.20.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	go.uber.org/mock v0.6.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
+
+// The example builds against the code in this repository.
+replace (
+	github.com/codathook/codathook => ../..
+	github.com/codathook/codathook/dedupe/redisstore => ../../dedupe/redisstore
+)
