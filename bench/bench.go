@@ -147,6 +147,14 @@ func (s *Source) Next(b *testing.B) *http.Request {
 	return r
 }
 
+// Drop forgets the signed deliveries not handed out yet, so that a heap
+// measurement does not count them.
+func (s *Source) Drop() {
+	clear(s.buf)
+	s.buf = s.buf[:0]
+	s.next = 0
+}
+
 // DiscardWriter is a ResponseWriter that keeps only the status, so that a
 // benchmark measures the handler and not a recorder.
 type DiscardWriter struct {
@@ -231,8 +239,9 @@ type Pipeline struct {
 }
 
 // NewPipeline returns a pipeline with flag variant f. A nil store selects
-// the receiver's default (dedupe.NewLRU(dedupe.DefaultCapacity)).
-func NewPipeline(f Flags, store dedupe.Store) (*Pipeline, error) {
+// the receiver's default (dedupe.NewLRU(dedupe.DefaultCapacity)). extra
+// options are applied last.
+func NewPipeline(f Flags, store dedupe.Store, extra ...codathook.Option) (*Pipeline, error) {
 	p := &Pipeline{}
 	opts := []codathook.Option{
 		codathook.WithSecrets(Secret),
@@ -255,7 +264,7 @@ func NewPipeline(f Flags, store dedupe.Store) (*Pipeline, error) {
 		shutdown = func() { _ = api.Shutdown(context.Background()) }
 		opts = append(opts, codathook.WithFlags(api.NewClient(), f.Config()))
 	}
-	rcv, err := codathook.New(opts...)
+	rcv, err := codathook.New(append(opts, extra...)...)
 	if err != nil {
 		shutdown()
 		return nil, err

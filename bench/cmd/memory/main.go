@@ -1,0 +1,140 @@
+// Command memory pushes unique deliveries (1,000,000 by default) through the
+// full receiver with the default in-memory dedupe store and reports the heap
+// in use after a GC, every -every deliveries, against the store's documented
+// bound.
+//
+//	go -C bench run ./cmd/memory [-n 1000000] [-every 100000] [-flags inline]
+//
+// The deliveries are cmd/compare's new-600B kind (the §1.9 read.completed
+// body, each with its own webhook-id, event id and company), signed in chunks
+// of bench.ChunkSize that are dropped once served, so the heap measured is
+// the receiver's and its store's (the unsent rest of a chunk is dropped
+// before each measurement). Growth is the larger of the HeapAlloc and
+// HeapInuse increases over the empty receiver. The store is
+// dedupe.NewLRU(dedupe.DefaultCapacity) passed with codathook.WithStore, which
+// is what codathook.New builds when no store is given, so that its Len and
+// LiveEvictions can be read.
+//
+// The documented bound (dedupe/lru.go, measured by TestLRUMemoryPerEntry as
+// HeapAlloc growth): the store holds at most DefaultCapacity entries; a claim
+// entry costs about 165 bytes plus its key, an arrival record about 300
+// bytes plus its key and member. A new-format read.completed delivery with
+// one element writes four entries: the delivery claim ("d:msg:" + webhook-id,
+// 37 B), the event id claim ("i:" + id, 38 B), the arrival record of its
+// occurrence ("p:" + length-prefixed type, company, connection, data type
+// and status, 117 B; member: delivery key + "#0", 37 B) and the slot claim of
+// that arrival ("o:" + the same fields + "#" + epoch + "#" + ordinal, about
+// 130 B). A full store therefore holds DefaultCapacity/4 deliveries at
+// 3 x 165 + 300 + 37 + 38 + 117 + 37 + 130 = 1,154 B each: the documented
+// estimate printed, 27.5 MiB. The check compares it with the HeapAlloc growth
+// (live bytes, as the documented figures are); HeapInuse, which also counts
+// free space in partly used spans, is printed beside it.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/codathook/codathook/bench"
+	"github.com/codathook/codathook/dedupe"
+)
+
+const mib = 1 << 20
+
+func main() {
+	n := flag.Int("n", 1_000_000, "unique deliveries")
+	every := flag.Int("every", 100_000, "report the heap every this many deliveries")
+	flagsName := flag.String("flags", "inline", "flag variant: default, inline, inline+cache or none")
+	flag.Parse()
+	if err := run(*n, *every, *flagsName); err != nil {
+		fmt.Fprintln(os.Stderr, "memory:", err)
+		os.Exit(1)
+	}
+}
+
+func heap() runtime.MemStats {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m
+}
+
+func run(n, every int, flagsName string) error {
+	var variant bench.Flags = -1
+	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
+		if f.String() == flagsName {
+			variant = f
+		}
+	}
+	if variant < 0 {
+		return fmt.Errorf("unknown flag variant %q", flagsName)
+	}
+	store := dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRULogger(slog.New(slog.DiscardHandler)))
+	p, err := bench.NewPipeline(variant, store)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	h := p.Handler()
+	src := bench.NewSource(bench.New600)
+	w := bench.NewDiscardWriter()
+
+	// Per-entry costs documented in dedupe/lru.go and this run's key sizes
+	// (see the command's documentation).
+	const (
+		claimCost   = 165
+		arrivalCost = 300
+		perDelivery = 3*claimCost + arrivalCost + 37 + 38 + 117 + 37 + 130
+	)
+	estimate := float64(dedupe.DefaultCapacity/4) * perDelivery
+	claimOnly := float64(dedupe.DefaultCapacity) * (claimCost + 36)
+
+	base := heap()
+	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("deliveries: %d unique new-600B through the full receiver (flags=%s), default store: dedupe.NewLRU(%d)\n", n, variant, dedupe.DefaultCapacity)
+	fmt.Printf("heap in use before: %.1f MiB (HeapAlloc %.1f MiB)\n\n", float64(base.HeapInuse)/mib, float64(base.HeapAlloc)/mib)
+	fmt.Printf("%10s %10s %14s %14s %14s %12s %9s\n", "delivered", "store len", "live evictions", "HeapAlloc MiB", "HeapInuse MiB", "live growth", "elapsed")
+	start := time.Now()
+	var peakGrowth float64
+	for i := 1; i <= n; i++ {
+		w.Reset()
+		h.ServeHTTP(w, src.Next(nil))
+		if w.Code != http.StatusNoContent {
+			return fmt.Errorf("delivery %d: status %d", i, w.Code)
+		}
+		if i%every == 0 || i == n {
+			src.Drop()
+			m := heap()
+			growth := float64(int64(m.HeapAlloc)-int64(base.HeapAlloc)) / mib
+			peakGrowth = max(peakGrowth, growth)
+			fmt.Printf("%10d %10d %14d %14.1f %14.1f %12.1f %9s\n", i, store.Len(), store.LiveEvictions(),
+				float64(m.HeapAlloc)/mib, float64(m.HeapInuse)/mib, growth, time.Since(start).Round(time.Second))
+		}
+	}
+	if got := p.Calls.Load(); got != int64(n) {
+		return fmt.Errorf("%d callbacks for %d unique deliveries", got, n)
+	}
+	src.Drop()
+	end := heap()
+	fmt.Println()
+	fmt.Printf("callbacks: %d (one per delivery)\n", p.Calls.Load())
+	fmt.Printf("store entries: %d <= DefaultCapacity %d: %v\n", store.Len(), dedupe.DefaultCapacity, store.Len() <= dedupe.DefaultCapacity)
+	fmt.Printf("documented estimate for a full store: %d deliveries x %d B (3 claims x %d B + arrival record %d B + keys and member) = %.1f MiB; DefaultCapacity claim entries with 36-byte keys alone: %.1f MiB\n",
+		dedupe.DefaultCapacity/4, perDelivery, claimCost, arrivalCost, estimate/mib, claimOnly/mib)
+	fmt.Printf("heap after %d deliveries: HeapAlloc %.1f MiB, HeapInuse %.1f MiB; live growth over the empty receiver %.1f MiB (peak %.1f MiB), HeapInuse growth %.1f MiB\n",
+		n, float64(end.HeapAlloc)/mib, float64(end.HeapInuse)/mib, float64(int64(end.HeapAlloc)-int64(base.HeapAlloc))/mib, peakGrowth,
+		float64(int64(end.HeapInuse)-int64(base.HeapInuse))/mib)
+	verdict := "within"
+	if peakGrowth*mib > estimate {
+		verdict = fmt.Sprintf("OVER (by %.0f%%)", 100*(peakGrowth*mib/estimate-1))
+	}
+	fmt.Printf("memory bound: entries %d <= %d; peak live growth %.1f MiB %s the documented estimate %.1f MiB\n",
+		store.Len(), dedupe.DefaultCapacity, peakGrowth, verdict, estimate/mib)
+	return nil
+}

@@ -1,0 +1,100 @@
+// Command receiver serves codathook's two endpoints on a loopback port for
+// scripts/bench-http.sh: the production pipeline of cmd/compare (signature
+// check, classify, normalize, flags through OpenFeature's in-memory provider,
+// the default in-memory dedupe store) with a no-op read.completed callback
+// and a no-op fallback. It prints nothing while serving.
+//
+//	receiver [-addr 127.0.0.1:18081] [-flags default]
+//
+// Routes: POST /webhooks/codat (new endpoint), POST /webhooks/codat/legacy
+// (legacy endpoint, Authorization codathooktest.DevAuthorization), and
+// GET /stats, the receiver's non-zero per-result counters and the number of
+// callback runs as JSON, which the script
+// reads after the load to show how many deliveries were processed,
+// duplicates or refused.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/codathook/codathook"
+	"github.com/codathook/codathook/bench"
+	"github.com/codathook/codathook/normalize"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:18081", "loopback address to listen on")
+	flagsName := flag.String("flags", "default", "flag variant: default, inline, inline+cache or none")
+	flag.Parse()
+	if err := run(*addr, *flagsName); err != nil {
+		fmt.Fprintln(os.Stderr, "receiver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, flagsName string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%s is not a loopback address", addr)
+	}
+	var variant bench.Flags = -1
+	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
+		if f.String() == flagsName {
+			variant = f
+		}
+	}
+	if variant < 0 {
+		return fmt.Errorf("unknown flag variant %q", flagsName)
+	}
+	p, err := bench.NewPipeline(variant, nil, codathook.WithFallback(func(context.Context, *normalize.Event) error { return nil }))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/codat", p.Receiver.Handler(codathook.EndpointNew))
+	mux.Handle("POST /webhooks/codat/legacy", p.Receiver.Handler(codathook.EndpointLegacy))
+	mux.HandleFunc("GET /stats", func(w http.ResponseWriter, _ *http.Request) {
+		st := p.Receiver.Stats()
+		nonZero := func(es codathook.EndpointStats) map[codathook.Result]uint64 {
+			m := map[codathook.Result]uint64{}
+			for r, n := range es.Results {
+				if n > 0 {
+					m[r] = n
+				}
+			}
+			return m
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"new": nonZero(st.New), "legacy": nonZero(st.Legacy), "callbacks": p.Calls.Load()})
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

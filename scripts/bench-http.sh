@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Loads codathook's receiver and a bare net/http server with wrk over
+# loopback, in one run with the same duration, threads and connections, and
+# reports throughput, p99 latency and the ratio receiver/bare (target >= 0.8).
+#
+#   scripts/bench-http.sh                # 10 s each, 2 threads, 32 connections
+#   DURATION=5s THREADS=1 CONNECTIONS=16 scripts/bench-http.sh
+#
+# Both servers are built from bench/ (bench/cmd/receiver, bench/cmd/bare) and
+# listen on 127.0.0.1 only. The receiver runs the production pipeline: Svix
+# signature check, classify, normalize, flags through OpenFeature's in-memory
+# provider (FLAGS=default|inline|inline+cache|none, default "default"), the
+# default in-memory dedupe store and a no-op callback.
+#
+# wrk cannot sign per request, so bench/cmd/sign first writes N pre-signed
+# deliveries (each with its own webhook-id, event id and company, signed just
+# before the run) and bench/wrk/post.lua sends them in order, one per
+# request. The receiver therefore does all of its work for every request,
+# dedupe included: nothing is replayed unless the files run out, which the
+# Lua script reports as "wrapped" (raise N then) and the receiver's counters,
+# printed after its run, show as duplicates. The bare server gets the same
+# requests from the same script, so the load generator's cost is the same on
+# both sides.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+N=${N:-400000}
+FLAGS=${FLAGS:-default}
+RECEIVER_PORT=${RECEIVER_PORT:-18081}
+BARE_PORT=${BARE_PORT:-18082}
+
+if ! command -v wrk >/dev/null 2>&1; then
+	echo "bench-http.sh: installing wrk" >&2
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get install -y -qq wrk >/dev/null
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+go -C "$root/bench" build -o "$work/receiver" ./cmd/receiver
+go -C "$root/bench" build -o "$work/bare" ./cmd/bare
+go -C "$root/bench" build -o "$work/sign" ./cmd/sign
+
+wait_port() {
+	for _ in $(seq 1 100); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "bench-http.sh: nothing listening on 127.0.0.1:$1" >&2
+	return 1
+}
+
+# load NAME PORT: runs wrk against 127.0.0.1:PORT and prints its output to
+# $work/NAME.wrk.
+load() {
+	wrk -t "$THREADS" -c "$CONNECTIONS" -d "$DURATION" --latency \
+		-s "$root/bench/wrk/post.lua" "http://127.0.0.1:$2/webhooks/codat" -- "$work" >"$work/$1.wrk"
+}
+
+# to_us VALUE: wrk latency (e.g. 850.00us, 1.23ms, 2.00s) in microseconds.
+to_us() {
+	awk -v v="$1" 'BEGIN {
+		if (v ~ /us$/) { sub(/us$/, "", v); print v + 0 }
+		else if (v ~ /ms$/) { sub(/ms$/, "", v); print v * 1000 }
+		else if (v ~ /m$/) { sub(/m$/, "", v); print v * 60000000 }
+		else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000000 }
+		else print v }'
+}
+
+rps() { awk '/^Requests\/sec:/ {print $2}' "$work/$1.wrk"; }
+p99() { to_us "$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")"; }
+errors() { awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {n += 1} END {print n + 0}' "$work/$1.wrk"; }
+
+echo "machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per server; $N pre-signed deliveries; receiver flags: $FLAGS"
+echo
+
+"$work/sign" -n "$N" -threads "$THREADS" -out "$work"
+
+"$work/receiver" -addr "127.0.0.1:$RECEIVER_PORT" -flags "$FLAGS" &
+pids+=($!)
+wait_port "$RECEIVER_PORT"
+load receiver "$RECEIVER_PORT"
+stats=$(curl -fsS "http://127.0.0.1:$RECEIVER_PORT/stats" || echo '{}')
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+
+"$work/bare" -addr "127.0.0.1:$BARE_PORT" &
+pids+=($!)
+wait_port "$BARE_PORT"
+load bare "$BARE_PORT"
+
+for s in receiver bare; do
+	echo "== $s"
+	sed -n '/Thread Stats/,$p' "$work/$s.wrk"
+	echo
+done
+echo "receiver counters: $stats"
+echo
+
+r_rps=$(rps receiver)
+b_rps=$(rps bare)
+r_p99=$(p99 receiver)
+b_p99=$(p99 bare)
+printf '%-10s %12s %12s %10s\n' server "requests/s" "p99 (us)" errors
+printf '%-10s %12.0f %12.0f %10d\n' receiver "$r_rps" "$r_p99" "$(errors receiver)"
+printf '%-10s %12.0f %12.0f %10d\n' bare "$b_rps" "$b_p99" "$(errors bare)"
+ratio=$(awk -v r="$r_rps" -v b="$b_rps" 'BEGIN {printf "%.2f", r / b}')
+met=$(awk -v x="$ratio" 'BEGIN {print (x >= 0.8) ? "met" : "NOT met"}')
+echo "p99 receiver/bare: $(awk -v r="$r_p99" -v b="$b_p99" 'BEGIN {printf "%.2f", r / b}')"
+echo "throughput receiver/bare: $ratio (target >= 0.80: $met)"
