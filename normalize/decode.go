@@ -11,32 +11,33 @@ package normalize
 // with encoding/json instead, so results are identical either way
 // (FuzzDecoderDifferential checks it).
 
-// Field names, lower case, in the order of the decoding switches below.
+// Field names (the json tags, matched ignoring case), in the order of the
+// decoding switches below.
 var (
-	topFields = []string{"id", "eventtype", "type", "generateddate", "alertid", "ruletype",
-		"ruleid", "clientid", "clientname", "companyid", "dataconnectionid", "message",
-		"connectionid", "payload"}
+	topFields = []string{"id", "eventType", "type", "generatedDate", "AlertId", "RuleType",
+		"RuleId", "ClientId", "ClientName", "CompanyId", "DataConnectionId", "Message",
+		"connectionId", "payload"}
 	companyRefFields    = []string{"id", "name", "description", "links", "tags"}
 	portalFields        = []string{"portal"}
-	readPayloadFields   = []string{"referencecompany", "modifiedfromdate", "datatypes"}
-	readSummaryFields   = []string{"connectionid", "datatype", "recordsmodified", "status", "issues"}
+	readPayloadFields   = []string{"referenceCompany", "modifiedFromDate", "dataTypes"}
+	readSummaryFields   = []string{"connectionId", "dataType", "recordsModified", "status", "issues"}
 	readIssueFields     = []string{"type", "message", "links"}
-	issueLinksFields    = []string{"logs", "portal", "readmore"}
-	connPayloadFields   = []string{"referencecompany", "connection"}
-	connectionFields    = []string{"id", "integrationid", "integrationkey", "sourceid", "sourcetype", "platformname", "linkurl", "status", "lastsync", "created", "dataconnectionerrors", "connectioninfo"}
-	connErrorFields     = []string{"statuscode", "statustext", "errormessage", "erroredonutc", "status", "resolvedonutc"}
-	writePayloadFields  = []string{"id", "type", "referencecompany", "connectionid", "requestedondate", "completedondate", "status", "record", "attachmentid"}
+	issueLinksFields    = []string{"logs", "portal", "readMore"}
+	connPayloadFields   = []string{"referenceCompany", "connection"}
+	connectionFields    = []string{"id", "integrationId", "integrationKey", "sourceId", "sourceType", "platformName", "linkUrl", "status", "lastSync", "created", "dataConnectionErrors", "connectionInfo"}
+	connErrorFields     = []string{"statusCode", "statusText", "errorMessage", "erroredOnUtc", "status", "resolvedOnUtc"}
+	writePayloadFields  = []string{"id", "type", "referenceCompany", "connectionId", "requestedOnDate", "completedOnDate", "status", "record", "attachmentId"}
 	idFields            = []string{"id"}
-	rateLimitFields     = []string{"dailyquota", "quotaremaining", "expirydate"}
-	companyFields       = []string{"id", "name", "description", "redirect", "lastsync", "created", "createdbyusername", "products", "tags", "referenceparentcompany", "referencesubsidiarycompanies"}
-	productFields       = []string{"id", "name", "description", "productid", "productname", "products"}
-	expensesFields      = []string{"referencecompany", "syncid", "transactions"}
-	transactionFields   = []string{"id", "status", "errormessage"}
-	reportFields        = []string{"id", "referencecompany"}
-	sourcePayloadFields = []string{"referencecompany", "companyid", "connectionid", "sourceaccount"}
-	sourceAccountFields = []string{"id", "accountname", "accounttype", "accountnumber", "sortcode", "routinginfo", "currency", "balance", "accountinfo", "modifieddate", "status", "feedstartdate"}
-	routingFields       = []string{"bankcode", "type"}
-	accountInfoFields   = []string{"description", "nickname", "accountopendate", "availablebalance"}
+	rateLimitFields     = []string{"dailyQuota", "quotaRemaining", "expiryDate"}
+	companyFields       = []string{"id", "name", "description", "redirect", "lastSync", "created", "createdByUserName", "products", "tags", "referenceParentCompany", "referenceSubsidiaryCompanies"}
+	productFields       = []string{"id", "name", "description", "productId", "productName", "products"}
+	expensesFields      = []string{"referenceCompany", "syncId", "transactions"}
+	transactionFields   = []string{"id", "status", "errorMessage"}
+	reportFields        = []string{"id", "referenceCompany"}
+	sourcePayloadFields = []string{"referenceCompany", "companyId", "connectionId", "sourceAccount"}
+	sourceAccountFields = []string{"id", "accountName", "accountType", "accountNumber", "sortCode", "routingInfo", "currency", "balance", "accountInfo", "modifiedDate", "status", "feedStartDate"}
+	routingFields       = []string{"bankCode", "type"}
+	accountInfoFields   = []string{"description", "nickname", "accountOpenDate", "availableBalance"}
 )
 
 const topPayload = 13 // index of "payload" in topFields
@@ -319,7 +320,12 @@ func (d *reader) readSummary(p *DataTypeReadSummary) {
 		case 3:
 			d.setStr(&p.Status)
 		case 4:
-			slice(d, &p.Issues, (*reader).readIssue)
+			if d.array() {
+				p.Issues = []ReadIssue{}
+				for n := 0; d.next(&n, ']'); {
+					d.readIssue(grow(&p.Issues))
+				}
+			}
 		default:
 			d.skip()
 		}
@@ -427,7 +433,12 @@ func (d *reader) connection(p *Connection) {
 		case 9:
 			d.setStr(&p.Created)
 		case 10:
-			slice(d, &p.DataConnectionErrors, (*reader).connError)
+			if d.array() {
+				p.DataConnectionErrors = []DataConnectionError{}
+				for n := 0; d.next(&n, ']'); {
+					d.connError(grow(&p.DataConnectionErrors))
+				}
+			}
 		case 11:
 			p.ConnectionInfo = d.raw()
 		default:
@@ -575,7 +586,12 @@ func (d *reader) company(p *Company) {
 		case 9:
 			d.companyRefPtr(&p.ReferenceParentCompany)
 		case 10:
-			slice(d, &p.ReferenceSubsidiaryCompanies, (*reader).companyRef)
+			if d.array() {
+				p.ReferenceSubsidiaryCompanies = []CompanyReference{}
+				for n := 0; d.next(&n, ']'); {
+					d.companyRef(grow(&p.ReferenceSubsidiaryCompanies))
+				}
+			}
 		default:
 			d.skip()
 		}
@@ -627,7 +643,12 @@ func (d *reader) expensesPayload(p *ExpensesSyncPayload) {
 		case 1:
 			d.setStr(&p.SyncID)
 		case 2:
-			slice(d, &p.Transactions, (*reader).transaction)
+			if d.array() {
+				p.Transactions = []ExpensesTransaction{}
+				for n := 0; d.next(&n, ']'); {
+					d.transaction(grow(&p.Transactions))
+				}
+			}
 		default:
 			d.skip()
 		}

@@ -200,10 +200,67 @@ func FuzzReaderValid(f *testing.F) {
 			}
 		}
 		// A number: validNumber agrees.
-		if c := b[0]; c == '-' || '0' <= c && c <= '9' {
-			if !validNumber(string(b)) {
-				t.Fatalf("validNumber(%q) = false", b)
+		if v := strings.Trim(string(b), " \t\r\n"); v[0] == '-' || '0' <= v[0] && v[0] <= '9' {
+			if !validNumber(v) {
+				t.Fatalf("validNumber(%q) = false", v)
 			}
 		}
 	})
+}
+
+// TestDecoderFieldNames checks each field list against the json tags of
+// the struct it decodes, in declaration order, so that a field added to a
+// type is not silently skipped by the fast decoder.
+func TestDecoderFieldNames(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		names []string
+		typ   reflect.Type
+	}{
+		{topFields, reflect.TypeFor[newWire]()},
+		{companyRefFields, reflect.TypeFor[CompanyReference]()},
+		{portalFields, reflect.TypeFor[CompanyLinks]()},
+		{readPayloadFields, reflect.TypeFor[ReadCompletedPayload]()},
+		{readSummaryFields, reflect.TypeFor[DataTypeReadSummary]()},
+		{readIssueFields, reflect.TypeFor[ReadIssue]()},
+		{issueLinksFields, reflect.TypeFor[ReadIssueLinks]()},
+		{connPayloadFields, reflect.TypeFor[ConnectionPayload]()},
+		{connectionFields, reflect.TypeFor[Connection]()},
+		{connErrorFields, reflect.TypeFor[DataConnectionError]()},
+		{writePayloadFields, reflect.TypeFor[WritePayload]()},
+		{idFields, reflect.TypeFor[WriteRecord]()},
+		{rateLimitFields, reflect.TypeFor[RateLimitPayload]()},
+		{companyFields, reflect.TypeFor[Company]()},
+		{productFields, reflect.TypeFor[CompanyProduct]()},
+		{expensesFields, reflect.TypeFor[ExpensesSyncPayload]()},
+		{transactionFields, reflect.TypeFor[ExpensesTransaction]()},
+		{reportFields, reflect.TypeFor[ReportPayload]()},
+		{sourcePayloadFields, reflect.TypeFor[SourceAccountPayload]()},
+		{sourceAccountFields, reflect.TypeFor[SourceAccount]()},
+		{routingFields, reflect.TypeFor[RoutingInfo]()},
+		{accountInfoFields, reflect.TypeFor[SourceAccountInfo]()},
+	}
+	for _, tt := range tests {
+		var want []string
+		for _, f := range reflect.VisibleFields(tt.typ) {
+			if f.Anonymous {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			want = append(want, name)
+		}
+		if got := tt.names; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s fields = %q, want %q", tt.typ, got, want)
+		}
+		for _, name := range tt.names {
+			for _, c := range []byte(name) {
+				if c|0x20 < 'a' || c|0x20 > 'z' {
+					t.Errorf("%s field %q: not ASCII letters only", tt.typ, name)
+				}
+			}
+		}
+		if len(tt.names) > 32 {
+			t.Errorf("%s: %d fields, more than the seen mask holds", tt.typ, len(tt.names))
+		}
+	}
 }

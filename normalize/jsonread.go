@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf16"
@@ -48,6 +49,9 @@ func (d *reader) ws() {
 
 // peek skips white space and returns the next byte, or 0 at the end.
 func (d *reader) peek() byte {
+	if d.i < len(d.s) && d.s[d.i] > ' ' {
+		return d.s[d.i]
+	}
 	d.ws()
 	if d.i < len(d.s) {
 		return d.s[d.i]
@@ -73,13 +77,23 @@ func (d *reader) scanString() (start, end int, plain bool) {
 	i := d.i + 1
 	start = i
 	plain = true
-	for i < len(s) {
-		c := s[i]
-		if plainByte[c] {
-			i++
-			continue
+	for {
+		// Skip plain bytes, eight at a time while they last.
+		for i+8 <= len(s) {
+			if m := specialBytes(le64(s, i)); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
 		}
-		switch {
+		for i < len(s) && plainByte[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			d.fail = true
+			return start, i, false
+		}
+		switch c := s[i]; {
 		case c == '"':
 			d.i = i + 1
 			return start, i, plain
@@ -110,8 +124,24 @@ func (d *reader) scanString() (start, end int, plain bool) {
 			i++
 		}
 	}
-	d.fail = true
-	return start, i, false
+}
+
+// le64 loads s[i:i+8] as a little-endian word (one load on amd64 and arm64).
+func le64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// specialBytes returns a word whose lowest set bit is the high bit of the
+// first byte of x (in memory order) that is not plainByte: '"', '\\', a
+// control character or a byte >= 0x80; zero when all eight are plain. Bits
+// above the first such byte may be spurious (borrows); bits below it never are.
+func specialBytes(x uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lo * '"')
+	b := x ^ (lo * '\\')
+	return ((q-lo)&^q | (b-lo)&^b | (x-lo*0x20)&^x | x) & hi
 }
 
 func isHex(c byte) bool {
@@ -407,11 +437,17 @@ func (d *reader) array() bool {
 	return false
 }
 
-// field returns the index of key in names (lower-case ASCII letters only),
-// matched ignoring ASCII case as encoding/json does, or -1. It fails on a
+// field returns the index of key in names (ASCII letters only), matched
+// ignoring ASCII case as encoding/json does, or -1. It fails on a
 // second occurrence of a field in the same object (seen tracks them):
 // encoding/json merges repeated objects and arrays in ways not worth copying.
 func (d *reader) field(key string, names []string, seen *uint32) int {
+	// Bodies usually list fields in declaration order: try the first
+	// field not seen yet before the others.
+	if f := bits.TrailingZeros32(^*seen); f < len(names) && (key == names[f] || len(names[f]) == len(key) && eqFoldLetters(key, names[f])) {
+		*seen |= 1 << f
+		return f
+	}
 	for f, name := range names {
 		if len(name) == len(key) && eqFoldLetters(key, name) {
 			if *seen&(1<<f) != 0 {
@@ -425,12 +461,13 @@ func (d *reader) field(key string, names []string, seen *uint32) int {
 	return -1
 }
 
-// eqFoldLetters reports whether key equals name, which holds lower-case ASCII
-// letters only, ignoring ASCII case. Only 'A'-'Z' and 'a'-'z' map to a
-// lower-case letter under |0x20, so this is exact case-folding for such names.
+// eqFoldLetters reports whether key equals name, of the same length and
+// holding ASCII letters only, ignoring ASCII case. Only 'A'-'Z' and 'a'-'z'
+// map to a lower-case letter under |0x20, so this is exact case-folding for
+// such names.
 func eqFoldLetters(key, name string) bool {
 	for i := 0; i < len(name); i++ {
-		if key[i]|0x20 != name[i] {
+		if key[i]|0x20 != name[i]|0x20 {
 			return false
 		}
 	}
@@ -576,17 +613,10 @@ func (d *reader) strMap(p *map[string]string) {
 	*p = m
 }
 
-// slice decodes an array of objects with elem, appending; [] gives a
-// non-nil empty slice, as encoding/json does.
-func slice[T any](d *reader, p *[]T, elem func(*reader, *T)) {
-	if !d.array() {
-		return
-	}
-	out := []T{}
-	for n := 0; d.next(&n, ']'); {
-		var zero T
-		out = append(out, zero)
-		elem(d, &out[len(out)-1])
-	}
-	*p = out
+// grow appends a zero element to *p and returns a pointer to it. Callers
+// start from a non-nil empty slice: encoding/json decodes [] that way.
+func grow[T any](p *[]T) *T {
+	var zero T
+	*p = append(*p, zero)
+	return &(*p)[len(*p)-1]
 }
