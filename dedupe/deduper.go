@@ -55,6 +55,7 @@ type Deduper struct {
 	lease     time.Duration
 	logger    *slog.Logger
 	now       func() time.Time
+	batch     BatchStore // store, when it runs batches; else nil
 }
 
 // New returns a Deduper over store. It fails on a nil store or a negative
@@ -84,6 +85,7 @@ func New(store Store, cfg *Config) (*Deduper, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
+	d.batch, _ = store.(BatchStore)
 	return d, nil
 }
 
@@ -139,10 +141,11 @@ func (o Outcome) String() string {
 type Lease struct {
 	d        *Deduper
 	outcome  Outcome
+	settled  bool
 	held     []claim
 	elements []int
 	deadline time.Time
-	settled  bool
+	heldArr  [4]claim // held's array in the common case
 }
 
 // Settled leases shared by every retried duplicate and in-flight copy
@@ -178,7 +181,7 @@ func (l *Lease) Commit(ctx context.Context) error {
 		l.d.logger.Warn("dedupe: commit after the lease expired; another holder may have processed the delivery too (raise Config.Lease or shorten the callback timeout)",
 			slog.Duration("late", late))
 	}
-	return l.d.commit(ctx, l.held)
+	return l.d.settle(ctx, l.held, nil)
 }
 
 // Release forgets every key the lease claimed, so a retry of the delivery
@@ -190,54 +193,106 @@ func (l *Lease) Release(ctx context.Context) error {
 		return nil
 	}
 	l.settled = true
-	return l.d.release(ctx, l.held)
+	return l.d.settle(ctx, nil, l.held)
 }
 
-func (d *Deduper) commit(ctx context.Context, keys []claim) error {
-	var errs []error
-	for _, k := range keys {
-		if err := d.store.Commit(ctx, k.key, k.ttl); err != nil {
-			errs = append(errs, err)
+// batchArr is the size of the stack arrays Begin, Skip and settle build
+// their store calls in; larger deliveries spill to the heap.
+const batchArr = 6
+
+// do runs ops: in one BatchStore.Do when the store has it and there is
+// more than one op, else one Store call per op.
+func (d *Deduper) do(ctx context.Context, ops []Op) {
+	if d.batch != nil && len(ops) > 1 {
+		// A copy, so that ops (usually on the caller's stack) does not
+		// escape through the interface call.
+		batch := append([]Op(nil), ops...)
+		err := d.batch.Do(ctx, batch)
+		copy(ops, batch)
+		if err != nil {
+			for i := range ops {
+				ops[i].Err = err
+			}
+		}
+		return
+	}
+	for i := range ops {
+		o := &ops[i]
+		switch o.Kind {
+		case OpClaim:
+			o.State, o.Err = d.store.Claim(ctx, o.Key, o.TTL)
+		case OpCommit:
+			o.Err = d.store.Commit(ctx, o.Key, o.TTL)
+		case OpRelease:
+			o.Err = d.store.Release(ctx, o.Key)
+		case OpArrive:
+			o.Ordinal, o.Epoch, o.Err = d.store.Arrive(ctx, o.Key, o.Side, o.Member, o.TTL)
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("dedupe: commit: %w", errors.Join(errs...))
-	}
-	return nil
 }
 
-func (d *Deduper) release(ctx context.Context, keys []claim) error {
-	var errs []error
-	for _, k := range keys {
-		if err := d.store.Release(ctx, k.key); err != nil {
-			errs = append(errs, err)
+// settle commits the keys of commit and releases those of release, in one
+// batch. It tries every key and joins the errors.
+func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
+	var arr [batchArr]Op
+	ops := arr[:0]
+	for _, c := range commit {
+		ops = append(ops, Op{Kind: OpCommit, Key: c.key, TTL: c.ttl})
+	}
+	for _, c := range release {
+		ops = append(ops, Op{Kind: OpRelease, Key: c.key})
+	}
+	d.do(ctx, ops)
+	var cerr, rerr []error
+	for i := range ops {
+		switch {
+		case ops[i].Err == nil:
+		case ops[i].Kind == OpCommit:
+			cerr = append(cerr, ops[i].Err)
+		default:
+			rerr = append(rerr, ops[i].Err)
 		}
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("dedupe: release: %w", errors.Join(errs...))
+	var err error
+	if len(cerr) > 0 {
+		err = fmt.Errorf("dedupe: commit: %w", errors.Join(cerr...))
 	}
-	return nil
+	if len(rerr) > 0 {
+		err = errors.Join(err, fmt.Errorf("dedupe: release: %w", errors.Join(rerr...)))
+	}
+	return err
 }
 
-// Begin claims del's delivery key, then its exact occurrence keys, then its
-// paired occurrence slots, and returns the decision:
+// Begin claims del's delivery key, then its exact occurrence keys, records
+// its arrivals for pairing, then claims its paired occurrence slots, and
+// returns the decision:
 //
 //   - the delivery key is Done: Duplicate, nothing held;
-//   - any key is Pending elsewhere: InFlight, and whatever Begin claimed is
-//     released again;
-//   - an exact key or every slot is Done: Duplicate, and the keys Begin
-//     claimed (the delivery key among them) are committed, so retries of
-//     this delivery are cheap duplicates;
+//   - an exact key is Done (or, when none is Done, Pending elsewhere):
+//     Duplicate (or InFlight), decided by the first such key in claim
+//     order; the arrivals are recorded all the same;
+//   - any slot is Pending elsewhere: InFlight;
+//   - every slot is Done: Duplicate;
 //   - otherwise Process, holding the claimed keys until Commit or Release.
+//
+// A Duplicate commits only the delivery's own key, so retries of it are
+// cheap duplicates, and releases the other keys Begin claimed; an InFlight
+// releases everything Begin claimed.
 //
 // On a store error Begin releases what it claimed and returns the error
 // (the receiver answers 503); the returned Lease is then nil.
 func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	// The delivery key alone decides retries, so it is claimed before the
-	// other keys are derived: a retried duplicate costs one claim.
+	// other keys are derived: a retried duplicate costs one claim. Its
+	// buffer is sized for every key of the delivery, so a new delivery
+	// usually builds all its keys in this one allocation.
 	dk := deliveryKey(del)
-	first := d.deliveryClaim(del, dk)
-	switch st, err := d.store.Claim(ctx, first.key, d.lease); {
+	ev := del.Event
+	sd := side(ev)
+	var kb keyBuf
+	kb.b.Grow(guessLen(ev, sd, dk))
+	first := firstKey(&kb, ev, sd, dk)
+	switch st, err := d.store.Claim(ctx, first, d.lease); {
 	case err != nil:
 		return nil, fmt.Errorf("dedupe: claim: %w", err)
 	case st == Done:
@@ -245,104 +300,136 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	case st == Pending:
 		return inFlightLease, nil
 	}
-	p := d.plan(del, dk, first)
-	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease), held: []claim{first}}
-	fail := func(err error) (*Lease, error) {
-		if rerr := d.release(context.WithoutCancel(ctx), l.held); rerr != nil {
-			d.logger.Warn("dedupe: releasing claims after a store error failed; they expire with their lease",
-				slog.Any("error", rerr))
-		}
-		return nil, err
-	}
-	settle := func(o Outcome) (*Lease, error) {
-		l.outcome, l.settled, l.elements = o, true, nil
-		var err error
-		if o == Duplicate {
-			// Only the delivery's own key becomes Done. The other keys it
-			// holds were claimed on behalf of an occurrence that turned out
-			// to be processed through another key (its twin's exact id or a
-			// paired slot); committing them would mark a different
-			// occurrence processed when pairing and exact ids disagree.
-			err = errors.Join(d.commit(ctx, l.held[:1]), d.release(ctx, l.held[1:]))
-		} else {
-			err = d.release(ctx, l.held)
-		}
-		if err != nil {
-			return nil, err
-		}
+	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease)}
+	l.held = append(l.heldArr[:0], claim{first, d.retention})
+	if sd == "" {
 		return l, nil
 	}
-	// arrive records the delivery's arrivals for pairing and returns the
-	// slot keys.
-	arrive := func() ([]string, error) {
-		slots := make([]string, len(p.pairs))
-		for i, pr := range p.pairs {
-			ord, epoch, err := d.store.Arrive(ctx, pr.occ, p.side, pr.member, d.window)
-			if err != nil {
-				return nil, fmt.Errorf("dedupe: arrive: %w", err)
-			}
-			slots[i] = slotKey(pr.slot, epoch, ord)
-		}
-		return slots, nil
+	var (
+		exactArr [3]string
+		pairArr  [2]pair
+	)
+	p := buildPlan(&kb, ev, dk, first, exactArr[:0], pairArr[:0])
+
+	// One batch: claim the exact keys and record every arrival. Arrivals
+	// are recorded whatever the exact keys say, before any slot is
+	// claimed, so that each delivery takes its place on its side when it
+	// first arrives: ordinals follow arrival order, not the order in which
+	// retries happen to get through (see the package documentation).
+	var arr [batchArr]Op
+	ops := arr[:0]
+	for _, k := range p.exact {
+		ops = append(ops, Op{Kind: OpClaim, Key: k, TTL: d.lease})
 	}
-	for _, c := range p.claims[1:] {
-		st, err := d.store.Claim(ctx, c.key, d.lease)
-		if err != nil {
-			return fail(fmt.Errorf("dedupe: claim: %w", err))
-		}
-		switch st {
-		case Claimed:
-			l.held = append(l.held, c)
-		case Done:
-			// Processed through an exact key. The arrival still counts for
-			// pairing, so the two formats stay aligned.
-			if _, err := arrive(); err != nil {
-				return fail(err)
+	for i := range p.pairs {
+		pr := &p.pairs[i]
+		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Side: sd, Member: pr.member, TTL: d.window})
+	}
+	d.do(ctx, ops)
+	decided, failed := Process, "claim"
+	var errs []error
+	for i := range ops {
+		o := &ops[i]
+		switch {
+		case o.Err != nil:
+			if len(errs) == 0 && o.Kind == OpArrive {
+				failed = "arrive"
 			}
-			return settle(Duplicate)
+			errs = append(errs, o.Err)
+		case o.Kind == OpArrive:
+			pr := &p.pairs[i-len(p.exact)]
+			pr.slot = slotKey(&kb, pr, o.Epoch, o.Ordinal)
+		case o.State == Claimed:
+			l.held = append(l.held, claim{o.Key, d.retention})
+		case decided != Process:
+		case o.State == Done:
+			// Processed through an exact key (a twin with the same id,
+			// push operation key, syncId or report id).
+			decided = Duplicate
 		default:
-			return settle(InFlight)
+			decided = InFlight
 		}
+	}
+	if len(errs) > 0 {
+		return d.fail(ctx, l, failed, errs)
+	}
+	if decided != Process {
+		return d.decide(ctx, l, decided)
 	}
 	if len(p.pairs) == 0 {
 		return l, nil
 	}
-	// Record every arrival before claiming any slot, so that an early
-	// InFlight exit leaves no element of this delivery uncounted: ordinals
-	// follow arrival order on each side, not the order of retries.
-	slots, err := arrive()
-	if err != nil {
-		return fail(err)
+
+	// One batch: claim every slot.
+	ops = arr[:0]
+	for i := range p.pairs {
+		ops = append(ops, Op{Kind: OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
 	}
+	d.do(ctx, ops)
 	slotTTL := max(d.retention, d.window)
 	claimed, readsClaimed := 0, 0
-	var elements []int
-	for i, pr := range p.pairs {
-		st, err := d.store.Claim(ctx, slots[i], d.lease)
-		if err != nil {
-			return fail(fmt.Errorf("dedupe: claim: %w", err))
-		}
-		switch st {
-		case Claimed:
-			l.held = append(l.held, claim{slots[i], slotTTL})
+	for i := range ops {
+		o := &ops[i]
+		switch {
+		case o.Err != nil:
+			errs = append(errs, o.Err)
+		case o.State == Claimed:
+			l.held = append(l.held, claim{o.Key, slotTTL})
 			claimed++
-			if pr.element >= 0 {
+			if p.pairs[i].element >= 0 {
 				readsClaimed++
-				elements = append(elements, pr.element)
 			}
-		case Done:
-			// This occurrence (or element) was processed through its twin.
-		default:
-			return settle(InFlight)
+		case o.State == Pending:
+			decided = InFlight
 		}
+		// Done: this occurrence (or element) was processed through its twin.
 	}
-	if claimed == 0 {
-		return settle(Duplicate)
+	switch {
+	case len(errs) > 0:
+		return d.fail(ctx, l, "claim", errs)
+	case decided != Process:
+		return d.decide(ctx, l, decided)
+	case claimed == 0:
+		return d.decide(ctx, l, Duplicate)
 	}
 	if readsClaimed < p.reads {
-		l.elements = elements
+		l.elements = make([]int, 0, readsClaimed)
+		for i := range ops {
+			if ops[i].State == Claimed && p.pairs[i].element >= 0 {
+				l.elements = append(l.elements, p.pairs[i].element)
+			}
+		}
 	}
 	return l, nil
+}
+
+// decide settles l as o (Duplicate or InFlight). A Duplicate commits only
+// the delivery's own key: the other keys it holds were claimed on behalf
+// of an occurrence that turned out to be processed through another key
+// (its twin's exact id or a paired slot), and committing them would mark a
+// different occurrence processed when pairing and exact ids disagree.
+func (d *Deduper) decide(ctx context.Context, l *Lease, o Outcome) (*Lease, error) {
+	l.outcome, l.settled, l.elements = o, true, nil
+	var err error
+	if o == Duplicate {
+		err = d.settle(ctx, l.held[:1], l.held[1:])
+	} else {
+		err = d.settle(ctx, nil, l.held)
+	}
+	l.held = nil
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// fail releases what l holds after a store error and returns the error.
+func (d *Deduper) fail(ctx context.Context, l *Lease, op string, errs []error) (*Lease, error) {
+	if rerr := d.settle(context.WithoutCancel(ctx), nil, l.held); rerr != nil {
+		d.logger.Warn("dedupe: releasing claims after a store error failed; they expire with their lease",
+			slog.Any("error", rerr))
+	}
+	return nil, fmt.Errorf("dedupe: %s: %w", op, errors.Join(errs...))
 }
 
 // Skip records the arrival of a delivery that a flag switched off, without
@@ -351,10 +438,28 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 // replay of the same delivery is processed (under its remembered ordinals).
 func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	dk := deliveryKey(del)
-	p := d.plan(del, dk, d.deliveryClaim(del, dk))
-	for _, pr := range p.pairs {
-		if _, _, err := d.store.Arrive(ctx, pr.occ, p.side, pr.member, d.window); err != nil {
-			return fmt.Errorf("dedupe: skip: %w", err)
+	ev := del.Event
+	sd := side(ev)
+	if sd == "" {
+		return nil
+	}
+	var kb keyBuf
+	kb.b.Grow(guessLen(ev, sd, dk))
+	var (
+		exactArr [3]string
+		pairArr  [2]pair
+	)
+	p := buildPlan(&kb, ev, dk, firstKey(&kb, ev, sd, dk), exactArr[:0], pairArr[:0])
+	var arr [batchArr]Op
+	ops := arr[:0]
+	for i := range p.pairs {
+		pr := &p.pairs[i]
+		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Side: sd, Member: pr.member, TTL: d.window})
+	}
+	d.do(ctx, ops)
+	for i := range ops {
+		if ops[i].Err != nil {
+			return fmt.Errorf("dedupe: skip: %w", ops[i].Err)
 		}
 	}
 	return nil

@@ -707,3 +707,26 @@ func TestDeduperInFlightStillCountsEveryElement(t *testing.T) {
 		{"a3", legacyDataset("a3", "Data sync completed", "bills", "ds-bills-2"), D}, // legacy bills #2
 	})
 }
+
+// TestDeduperInFlightAtExactKeyStillCounts checks that a delivery turned
+// away as InFlight at an exact key (its twin with the same id is being
+// processed) has still taken its pairing ordinal, so the next occurrence on
+// its side does not take that ordinal and wait for (then be matched with)
+// the twin's slot.
+func TestDeduperInFlightAtExactKeyStillCounts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	held := e.begin("X", legacyConnStatus("X", "PendingAuth", "Linked")) // legacy #1, slot 1
+	a := newConn("X", "connection.connected", "Linked")                  // its new twin: same id
+	e.run([]step{
+		{"msg_a", a, F}, // i:X is held: in flight, but new #1 is taken
+		{"msg_b", newConn("Y", "connection.connected", "Linked"), P}, // new #2: slot 2
+	})
+	if err := held.Commit(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	e.run([]step{
+		{"msg_a", a, D}, // its twin was processed
+		{"Y2", legacyConnStatus("Y2", "PendingAuth", "Linked"), D}, // legacy #2: msg_b's twin
+	})
+}

@@ -51,11 +51,26 @@
 //     legacy arrival and pair with one new read.completed element.
 //   - "p:" and "o:" pairing, for every other occurrence (below).
 //
-// Begin claims the delivery key first (Done: Duplicate; Pending: InFlight),
-// then the exact keys, then the pairing slots. A Done exact key or slot
-// makes the delivery a Duplicate and commits the keys Begin claimed, the
-// delivery key among them, so retries of it are cheap duplicates. A Pending
-// one makes it InFlight and releases what Begin claimed.
+// Begin claims the delivery key first, alone (Done: Duplicate; Pending:
+// InFlight; a retried duplicate costs one store call). Then, in one batch,
+// it claims the exact keys and records every pairing arrival; then, in a
+// second batch, it claims the pairing slots. The arrivals are recorded
+// whatever the exact keys say, so a delivery takes its place on its side
+// when it first gets past its delivery key, not when a retry finally gets
+// through. The first exact key (in the order above) that is Done makes the
+// delivery a Duplicate, else the first Pending one makes it InFlight;
+// then, after the slots, any Pending slot makes it InFlight and all slots
+// Done a Duplicate. A Duplicate commits only its own delivery key (so
+// retries of it are cheap duplicates) and releases the other keys it
+// claimed: they were claimed for an occurrence that was processed through
+// another key, and committing them could mark a different occurrence
+// processed when exact ids and pairing disagree. An InFlight releases every
+// key it claimed.
+//
+// Every key of one Begin is built in one buffer (a strings.Builder sized
+// for the common case), so a new delivery with one occurrence costs the
+// Deduper three allocations (the key buffer, the occurrence list and the
+// Lease) on top of the store's.
 //
 // # Pairing
 //
@@ -127,4 +142,11 @@
 // [LRU] is the in-memory default: bounded, lazy expiry, no goroutine, local
 // to one process. For several replicas use a shared store (the redisstore
 // module). [Noop] never reports a duplicate.
+//
+// A store that also implements [BatchStore] receives each of Begin's
+// batches, and each settlement (Commit, Release, or the commit and
+// releases of a Duplicate), as one Do call: one round trip for a networked
+// store. A new delivery then costs four round trips (delivery key; exact
+// keys and arrivals; slots; commit) and a retried duplicate one. Other
+// stores get one call per key.
 package dedupe

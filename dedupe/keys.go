@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/codathook/codathook/normalize"
@@ -17,16 +18,27 @@ const (
 	kindDataset  = "s:" // legacy datasetId (Data sync completed / Dataset data changed)
 	kindPair     = "p:" // arrival record of an occurrence key K
 	kindSlot     = "o:" // K # epoch # ordinal: the claim for one paired occurrence
+	kindMember   = "ds:"
 )
 
 // maxKeyLen bounds the keys handed to a store: a longer key is replaced by
 // its kind and a SHA-256 digest, so attacker-sized ids cost the store little.
 const maxKeyLen = 200
 
+// digestKeyLen is the length of a bounded key: kind, '#', base64 digest.
+const digestKeyLen = 2 + 1 + 43
+
 // Sides of a pairing: the event's format.
 const (
 	sideLegacy = string(normalize.FormatLegacy)
 	sideNew    = string(normalize.FormatNew)
+)
+
+// Guesses for sizing a Begin's key buffer before the occurrences are known;
+// a wrong guess costs one more allocation, never a wrong key.
+const (
+	guessDataTypeStatus = 40 // DataType and Status of one occurrence
+	guessEpochOrdinal   = 24 // "#" epoch "#" ordinal of a slot key
 )
 
 // bounded returns key, or its kind and digest when key is longer than maxKeyLen.
@@ -36,6 +48,49 @@ func bounded(key string) string {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return key[:2] + "#" + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// boundedLen is the length of bounded(k) for a key of length n.
+func boundedLen(n int) int {
+	if n <= maxKeyLen {
+		return n
+	}
+	return digestKeyLen
+}
+
+// keyBuf builds the keys of one Begin (or Skip) in one allocation: each key
+// is appended to a strings.Builder and returned as a substring of its
+// contents. Bytes once written are never changed (a Builder that grows
+// copies to a new array and leaves the old one intact), so the substrings
+// stay valid; a store that keeps a key keeps the buffer alive with it.
+type keyBuf struct {
+	b strings.Builder
+}
+
+// scratch is a stack buffer for assembling one key before it is bounded.
+type scratch [maxKeyLen + 1]byte
+
+// add appends raw, bounded, and returns it as a string.
+func (k *keyBuf) add(raw []byte) string {
+	start := k.b.Len()
+	if len(raw) <= maxKeyLen {
+		k.b.Write(raw)
+	} else {
+		sum := sha256.Sum256(raw)
+		var enc [43]byte
+		base64.RawURLEncoding.Encode(enc[:], sum[:])
+		k.b.Write(raw[:2])
+		k.b.WriteByte('#')
+		k.b.Write(enc[:])
+	}
+	return k.b.String()[start:]
+}
+
+// addRaw appends raw unbounded and returns it as a string.
+func (k *keyBuf) addRaw(raw []byte) string {
+	start := k.b.Len()
+	k.b.Write(raw)
+	return k.b.String()[start:]
 }
 
 // fields encodes strings without ambiguity: each is length-prefixed.
@@ -48,12 +103,32 @@ func fields(b []byte, ss ...string) []byte {
 	return b
 }
 
-// plan is the set of keys one delivery touches, in Begin order.
+// fieldsLen is len(fields(nil, ss...)).
+func fieldsLen(ss ...string) int {
+	n := 0
+	for _, s := range ss {
+		n += digits(len(s)) + 1 + len(s)
+	}
+	return n
+}
+
+// digits is the number of decimal digits of n >= 0.
+func digits(n int) int {
+	d := 1
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
+}
+
+// plan is the set of keys one delivery touches after its delivery claim,
+// in Begin order. It lives on Begin's stack, and so do the arrays behind
+// its slices in the common case (the id key and one or two occurrences).
 type plan struct {
-	side   string  // "legacy" or "new"; "" when the format cannot pair
-	claims []claim // delivery key first, then exact keys
-	pairs  []pair  // occurrences matched by pairing
-	reads  int     // number of read.completed elements among pairs
+	exact []string // exact keys ("i:", "x:", "s:"), in claim order
+	pairs []pair   // occurrences matched by pairing
+	reads int      // number of read.completed elements among pairs
 }
 
 type claim struct {
@@ -62,10 +137,11 @@ type claim struct {
 }
 
 type pair struct {
-	occ     string // occurrence key K (already prefixed and bounded for Arrive)
-	slot    string // prefix for the slot key: "o:" + K
+	occ     string // "p:" + K, bounded: the arrival key
+	k       string // K itself (unbounded), the stem of the slot keys
 	member  string
-	element int // dataTypes index, -1 when not a read element
+	element int    // dataTypes index, -1 when not a read element
+	slot    string // the slot claimed, once the arrival is known
 }
 
 // deliveryKey is the key the delivery is known by: Delivery.Key, else the
@@ -93,60 +169,101 @@ func side(ev *normalize.Event) string {
 	return ""
 }
 
-// deliveryClaim is the first key Begin claims. When the delivery key is the
-// event id itself, the id key stands in for it: one claim covers both.
-func (d *Deduper) deliveryClaim(del Delivery, dk string) claim {
-	if ev := del.Event; side(ev) != "" && ev.ID != "" && dk == ev.ID {
-		return claim{bounded(kindID + ev.ID), d.retention}
+// firstKey writes and returns the first key Begin claims. When the delivery
+// key is the event id itself, the id key stands in for it: one claim covers
+// both.
+func firstKey(k *keyBuf, ev *normalize.Event, sd, dk string) string {
+	var s scratch
+	kind := kindDelivery
+	if sd != "" && ev.ID != "" && dk == ev.ID {
+		kind = kindID
 	}
-	return claim{bounded(kindDelivery + dk), d.retention}
+	return k.add(append(append(s[:0], kind...), dk...))
 }
 
-// plan derives every key of del after first (its delivery claim). See the
-// package documentation for the rules.
-func (d *Deduper) plan(del Delivery, dk string, first claim) plan {
-	p := plan{side: side(del.Event), claims: []claim{first}}
-	ev := del.Event
-	if p.side == "" {
-		return p
+// guessLen estimates the key bytes of a delivery before its occurrences
+// are known, assuming one occurrence: enough for the common case, so one
+// allocation holds every key of it.
+func guessLen(ev *normalize.Event, sd, dk string) int {
+	n := boundedLen(2 + len(dk))
+	if sd == "" {
+		return n
 	}
-	seen := map[string]bool{first.key: true}
-	add := func(k string) {
-		k = bounded(k)
-		if !seen[k] {
-			seen[k] = true
-			p.claims = append(p.claims, claim{k, d.retention})
-		}
-	}
+	k := fieldsLen(ev.Type, ev.CompanyID, ev.ConnectionID) + 2*3 + guessDataTypeStatus
+	return n + boundedLen(2+len(ev.ID)) + // id key
+		boundedLen(2+k) + // arrival key
+		boundedLen(len(dk)+4) + // member
+		boundedLen(2+k+guessEpochOrdinal) // slot key
+}
+
+// planLen is the key bytes buildPlan writes for occs, with slot keys
+// estimated (epochs are not known yet).
+func planLen(ev *normalize.Event, dk string, occs []normalize.Occurrence) int {
+	n := 0
 	if ev.ID != "" {
-		add(kindID + ev.ID)
+		n += boundedLen(2 + len(ev.ID))
 	}
-	var buf []byte
-	for _, o := range ev.Occurrences() {
+	for _, o := range occs {
 		if o.ExactID != "" {
-			buf = fields(append(buf[:0], kindExact...), o.Type, o.ExactID)
-			add(string(buf))
+			n += boundedLen(2 + fieldsLen(o.Type, o.ExactID))
 			continue
 		}
 		if o.DatasetID != "" {
-			add(kindDataset + o.DatasetID)
+			n += boundedLen(2+len(o.DatasetID)) + boundedLen(3+len(o.DatasetID))
+		} else if o.Element >= 0 {
+			n += boundedLen(len(dk) + 1 + digits(o.Element))
+		} else if len(dk) > maxKeyLen {
+			n += digestKeyLen
 		}
-		buf = fields(buf[:0], o.Type, o.CompanyID, o.ConnectionID, o.DataType, o.Status)
-		k := string(buf)
-		member := dk
+		k := fieldsLen(o.Type, o.CompanyID, o.ConnectionID, o.DataType, o.Status)
+		n += boundedLen(2 + k)
+		if 2+k > maxKeyLen {
+			n += k
+		}
+		n += boundedLen(2 + k + guessEpochOrdinal)
+	}
+	return n
+}
+
+// buildPlan derives every key of a delivery with a pairing side after its
+// first key, appending to exact and pairs (the caller's arrays). See the
+// package documentation for the rules.
+func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string, pairs []pair) plan {
+	p := plan{exact: exact, pairs: pairs}
+	occs := ev.Occurrences()
+	k.b.Grow(planLen(ev, dk, occs))
+	var s scratch
+	if ev.ID != "" {
+		p.exact = addExact(p.exact, k, first, append(append(s[:0], kindID...), ev.ID...))
+	}
+	for _, o := range occs {
+		if o.ExactID != "" {
+			p.exact = addExact(p.exact, k, first, fields(append(s[:0], kindExact...), o.Type, o.ExactID))
+			continue
+		}
+		if o.DatasetID != "" {
+			p.exact = addExact(p.exact, k, first, append(append(s[:0], kindDataset...), o.DatasetID...))
+		}
+		raw := fields(append(s[:0], kindPair...), o.Type, o.CompanyID, o.ConnectionID, o.DataType, o.Status)
+		pr := pair{element: o.Element}
+		pr.occ = k.add(raw)
+		if len(raw) <= maxKeyLen {
+			pr.k = pr.occ[len(kindPair):]
+		} else {
+			pr.k = k.addRaw(raw[len(kindPair):])
+		}
 		switch {
 		case o.DatasetID != "":
 			// Both legacy events of one dataset are one arrival.
-			member = "ds:" + o.DatasetID
+			pr.member = k.add(append(append(s[:0], kindMember...), o.DatasetID...))
 		case o.Element >= 0:
-			member = dk + "#" + strconv.Itoa(o.Element)
+			pr.member = k.add(strconv.AppendInt(append(append(s[:0], dk...), '#'), int64(o.Element), 10))
+		case len(dk) > maxKeyLen:
+			pr.member = k.add(append(s[:0], dk...))
+		default:
+			pr.member = dk
 		}
-		p.pairs = append(p.pairs, pair{
-			occ:     bounded(kindPair + k),
-			slot:    kindSlot + k,
-			member:  bounded(member),
-			element: o.Element,
-		})
+		p.pairs = append(p.pairs, pr)
 		if o.Element >= 0 {
 			p.reads++
 		}
@@ -154,13 +271,26 @@ func (d *Deduper) plan(del Delivery, dk string, first claim) plan {
 	return p
 }
 
-// slotKey names the claim for the ordinal-th arrival of a pairing in epoch.
-func slotKey(prefix, epoch string, ordinal int64) string {
-	b := make([]byte, 0, len(prefix)+len(epoch)+24)
-	b = append(b, prefix...)
-	b = append(b, '#')
-	b = append(b, epoch...)
-	b = append(b, '#')
-	b = strconv.AppendInt(b, ordinal, 10)
-	return bounded(string(b))
+// addExact appends the exact key raw (bounded) to exact unless it is first
+// or already there.
+func addExact(exact []string, k *keyBuf, first string, raw []byte) []string {
+	long := len(raw) > maxKeyLen
+	if string(raw) == first || long && bounded(string(raw)) == first {
+		return exact
+	}
+	for _, e := range exact {
+		if string(raw) == e || long && bounded(string(raw)) == e {
+			return exact
+		}
+	}
+	return append(exact, k.add(raw))
+}
+
+// slotKey writes and returns the claim for the ordinal-th arrival of pr in
+// epoch: "o:" + K + "#" + epoch + "#" + ordinal, bounded.
+func slotKey(k *keyBuf, pr *pair, epoch string, ordinal int64) string {
+	var s scratch
+	b := append(append(s[:0], kindSlot...), pr.k...)
+	b = append(append(append(b, '#'), epoch...), '#')
+	return k.add(strconv.AppendInt(b, ordinal, 10))
 }

@@ -73,7 +73,7 @@ type LRU struct {
 	capacity int
 	now      func() time.Time
 	logger   *slog.Logger
-	epochs   int64 // last epoch number handed out; guarded by mu
+	epochs   epochs // guarded by mu
 
 	closed        atomic.Bool
 	liveEvictions atomic.Uint64
@@ -92,14 +92,17 @@ type lruEntry struct {
 	arr     *arrivalRecord
 }
 
-// arrivalRecord is one pairing key's record. Most records see one or two
-// arrivals per side, so members are kept in a slice and searched linearly;
-// past smallRecord members a map index is built.
+// arrivalRecord is one pairing key's record, allocated in one piece: most
+// records see one or two arrivals per side, so the first sides and
+// members live in the record's own arrays and are searched linearly; past
+// smallRecord members a map index is built.
 type arrivalRecord struct {
-	epoch   string
-	counts  []sideCount // arrivals so far, per side
-	members []memberOrdinal
-	index   map[sideMember]int64 // nil until len(members) > smallRecord
+	epoch      string
+	counts     []sideCount // arrivals so far, per side
+	members    []memberOrdinal
+	index      map[sideMember]int64 // nil until len(members) > smallRecord
+	countsArr  [2]sideCount
+	membersArr [2]memberOrdinal
 }
 
 const smallRecord = 16
@@ -114,6 +117,14 @@ type sideMember struct{ side, member string }
 type memberOrdinal struct {
 	sideMember
 	ordinal int64
+}
+
+// newArrivalRecord returns an empty record of epoch.
+func newArrivalRecord(epoch string) *arrivalRecord {
+	r := &arrivalRecord{epoch: epoch}
+	r.counts = r.countsArr[:0]
+	r.members = r.membersArr[:0]
+	return r
 }
 
 // ordinal returns m's ordinal, assigning the side's next one on first sight.
@@ -154,6 +165,40 @@ func (r *arrivalRecord) ordinal(m sideMember) int64 {
 		r.members = nil
 	}
 	return o
+}
+
+// epochChunk is how many epochs are formatted, and allocated, at once.
+const epochChunk = 64
+
+// epochs hands out the LRU's epochs: distinct base-36 numbers, cut from a
+// string formatted epochChunk at a time, so a new arrival record costs no
+// allocation of its own for its epoch. (A record keeps its chunk alive:
+// under a kilobyte, shared by up to 64 records.) Guarded by LRU.mu.
+type epochs struct {
+	last  int64  // last number formatted
+	chunk string // epochChunk numbers, back to back
+	ends  [epochChunk]uint16
+	next  int // index in chunk of the next epoch to hand out
+}
+
+// nextEpoch returns a new epoch.
+func (e *epochs) nextEpoch() string {
+	if e.chunk == "" || e.next == epochChunk {
+		b := make([]byte, 0, epochChunk*8)
+		for i := range e.ends {
+			e.last++
+			b = strconv.AppendInt(b, e.last, 36)
+			e.ends[i] = uint16(len(b))
+		}
+		e.chunk, e.next = string(b), 0
+	}
+	start := 0
+	if e.next > 0 {
+		start = int(e.ends[e.next-1])
+	}
+	ep := e.chunk[start:e.ends[e.next]]
+	e.next++
+	return ep
 }
 
 // NewLRU returns an in-memory store holding at most capacity entries
@@ -272,8 +317,7 @@ func (s *LRU) Arrive(_ context.Context, key, side, member string, ttl time.Durat
 	now := s.now().UnixNano()
 	e, ok := s.get(k, now)
 	if !ok {
-		s.epochs++
-		e = lruEntry{arr: &arrivalRecord{epoch: strconv.FormatInt(s.epochs, 36)}}
+		e = lruEntry{arr: newArrivalRecord(s.epochs.nextEpoch())}
 	}
 	ord := e.arr.ordinal(sideMember{side, member})
 	e.expires = now + ttlNanos(ttl)

@@ -86,3 +86,47 @@ type Store interface {
 	// every method returns an error matching ErrClosed.
 	Close(ctx context.Context) error
 }
+
+// OpKind names the [Store] method an [Op] stands for.
+type OpKind uint8
+
+// The kinds of [Op].
+const (
+	OpClaim   OpKind = iota + 1 // Store.Claim(Key, TTL): sets State
+	OpCommit                    // Store.Commit(Key, TTL)
+	OpRelease                   // Store.Release(Key)
+	OpArrive                    // Store.Arrive(Key, Side, Member, TTL): sets Ordinal and Epoch
+)
+
+// Op is one [Store] call in a [BatchStore] batch: its arguments, and after
+// the batch ran, its results. Err is the error the single call would have
+// returned; the other results are meaningful only when Err is nil.
+type Op struct {
+	Kind   OpKind
+	Key    string
+	Side   string // OpArrive only
+	Member string // OpArrive only
+	TTL    time.Duration
+
+	State   State  // OpClaim result
+	Ordinal int64  // OpArrive result
+	Epoch   string // OpArrive result
+	Err     error
+}
+
+// BatchStore is implemented by a [Store] that can run several calls in one
+// round trip (for example a Redis pipeline). The [Deduper] uses it, when the
+// store has it, to claim a delivery's keys, record its arrivals and settle
+// its lease with fewer round trips; the result is the same as calling the
+// Store methods one by one.
+type BatchStore interface {
+	Store
+
+	// Do runs every op as the Store method its Kind names would, and fills
+	// in the op's results and Err. Each op is atomic on its own; the batch
+	// as a whole is not, and the ops may run in any order (the Deduper
+	// never puts the same key of one namespace twice in a batch). Do
+	// returns a non-nil error only when the batch as a whole failed; every
+	// op's outcome is then unknown and its Err is set.
+	Do(ctx context.Context, ops []Op) error
+}

@@ -1,0 +1,110 @@
+package dedupe_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/codathook/codathook/dedupe"
+)
+
+// batchStore turns a Store into a BatchStore whose Do runs the ops one by
+// one, in reverse order (a batch promises no order), counting batches.
+type batchStore struct {
+	dedupe.Store
+	batches atomic.Int64
+}
+
+func (b *batchStore) Do(ctx context.Context, ops []dedupe.Op) error {
+	b.batches.Add(1)
+	for i := len(ops) - 1; i >= 0; i-- {
+		o := &ops[i]
+		switch o.Kind {
+		case dedupe.OpClaim:
+			o.State, o.Err = b.Claim(ctx, o.Key, o.TTL)
+		case dedupe.OpCommit:
+			o.Err = b.Commit(ctx, o.Key, o.TTL)
+		case dedupe.OpRelease:
+			o.Err = b.Release(ctx, o.Key)
+		case dedupe.OpArrive:
+			o.Ordinal, o.Epoch, o.Err = b.Arrive(ctx, o.Key, o.Side, o.Member, o.TTL)
+		default:
+			return fmt.Errorf("unknown op kind %d", o.Kind)
+		}
+	}
+	return nil
+}
+
+// TestDeduperBatchStoreSameOutcomes runs random delivery sequences through
+// a Deduper on an LRU and one on a batching LRU, and requires the same
+// outcome and elements at every step.
+func TestDeduperBatchStoreSameOutcomes(t *testing.T) {
+	t.Parallel()
+	bodies := [][]byte{
+		legacyConnStatus("a1", "PendingAuth", "Linked"),
+		legacyConnStatus("a2", "PendingAuth", "Linked"),
+		newConn("a1", "connection.connected", "Linked"),
+		newConn("e2", "connection.connected", "Linked"),
+		newRead("r1", "invoices", "bills"),
+		newRead("r2", "bills"),
+		legacyDataset("d1", "Data sync completed", "invoices", "ds1"),
+		legacyDataset("d2", "Dataset data changed", "invoices", "ds1"),
+		legacyDataset("d3", "Data sync completed", "bills", "ds2"),
+		legacyPush("p1", "Success", "pk1"),
+		newWrite("w1", "successful", "Success", "pk1"),
+		legacySync("s1", "sync1"),
+		newSync("s2", "sync1"),
+	}
+	keys := []string{"", "k1", "k2", "msg_1", "msg_2", "a1"}
+	for seed := range uint64(40) {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(seed, 7))
+			clk := newClock()
+			plain := newEnvWith(t, clk, dedupe.NewLRU(10_000, dedupe.WithLRUClock(clk.Now)))
+			bs := &batchStore{Store: dedupe.NewLRU(10_000, dedupe.WithLRUClock(clk.Now))}
+			batched := newEnvWith(t, clk, bs)
+			var held [][2]*dedupe.Lease
+			for step := range 60 {
+				body := bodies[rng.IntN(len(bodies))]
+				key := keys[rng.IntN(len(keys))]
+				switch a := rng.IntN(10); {
+				case a == 0 && len(held) > 0:
+					i := rng.IntN(len(held))
+					for _, l := range held[i] {
+						if err := l.Release(t.Context()); err != nil {
+							t.Fatal(err)
+						}
+					}
+					held = slices.Delete(held, i, i+1)
+				case a == 1 && len(held) > 0:
+					i := rng.IntN(len(held))
+					for _, l := range held[i] {
+						if err := l.Commit(t.Context()); err != nil {
+							t.Fatal(err)
+						}
+					}
+					held = slices.Delete(held, i, i+1)
+				case a == 2:
+					plain.skip(key, body)
+					batched.skip(key, body)
+				default:
+					lp, lb := plain.begin(key, body), batched.begin(key, body)
+					if lp.Outcome() != lb.Outcome() || !slices.Equal(lp.Elements(), lb.Elements()) {
+						t.Fatalf("step %d (%q %s): plain %v %v, batched %v %v", step, key, body,
+							lp.Outcome(), lp.Elements(), lb.Outcome(), lb.Elements())
+					}
+					if lp.Outcome() == dedupe.Process {
+						held = append(held, [2]*dedupe.Lease{lp, lb})
+					}
+				}
+			}
+			if bs.batches.Load() == 0 {
+				t.Error("the batching store never received a batch")
+			}
+		})
+	}
+}
