@@ -1,5 +1,7 @@
 package normalize
 
+import "time"
+
 // Format is the shape of a webhook body.
 type Format string
 
@@ -58,6 +60,15 @@ type Occurrence struct {
 // company synchronised, gives one Occurrence with Element -1). It returns nil
 // for FormatUnknown, which has nothing to match. Each call returns a new slice.
 func (e *Event) Occurrences() []Occurrence {
+	// Small enough to inline: a caller that does not keep the slice gets
+	// the usual single element on its own stack instead of the heap.
+	var one [1]Occurrence
+	return e.occurrences(one[:])
+}
+
+// occurrences implements Occurrences. buf has length 1; it returns buf when
+// there is exactly one Occurrence.
+func (e *Event) occurrences(buf []Occurrence) []Occurrence {
 	if e == nil || e.Format == FormatUnknown || e.Format == "" {
 		return nil
 	}
@@ -75,9 +86,12 @@ func (e *Event) Occurrences() []Occurrence {
 		if e.Type == TypeReadCompletedInitial || len(t.Payload.DataTypes) == 0 {
 			// read.completed.initial is one occurrence per event: its legacy
 			// twin, New company synchronised, names no data types.
-			return []Occurrence{base}
+			break
 		}
-		out := make([]Occurrence, len(t.Payload.DataTypes))
+		out := buf
+		if len(t.Payload.DataTypes) > len(buf) {
+			out = make([]Occurrence, len(t.Payload.DataTypes))
+		}
 		for i, dt := range t.Payload.DataTypes {
 			o := base
 			o.ConnectionID = dt.ConnectionID
@@ -97,6 +111,8 @@ func (e *Event) Occurrences() []Occurrence {
 			// Connection Deleted, carries none: status does not identify it.
 			base.Status = t.Payload.Connection.Status
 		}
+	case *RateLimitEvent:
+		base.ExactID = instant(t.Payload.ExpiryDate)
 	case *ExpensesSyncEvent:
 		base.ExactID = t.Payload.SyncID
 	case *ReportEvent:
@@ -106,5 +122,17 @@ func (e *Event) Occurrences() []Occurrence {
 	case *SyncStartedEvent:
 		base.ExactID = t.Payload.SyncID
 	}
-	return []Occurrence{base}
+	buf[0] = base
+	return buf
+}
+
+// instant returns an RFC 3339 date in one spelling (UTC, no trailing zero
+// fraction) so that both formats' dates of one instant match; a date that
+// does not parse is kept as sent.
+func instant(date string) string {
+	t, err := time.Parse(time.RFC3339Nano, date)
+	if err != nil {
+		return date
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }

@@ -30,7 +30,11 @@ import (
 	"github.com/codathook/codathook/toggle"
 )
 
-var datasetID = regexp.MustCompile(`"datasetId":"[^"]*"`)
+var (
+	datasetID  = regexp.MustCompile(`"datasetId":"[^"]*"`)
+	expiryDate = regexp.MustCompile(`"expiryDate":"[^"]*"`)
+	expiresUtc = regexp.MustCompile(`"ExpiresUtc":"[^"]*"`)
+)
 
 const (
 	secret     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -167,13 +171,13 @@ func (s *sim) intn(n int) int {
 	return s.rng.IntN(n)
 }
 
-// ledgerKey identifies an occurrence from what the callback receives: the
-// soak gives each occurrence its own company (rate limits, which have none,
-// keep one event id in both formats).
+// ledgerKeys identify an occurrence from what the callback receives: the
+// soak gives each occurrence its own company, and each rate limit (which has
+// none) its own quota expiry.
 func ledgerKeys(ev *codathook.Event) []string {
 	base := ev.CompanyID
-	if base == "" {
-		base = "id:" + ev.ID
+	if rl, ok := ev.Typed.(*codathook.RateLimitEvent); ok {
+		base = "rl:" + rl.Payload.ExpiryDate // rate limits have no company
 	}
 	if rc, ok := ev.Typed.(*codathook.ReadCompletedEvent); ok && ev.Type == "read.completed" {
 		keys := make([]string, 0, len(rc.Payload.DataTypes))
@@ -211,6 +215,7 @@ func generate(t *testing.T, n int, seed uint64) []*occurrence {
 		id := fmt.Sprintf("s%d-%d", seed, i)
 		o := codathooktest.SampleOptions{ID: "new-" + id, CompanyID: "co-" + id, ConnectionID: "k-" + id, OperationID: "op-" + id}
 		occ := &occurrence{eventType: et, msgID: "msg_" + id}
+		isRateLimit := strings.HasPrefix(et, "client.rateLimit.")
 		newB, legB, err := codathooktest.Twin(et, o)
 		if err != nil {
 			newB, err = codathooktest.SampleWith(et, o)
@@ -219,8 +224,7 @@ func generate(t *testing.T, n int, seed uint64) []*occurrence {
 			}
 			legB = nil
 		}
-		isRateLimit := strings.HasPrefix(et, "client.rateLimit.")
-		if legB != nil && (i/len(types))%2 == 0 && !isRateLimit {
+		if legB != nil && (i/len(types))%2 == 0 {
 			legB, err = codathooktest.Rewrite(legB, codathooktest.SampleOptions{ID: "legacy-" + id})
 			if err != nil {
 				t.Fatal(err)
@@ -230,10 +234,19 @@ func generate(t *testing.T, n int, seed uint64) []*occurrence {
 			// Each sync has its own dataset; the samples share one.
 			legB = datasetID.ReplaceAll(legB, []byte(`"datasetId":"ds-`+id+`"`))
 		}
+		var expiry string
+		if isRateLimit {
+			// Each rate-limit event has its own quota expiry (in both formats).
+			expiry = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(seed)*time.Hour + time.Duration(i)*time.Minute).Format(time.RFC3339)
+			newB = expiryDate.ReplaceAll(newB, []byte(`"expiryDate":"`+expiry+`"`))
+			if legB != nil {
+				legB = expiresUtc.ReplaceAll(legB, []byte(`"ExpiresUtc":"`+expiry+`"`))
+			}
+		}
 		occ.newBody, occ.legacy = newB, legB
 		occ.key = "co-" + id
 		if isRateLimit {
-			occ.key = "id:new-" + id
+			occ.key = "rl:" + expiry
 		}
 		if et == "read.completed" {
 			occ.key += "|" + firstDataType(t, newB)
