@@ -216,7 +216,9 @@ func WithObserver(fn func(Outcome)) Option {
 // [dedupe.LRU] with [dedupe.DefaultCapacity] entries: enough for one
 // process. Apps with several replicas use a shared store such as
 // dedupe/redisstore. A nil store makes [New] fail. The receiver does not
-// close the store.
+// close the store. Store calls are not cancelled when the sender hangs up
+// (the outcome must still be recorded); bound them with the store's own
+// timeouts (go-redis: ReadTimeout and WriteTimeout, 3 s by default).
 func WithStore(s dedupe.Store) Option {
 	return optionFunc(func(c *config) error {
 		if s == nil {
