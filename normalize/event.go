@@ -126,13 +126,15 @@ func (e *Event) occurrences(buf []Occurrence) []Occurrence {
 	return buf
 }
 
-// instant returns an RFC 3339 date in one spelling (UTC, no trailing zero
-// fraction) so that both formats' dates of one instant match; a date that
-// does not parse is kept as sent.
+// instant returns a date as one RFC 3339 UTC spelling (no trailing zero
+// fraction) so that both formats' dates of one instant match: legacy
+// ExpiresUtc may come without a zone (it is UTC) and the new expiryDate with
+// milliseconds. A date that parses as neither is kept as sent.
 func instant(date string) string {
-	t, err := time.Parse(time.RFC3339Nano, date)
-	if err != nil {
-		return date
+	for _, layout := range [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, date); err == nil {
+			return t.UTC().Format(time.RFC3339Nano)
+		}
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return date
 }
