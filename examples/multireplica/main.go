@@ -77,10 +77,9 @@ const Replicas = 3
 // (codathooktest.Twin) and a distinct occurrence key per occurrence
 // (company, connection, push operation or sync id).
 //
-// client.rateLimit.reached is left out: its occurrences carry no company or
-// connection, so they all share one pairing key, and under concurrent
-// cross-replica delivery an occurrence is occasionally never processed (try
-// -types client.rateLimit.reached -copies 1; reported to the dedupe owner).
+// client.rateLimit.reached is left out: rate-limit events are matched on
+// their quota expiry, and every sample carries the same expiry, so the
+// samples are one occurrence, not several.
 var defaultTypes = "connection.connected,invoices.write.successful,expenses.sync.successful,connection.deleted"
 
 type config struct {
