@@ -127,6 +127,24 @@ func main() {
 		}
 	}
 
+	// Paired ratios: each round's pipeline row over the same round's
+	// baseline A row, which ran right beside it; their median is less
+	// sensitive to load that drifts between rounds.
+	index := map[string]int{}
+	for i, r := range rows {
+		index[r.Name(headline)] = i
+	}
+	paired := func(num, den string) float64 {
+		a, b := stats[index[num]].ns, stats[index[den]].ns
+		var rs []float64
+		for i := range a {
+			rs = append(rs, a[i]/b[i])
+		}
+		return median(rs)
+	}
+	fmt.Printf("  paired (median of per-round ratios): new-600B pipeline/svix+json %.2f, duplicate/full %.2f\n",
+		paired("pipeline/new-600B", "svix+json/new-600B"), paired("pipeline/duplicate", "pipeline/new-600B"))
+
 	ratio := ns("pipeline/new-600B") / ns("svix+json/new-600B")
 	allocs600, allocs1500 := med["pipeline/new-600B"][2], med["pipeline/new-1.5KB"][2]
 	dup := ns("pipeline/duplicate") / ns("pipeline/new-600B")
