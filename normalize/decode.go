@@ -42,10 +42,11 @@ var (
 
 const topPayload = 13 // index of "payload" in topFields
 
-// decodeNew decodes body as a new-format event of a family it handles. ok
-// is false when it gives up; the result is then discarded.
-func decodeNew(body []byte) (ev *Event, ok bool) {
-	d := reader{s: string(body)}
+// decodeNew decodes body, whose text s is, as a new-format event of a
+// family it handles. ok is false when it gives up; the result is then
+// discarded.
+func decodeNew(s string, body []byte) (ev *Event, ok bool) {
+	d := reader{s: s}
 	if !d.object() {
 		return nil, false
 	}
@@ -809,6 +810,167 @@ func (d *reader) accountInfo(pp **SourceAccountInfo) {
 			d.setStr(&p.AccountOpenDate)
 		case 3:
 			d.setNumber((*string)(&p.AvailableBalance))
+		default:
+			d.skip()
+		}
+	}
+}
+
+// legacyTopFields are the top-level fields of wire: head, payload, Data.
+var legacyTopFields = append(append([]string(nil), topFields...), "Data")
+
+const legacyTopData = topPayload + 1 // index of "Data" in legacyTopFields
+
+var legacyDataFields = []string{"dataConnectionId", "platformKey", "newStatus", "oldStatus", "dataType",
+	"datasetId", "datasetStatus", "status", "pushOperationKey", "pushOperationGuid", "modifiedDate",
+	"syncId", "syncType", "FailureStage", "SyncDateRangeStartUtc", "SyncDateRangeFinishUtc",
+	"DailyQuota", "QuotaRemaining", "ExpiresUtc", "ResetReason", "companyName", "sourceType"}
+
+// decodeLegacy decodes a legacy body with the reader. ok is false when it
+// gives up (not legacy, or anything decodeNew would give up on); the result
+// is then discarded and encoding/json decodes the body.
+func decodeLegacy(s string, body []byte) (ev *Event, ok bool) {
+	d := reader{s: s}
+	if !d.object() {
+		return nil, false
+	}
+	var (
+		w                  wire
+		seen               uint32
+		dataStart, dataEnd = -1, -1
+	)
+	h := &w.head
+	for n := 0; ; {
+		key, more := d.key(&n)
+		if !more {
+			break
+		}
+		switch f := d.field(key, legacyTopFields, &seen); f {
+		case 0:
+			d.setStr(&h.ID)
+		case 1:
+			d.setStr(&h.EventType)
+		case 2:
+			d.setStr(&h.Type)
+		case 3:
+			d.setStr(&h.GeneratedDate)
+		case 4:
+			d.setStr(&h.AlertID)
+		case 5:
+			d.setStr(&h.RuleType)
+		case 6:
+			d.setStr(&h.RuleID)
+		case 7:
+			d.setStr(&h.ClientID)
+		case 8:
+			d.setStr(&h.ClientName)
+		case 9:
+			d.setStr(&h.CompanyID)
+		case 10:
+			d.setStr(&h.DataConnectionID)
+		case 11:
+			d.setStr(&h.Message)
+		case 12:
+			d.setStr(&h.ConnectionID)
+		case legacyTopData:
+			d.ws()
+			dataStart = d.i
+			d.skip()
+			dataEnd = d.i
+		default: // payload (kept raw by wire, unused for legacy) and unknown keys
+			d.skip()
+		}
+		if d.fail || h.EventType != "" {
+			return nil, false
+		}
+	}
+	if d.ws(); d.fail || d.i != len(d.s) {
+		return nil, false
+	}
+	format, ruleType := shape(h.EventType, h.Type, h.AlertID, h.RuleType)
+	if format != FormatLegacy {
+		return nil, false
+	}
+	if dataStart >= 0 {
+		w.Data = []byte(s[dataStart:dataEnd])
+	}
+	lg := &Legacy{
+		AlertID:          h.AlertID,
+		RuleType:         ruleType,
+		RuleID:           h.RuleID,
+		ClientID:         h.ClientID,
+		ClientName:       h.ClientName,
+		CompanyID:        h.CompanyID,
+		DataConnectionID: h.DataConnectionID,
+		Message:          h.Message,
+		RawData:          w.Data,
+	}
+	spec := lookupRule(ruleType)
+	if spec != nil && dataStart >= 0 {
+		d.i = dataStart
+		d.legacyData(&lg.Data)
+		if d.fail {
+			return nil, false
+		}
+	}
+	return buildLegacy(body, &w, ruleType, spec, lg), true
+}
+
+func (d *reader) legacyData(p *LegacyData) {
+	if !d.object() {
+		return
+	}
+	var seen uint32
+	for n := 0; ; {
+		key, more := d.key(&n)
+		if !more {
+			return
+		}
+		switch d.field(key, legacyDataFields, &seen) {
+		case 0:
+			d.setStr(&p.DataConnectionID)
+		case 1:
+			d.setStr(&p.PlatformKey)
+		case 2:
+			d.setStr(&p.NewStatus)
+		case 3:
+			d.setStr(&p.OldStatus)
+		case 4:
+			d.setStr(&p.DataType)
+		case 5:
+			d.setStr(&p.DatasetID)
+		case 6:
+			d.setStr(&p.DatasetStatus)
+		case 7:
+			d.setStr(&p.Status)
+		case 8:
+			d.setStr(&p.PushOperationKey)
+		case 9:
+			d.setStr(&p.PushOperationGUID)
+		case 10:
+			d.setStr(&p.ModifiedDate)
+		case 11:
+			d.setStr(&p.SyncID)
+		case 12:
+			d.setStr(&p.SyncType)
+		case 13:
+			d.setStr(&p.FailureStage)
+		case 14:
+			d.setStr(&p.SyncDateRangeStartUtc)
+		case 15:
+			d.setStr(&p.SyncDateRangeFinishUtc)
+		case 16:
+			d.setInt(&p.DailyQuota)
+		case 17:
+			d.setInt(&p.QuotaRemaining)
+		case 18:
+			d.setStr(&p.ExpiresUtc)
+		case 19:
+			d.setStr(&p.ResetReason)
+		case 20:
+			d.setStr(&p.CompanyName)
+		case 21:
+			d.setStr(&p.SourceType)
 		default:
 			d.skip()
 		}

@@ -23,14 +23,16 @@ func jsonSinglePass(body []byte) (*Event, bool, error) {
 	return parseNewFast(body, typ, k)
 }
 
-// checkDecoder compares decodeNew with encoding/json on body: whenever
-// decodeNew accepts a body, the general path and the encoding/json single
+// checkDecoder compares decodeNew and decodeLegacy with encoding/json on
+// body: whenever either accepts a body, the general path and the encoding/json single
 // pass must accept it too and give a deeply equal Event.
 func checkDecoder(t *testing.T, body []byte) (accepted bool) {
 	t.Helper()
-	got, ok := decodeNew(body)
+	got, ok := decodeNew(string(body), body)
 	if !ok {
-		return false
+		if got, ok = decodeLegacy(string(body), body); !ok {
+			return false
+		}
 	}
 	want, err := slowParse(body)
 	if err != nil {
@@ -101,6 +103,20 @@ var decoderSeeds = []string{
 	`{"eventType":"read.completed","payload":{"x":[1.]}}`,
 	`{"eventType":"read.completed","payload":{"x":"\q"}}`,
 	`{"eventType":"read.completed","payload":{"x":"` + "\x01" + `"}}`,
+	`{"AlertId":"a","RuleType":"Push Operation Status Changed()","CompanyId":"c","Data":{"dataType":"invoices","status":"Success","pushOperationKey":"k"}}`,
+	`{"alertId":"a","ruleType":"Data sync completed","companyId":"c","data":{"DataType":"bills","DATASETID":"d"},"payload":[1]}`,
+	`{"AlertId":"a","RuleType":"Data sync completed","Data":null}`,
+	`{"AlertId":"a","RuleType":"Data sync completed","Data":[1]}`,
+	`{"AlertId":"a","RuleType":"Data sync completed","Data":"x"}`,
+	`{"AlertId":"a","RuleType":"Ratio changed","Data":"x"}`,
+	`{"AlertId":"a","RuleType":"Ratio changed","Data":{"a":[1,{"b":null}]}}`,
+	`{"AlertId":"a","RuleType":"Rate Limit Reached","Data":{"DailyQuota":1000,"QuotaRemaining":0,"ExpiresUtc":"2023-05-03T00:00:00"}}`,
+	`{"AlertId":"a","RuleType":"Rate Limit Reached","Data":{"DailyQuota":1000.5}}`,
+	`{"AlertId":"a","RuleType":"Rate Limit Reached","Data":{"DailyQuota":1},"Data":{"QuotaRemaining":2}}`,
+	`{"AlertId":"a","Type":"Sync Failed","Data":{"syncId":"s","FailureStage":"x"}}`,
+	`{"AlertId":"a","RuleType":"Sync Failed","eventType":"","Message":null,"ClientId":5}`,
+	`{"AlertId":"a"}`,
+	`{"AlertId":"a","RuleType":"DataConnectionStatusChanged","Data":{"oldStatus":"PendingAuth","newStatus":"Linked","dataConnectionId":"k"}}`,
 }
 
 func TestDecoderDifferential(t *testing.T) {
@@ -110,11 +126,11 @@ func TestDecoderDifferential(t *testing.T) {
 	}
 }
 
-// TestDecoderTakesFixtures makes sure the fast decoder is the path the new
+// TestDecoderTakesFixtures makes sure the fast decoders are the path the
 // fixtures of the common families actually take.
 func TestDecoderTakesFixtures(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("testdata/new/*.json")
+	files, err := filepath.Glob("testdata/*/*.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,6 +234,8 @@ func TestDecoderFieldNames(t *testing.T) {
 		typ   reflect.Type
 	}{
 		{topFields, reflect.TypeFor[newWire]()},
+		{legacyTopFields, reflect.TypeFor[wire]()},
+		{legacyDataFields, reflect.TypeFor[LegacyData]()},
 		{companyRefFields, reflect.TypeFor[CompanyReference]()},
 		{portalFields, reflect.TypeFor[CompanyLinks]()},
 		{readPayloadFields, reflect.TypeFor[ReadCompletedPayload]()},

@@ -331,10 +331,18 @@ func parseLegacy(body []byte, w *wire, ruleType string) (*Event, error) {
 	}
 	spec := lookupRule(ruleType)
 	if spec != nil {
-		lg.Rule = spec.svix
 		if err := decodePayload(w.Data, &lg.Data, "Data"); err != nil {
 			return nil, err
 		}
+	}
+	return buildLegacy(body, w, ruleType, spec, lg), nil
+}
+
+// buildLegacy normalizes a legacy body whose top-level fields are in w and
+// whose Data (when spec is not nil) is decoded into lg.Data.
+func buildLegacy(body []byte, w *wire, ruleType string, spec *ruleSpec, lg *Legacy) *Event {
+	if spec != nil {
+		lg.Rule = spec.svix
 	}
 	d := &lg.Data
 	ev := &Event{
@@ -360,7 +368,7 @@ func parseLegacy(body []byte, w *wire, ruleType string) (*Event, error) {
 			Data:         w.Data,
 		}}
 		ev.Type = env.EventType
-		return ev, nil
+		return ev
 	}
 	env.EventType = spec.eventType
 	switch spec.id {
@@ -436,5 +444,5 @@ func parseLegacy(body []byte, w *wire, ruleType string) (*Event, error) {
 		}}
 	}
 	ev.Type = env.EventType
-	return ev, nil
+	return ev
 }
