@@ -28,6 +28,11 @@ var (
 	// ErrDeferred: the endpoint's flag is off and the endpoint is configured to
 	// defer rather than acknowledge (503).
 	ErrDeferred = errors.New("codathook: endpoint deferred by feature flag")
+	// ErrBodyUnreadable: the request body could not be read at all, for
+	// example because another middleware consumed it first (503, so the
+	// sender retries once the app is fixed). A body that ends before its
+	// Content-Length is malformed instead (400).
+	ErrBodyUnreadable = errors.New("codathook: request body unreadable")
 	// ErrCallbackTimeout: a callback outlived the configured deadline (503).
 	ErrCallbackTimeout = errors.New("codathook: callback deadline exceeded")
 )

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -223,4 +225,20 @@ func TestClientFaults(t *testing.T) {
 			t.Errorf("calls = %d, want 1", h.calls.Load())
 		}
 	})
+}
+
+// A body some other middleware already drained is a server-side mistake:
+// retryable (503), not malformed.
+func TestDrainedBodyIsRetryable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	drain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		h.rcv.Handler(codathook.EndpointNew).ServeHTTP(w, r)
+	})
+	rec := httptest.NewRecorder()
+	drain.ServeHTTP(rec, h.signer.NewRequest(http.MethodPost, "/", connectedBody("e1")))
+	if rec.Code != 503 || rec.Header().Get(codathook.HeaderResult) != string(codathook.ResultUnavailable) {
+		t.Errorf("status %d result %q, want 503 unavailable", rec.Code, rec.Header().Get(codathook.HeaderResult))
+	}
 }

@@ -278,10 +278,13 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 	body, err := readBody(w, req, r.cfg.maxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		switch {
+		case errors.As(err, &mbe):
 			return outcome{result: ResultTooLarge, err: err}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return outcome{result: ResultMalformed, err: err}
 		}
-		return outcome{result: ResultMalformed, err: err}
+		return outcome{result: ResultUnavailable, err: fmt.Errorf("%w: %w", ErrBodyUnreadable, err)}
 	}
 	verifiedID, err := r.authenticate(ep, req.Header, body)
 	if err != nil {

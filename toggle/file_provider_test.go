@@ -419,17 +419,23 @@ func TestFileProviderTypes(t *testing.T) {
 	}
 }
 
-// TestRunbookFlagFiles loads every flag file shown in RUNBOOK.md and checks
-// the stage-3 and stage-5 targeting does what the runbook says.
+// TestRunbookFlagFiles loads every flag file shown in the README's migration
+// runbook and checks that the stage-3 and stage-5 targeting does what the
+// runbook says.
 func TestRunbookFlagFiles(t *testing.T) {
 	t.Parallel()
-	md, err := os.ReadFile("RUNBOOK.md")
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := strings.Split(string(md), "```json\n")[1:]
+	_, md, ok := strings.Cut(string(readme), "\n## Migration runbook\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Migration runbook" section`)
+	}
+	md, _, _ = strings.Cut(md, "\n## ")
+	parts := strings.Split(md, "```json\n")[1:]
 	if got, want := len(parts), 5; got != want {
-		t.Fatalf("flag files in RUNBOOK.md = %d, want %d", got, want)
+		t.Fatalf("flag files in the README's migration runbook = %d, want %d", got, want)
 	}
 	type check struct {
 		flag string
