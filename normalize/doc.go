@@ -69,6 +69,21 @@
 // the raw Data stay available in [Event.Legacy]; the typed event's
 // [Envelope.Legacy] points to the same value.
 //
+// # Decoding
+//
+// Parse decodes legacy bodies and new-format bodies of the catalogue's
+// families (all but event types this version does not know and the
+// legacy-only AccountCategoriesUpdated, SyncStarted and UnknownLegacyRule)
+// with a hand-written, validating, single-pass reader straight into the
+// typed event: a few allocations per body instead of dozens, several times
+// faster than encoding/json. It keeps encoding/json's semantics (keys matched ignoring
+// case, unknown keys ignored, null leaving a field unset, strings unescaped
+// byte for byte alike, invalid UTF-8 replaced). Any body it is not sure about
+// (malformed JSON, wrong types, repeated keys, keys with escapes or non-ASCII
+// bytes, numbers that do not fit) is decoded by encoding/json instead, so
+// results and errors are the same either way; differential fuzz tests hold
+// the two paths to that.
+//
 // # New-format quirks
 //
 // The event type is trusted as sent: Codat's example of client.rateLimit.reset

@@ -112,7 +112,8 @@ func Classify(body []byte) (Format, error) {
 // FormatUnknown and Type "" (CompanyID and ConnectionID are filled from
 // top-level companyId and connectionId when present). Errors are always
 // [*MalformedError]. The returned Event keeps body in Event.Body without
-// copying it.
+// copying it; the strings of the Event and its typed event never refer to
+// body (they are unescaped copies, or substrings of one private copy of it).
 func Parse(body []byte) (*Event, error) {
 	if err := checkObject(body); err != nil {
 		return nil, err
