@@ -78,6 +78,7 @@ func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, opts ...Option)
 		{"ClosedStore", testClosed},
 		{"CancelledContext", testCancelled},
 		{"OddKeys", testOddKeys},
+		{"BatchMatchesSingleCalls", testBatch},
 	}
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {
@@ -508,5 +509,76 @@ func testOddKeys(t *testing.T, h *harness) {
 		c.arrive(s, k, "legacy", k, long, 1)
 		c.arrive(s, k, k, "m", long, 1) // odd side names too
 		c.arrive(s, k, "legacy", k+"2", long, 2)
+	}
+}
+
+// testBatch runs only for a [dedupe.BatchStore]: one batch of every kind of
+// op must give each op the result its single call would, and leave the
+// same state behind.
+func testBatch(t *testing.T, h *harness) {
+	c := rule(t, "a batch gives every op the result of its single call")
+	s := h.store(t)
+	bs, ok := s.(dedupe.BatchStore)
+	if !ok {
+		t.Skip("the store does not implement dedupe.BatchStore")
+	}
+	ctx := t.Context()
+	c.claim(s, "held", long, dedupe.Claimed)
+	c.commit(s, "done", long)
+	c.claim(s, "pending", long, dedupe.Claimed)
+	c.arrive(s, "A", "legacy", "x", long, 1)
+	ops := []dedupe.Op{
+		{Kind: dedupe.OpClaim, Key: "new", TTL: long},
+		{Kind: dedupe.OpClaim, Key: "held", TTL: long},
+		{Kind: dedupe.OpClaim, Key: "done", TTL: long},
+		{Kind: dedupe.OpCommit, Key: "committed", TTL: long},
+		{Kind: dedupe.OpRelease, Key: "pending"},
+		{Kind: dedupe.OpRelease, Key: "absent"},
+		{Kind: dedupe.OpArrive, Key: "A", Side: "legacy", Member: "y", TTL: long},
+		{Kind: dedupe.OpArrive, Key: "A", Side: "new", Member: "z", TTL: long},
+		{Kind: dedupe.OpArrive, Key: "B", Side: "legacy", Member: "x", TTL: long},
+	}
+	if err := bs.Do(ctx, ops); err != nil {
+		t.Fatalf("%s: Do error: %v", c.rule, err)
+	}
+	for i, o := range ops {
+		if o.Err != nil {
+			t.Fatalf("%s: op %d (%s) error: %v", c.rule, i, o.Key, o.Err)
+		}
+	}
+	for i, want := range []dedupe.State{dedupe.Claimed, dedupe.Pending, dedupe.Done} {
+		if got := ops[i].State; got != want {
+			t.Errorf("%s: OpClaim(%q) = %v, want %v", c.rule, ops[i].Key, got, want)
+		}
+	}
+	for i, want := range map[int]int64{6: 2, 7: 1, 8: 1} {
+		if got := ops[i].Ordinal; got != want {
+			t.Errorf("%s: OpArrive(%q, %q, %q) ordinal = %d, want %d", c.rule, ops[i].Key, ops[i].Side, ops[i].Member, got, want)
+		}
+		if ops[i].Epoch == "" {
+			t.Errorf("%s: OpArrive(%q) epoch is empty", c.rule, ops[i].Key)
+		}
+	}
+	if ops[6].Epoch != ops[7].Epoch {
+		t.Errorf("%s: one record's arrivals in one batch got epochs %q and %q, want one", c.rule, ops[6].Epoch, ops[7].Epoch)
+	}
+	c.claim(s, "new", long, dedupe.Pending)
+	c.claim(s, "committed", long, dedupe.Done)
+	c.claim(s, "pending", long, dedupe.Claimed)
+	c.arrive(s, "A", "legacy", "y", long, 2)
+
+	// A closed store fails every op of a batch with ErrClosed.
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ops = []dedupe.Op{{Kind: dedupe.OpClaim, Key: "k", TTL: long}, {Kind: dedupe.OpArrive, Key: "A", Side: "new", Member: "m", TTL: long}}
+	err := bs.Do(ctx, ops)
+	for i, o := range ops {
+		if !errors.Is(o.Err, dedupe.ErrClosed) {
+			t.Errorf("%s: closed store: op %d error = %v, want ErrClosed", c.rule, i, o.Err)
+		}
+	}
+	if !errors.Is(err, dedupe.ErrClosed) {
+		t.Errorf("%s: closed store: Do error = %v, want ErrClosed", c.rule, err)
 	}
 }

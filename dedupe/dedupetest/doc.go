@@ -4,6 +4,9 @@
 // [RunBenchmarks] measures the hot paths, including a b.RunParallel
 // claim+commit benchmark that doubles as a race finder under -race.
 //
+// A store that also implements [dedupe.BatchStore] is checked to give
+// every op of a batch the result of its single call.
+//
 // It depends only on the standard library and the dedupe package, so any
 // store module can use it without inheriting an assertion library.
 //

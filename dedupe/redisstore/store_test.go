@@ -85,7 +85,7 @@ func newStore(tb testing.TB, rdb *redis.Client, opts ...redisstore.Option) *redi
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	rdb := newClient(t)
-	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) })
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) }, dedupetest.WithRealTTL(time.Second))
 }
 
 func TestConformanceLuaClaim(t *testing.T) {
@@ -94,23 +94,43 @@ func TestConformanceLuaClaim(t *testing.T) {
 	// reject SET NX GET, through a hook that answers as such a server would.
 	rdb := newClient(t)
 	rdb.AddHook(rejectSetNXGet{})
-	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) })
+	if err := rdb.Do(t.Context(), "SET", "codathook-test:probe", "P", "NX", "GET").Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR syntax error") {
+		t.Fatalf("SET NX GET through the hook: error %v, want ERR syntax error", err)
+	}
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) }, dedupetest.WithRealTTL(time.Second))
 }
 
+// rejectSetNXGet makes SET NX GET fail as on Redis < 7.0: it replaces the
+// GET argument with one the server rejects ("ERR syntax error"), for single
+// commands and pipelines alike.
 type rejectSetNXGet struct{}
 
 func (rejectSetNXGet) DialHook(next redis.DialHook) redis.DialHook { return next }
+
 func (rejectSetNXGet) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			breakSetNXGet(cmd)
+		}
+		return next(ctx, cmds)
+	}
 }
 
 func (rejectSetNXGet) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "set" && hasArgs(cmd.Args(), "nx", "get") {
-			cmd.SetErr(errors.New("ERR syntax error"))
-			return cmd.Err()
-		}
+		breakSetNXGet(cmd)
 		return next(ctx, cmd)
+	}
+}
+
+func breakSetNXGet(cmd redis.Cmder) {
+	if cmd.Name() != "set" || !hasArgs(cmd.Args(), "nx", "get") {
+		return
+	}
+	for i, a := range cmd.Args() {
+		if s, ok := a.(string); ok && strings.EqualFold(s, "get") {
+			cmd.Args()[i] = "NOTANOPTION"
+		}
 	}
 }
 
@@ -248,6 +268,16 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 		return l.Outcome(), c.n.Load() - before
 	}
 	deliver("msg_warm", connBody("warm")) // loads the scripts (EVALSHA misses once)
+	readBody := func(id string) []byte {
+		return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":"2025-01-10T00:00:00Z","payload":{"referenceCompany":{"id":"c-%s"},"dataTypes":[`+
+			`{"connectionId":"k","dataType":"invoices","status":"Complete"},{"connectionId":"k","dataType":"bills","status":"Complete"},{"connectionId":"k","dataType":"customers","status":"Complete"}]}}`, id, id)
+	}
+	legacyTwin := func(alertID, company string) []byte {
+		return fmt.Appendf(nil, `{"AlertId":%q,"RuleType":"DataConnectionStatusChanged","CompanyId":"c-%s","DataConnectionId":"conn","Data":{"dataConnectionId":"conn","newStatus":"Linked","oldStatus":"PendingAuth"}}`, alertID, company)
+	}
+	// Before batching (one call per key) the first case took 7 round trips
+	// and the read.completed with three elements 13 (claim d:, claim i:, 3
+	// arrivals, 3 slot claims; 5 commits).
 	tests := []struct {
 		name        string
 		key         string
@@ -256,9 +286,13 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 		wantTrips   int64
 		explanation string
 	}{
-		{"a new paired delivery", "msg_1", connBody("1"), dedupe.Process, 7,
-			"claim d:, claim i:, arrive, claim slot; commit d:, i:, slot"},
+		{"a new paired delivery", "msg_1", connBody("1"), dedupe.Process, 4,
+			"claim d:; claim i: + arrive; claim slot; commit d:, i:, slot"},
 		{"its retry", "msg_1", connBody("1"), dedupe.Duplicate, 1, "claim d: (Done)"},
+		{"a read.completed with three elements", "msg_2", readBody("2"), dedupe.Process, 4,
+			"claim d:; claim i: + 3 arrivals; 3 slot claims; 5 commits"},
+		{"a legacy twin of the first delivery", "a1", legacyTwin("a1", "1"), dedupe.Duplicate, 4,
+			"claim i:a1; arrive; claim slot (Done); commit i:a1 + release"},
 	}
 	for _, tt := range tests {
 		got, trips := deliver(tt.key, tt.body)
