@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -43,5 +42,3 @@ func setup(ctx context.Context, flagsFile, redisAddr string, logger *slog.Logger
 	}
 	return opts, cleanup, nil
 }
-
-var errNoRedis = errors.New("not available in this build")
