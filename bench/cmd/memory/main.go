@@ -3,7 +3,7 @@
 // in use after a GC, every -every deliveries, against the store's documented
 // bound.
 //
-//	go -C bench run ./cmd/memory [-n 1000000] [-every 100000] [-flags inline]
+//	go -C bench run ./cmd/memory [-n 1000000] [-every 100000] [-flags inline] [-memprofile heap.out]
 //
 // The deliveries are cmd/compare's new-600B kind (the §1.9 read.completed
 // body, each with its own webhook-id, event id and company), signed in chunks
@@ -38,6 +38,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/codathook/codathook/bench"
@@ -50,8 +51,9 @@ func main() {
 	n := flag.Int("n", 1_000_000, "unique deliveries")
 	every := flag.Int("every", 100_000, "report the heap every this many deliveries")
 	flagsName := flag.String("flags", "inline", "flag variant: default, inline, inline+cache or none")
+	memprofile := flag.String("memprofile", "", "write a heap profile (live objects) to this file at the end")
 	flag.Parse()
-	if err := run(*n, *every, *flagsName); err != nil {
+	if err := run(*n, *every, *flagsName, *memprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "memory:", err)
 		os.Exit(1)
 	}
@@ -65,7 +67,7 @@ func heap() runtime.MemStats {
 	return m
 }
 
-func run(n, every int, flagsName string) error {
+func run(n, every int, flagsName, memprofile string) error {
 	var variant bench.Flags = -1
 	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
 		if f.String() == flagsName {
@@ -122,6 +124,18 @@ func run(n, every int, flagsName string) error {
 	}
 	src.Drop()
 	end := heap()
+	if memprofile != "" {
+		f, err := os.Create(memprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
 	fmt.Println()
 	fmt.Printf("callbacks: %d (one per delivery)\n", p.Calls.Load())
 	fmt.Printf("store entries: %d <= DefaultCapacity %d: %v\n", store.Len(), dedupe.DefaultCapacity, store.Len() <= dedupe.DefaultCapacity)
