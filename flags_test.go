@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/isolated"
@@ -231,5 +232,31 @@ func TestFlagProviderErrorDefaults(t *testing.T) {
 				t.Errorf("observer did not see the outcome")
 			}
 		})
+	}
+}
+
+// With the default config the gate caches decisions; a flip still applies to
+// the deliveries after the provider's CONFIGURATION_CHANGED event.
+func TestFlagCachedFlipObeyed(t *testing.T) {
+	t.Parallel()
+	h, p := newFlagged(t, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(true)}, nil)
+	for i := range 3 {
+		resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e"+strconv.Itoa(i))))
+		if got := result(resp); got != codathook.ResultProcessed && got != codathook.ResultDuplicate {
+			t.Fatalf("flag on: result %q", got)
+		}
+	}
+	if s := h.rcv.Stats().Flags.New; s.CacheHits != 2 {
+		t.Errorf("CacheHits = %d, want 2 (a static flag is evaluated once)", s.CacheHits)
+	}
+	before := h.rcv.Stats().Flags.Invalidations
+	p.UpdateFlags(map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false)})
+	deadline := time.Now().Add(5 * time.Second)
+	for h.rcv.Stats().Flags.Invalidations == before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e-after")))
+	if got := result(resp); got != codathook.ResultSkipped {
+		t.Errorf("after the flip: result %q, want skipped", got)
 	}
 }

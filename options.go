@@ -16,6 +16,10 @@ import (
 // DefaultMaxBodyBytes is the default request body limit (1 MiB).
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultFlagCacheSize is the flag decision cache [WithFlags] uses with a nil
+// config.
+const DefaultFlagCacheSize = 10_000
+
 // DefaultCallbackTimeout is the default deadline for one callback (or wrapped
 // handler). It is below the 15 s after which Codat's new service counts a
 // delivery as failed.
@@ -240,9 +244,14 @@ func WithDedupe(cfg *dedupe.Config) Option {
 
 // WithFlags gates each endpoint with OpenFeature boolean flags evaluated
 // through client (an *openfeature.Client satisfies [toggle.Client]). cfg sets
-// flag keys, gated-off behaviour and provider-failure defaults; nil means the
-// defaults of [toggle.Config]. Without WithFlags both endpoints always
-// process. A nil client makes [New] fail.
+// flag keys, gated-off behaviour and provider-failure defaults. A nil cfg
+// means the defaults of [toggle.Config] plus a decision cache of
+// [DefaultFlagCacheSize] entries when client delivers provider events (an
+// *openfeature.Client does): a flag without targeting is then evaluated once
+// per endpoint until the provider reports a change, and a flip applies to the
+// deliveries after the provider's CONFIGURATION_CHANGED event. Pass a cfg
+// with CacheSize 0 to evaluate every delivery. Without WithFlags both
+// endpoints always process. A nil client makes [New] fail.
 func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 	return optionFunc(func(c *config) error {
 		if client == nil {

@@ -150,6 +150,8 @@ func New(opts ...Option) (*Receiver, error) {
 		gcfg := toggle.Config{}
 		if c.gateCfg != nil {
 			gcfg = *c.gateCfg
+		} else if _, ok := c.flags.(toggle.EventSource); ok {
+			gcfg.CacheSize = DefaultFlagCacheSize
 		}
 		if gcfg.Logger == nil {
 			gcfg.Logger = c.logger

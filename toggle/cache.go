@@ -10,6 +10,9 @@ import (
 // endpoint determines the flag key), so equal keys mean equal provider input.
 type cacheKey struct {
 	endpoint, target, eventType, format, dataType, connectionID, clientID string
+	// static marks the endpoint-wide entry of a decision the provider
+	// resolved as STATIC: no targeting, so independent of the context.
+	static bool
 }
 
 type cacheEntry struct {

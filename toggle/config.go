@@ -108,7 +108,10 @@ type Config struct {
 	// disables caching: every delivery evaluates its flag. Negative is
 	// invalid. Caching requires a client that implements [EventSource]: the
 	// cache is cleared on every provider READY, ERROR, STALE and
-	// CONFIGURATION_CHANGED event. Failed evaluations are never cached.
+	// CONFIGURATION_CHANGED event. Failed evaluations are never cached. A
+	// decision the provider resolved with reason STATIC (no targeting rule
+	// ran, so it does not depend on the context) is cached once for the
+	// whole endpoint; other decisions are cached per evaluation context.
 	CacheSize int
 
 	// CacheTTL bounds the age of a cached decision, a safety net for

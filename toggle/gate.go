@@ -312,13 +312,18 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 		cached bool
 	)
 	if g.cache != nil && !hasTransactionContext(ctx) {
-		key = cacheKey{
-			endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
-			dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
+		now := g.now()
+		// A STATIC decision did not depend on the evaluation context, so one
+		// entry per endpoint serves every delivery until the next provider
+		// event (or CacheTTL).
+		d, _, ok := g.cache.get(cacheKey{endpoint: ep.name, static: true}, now)
+		if !ok {
+			key = cacheKey{
+				endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
+				dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
+			}
+			d, gen, ok = g.cache.get(key, now)
 		}
-		var d Decision
-		var ok bool
-		d, gen, ok = g.cache.get(key, g.now())
 		if ok {
 			ep.cacheHits.Add(1)
 			ep.count(d)
@@ -333,6 +338,9 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 	d := g.decide(ep, det, err, &req)
 	ep.count(d)
 	if cached && d.Err == nil {
+		if d.Reason == string(openfeature.StaticReason) {
+			key = cacheKey{endpoint: ep.name, static: true}
+		}
 		g.cache.put(key, d, gen, g.now())
 	}
 	return d

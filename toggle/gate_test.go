@@ -339,6 +339,14 @@ func TestGateCache(t *testing.T) {
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	f := &fakeClient{}
 	f.value.Store(true)
+	// A targeted flag: decisions depend on the context, so they are cached
+	// per context (STATIC ones are cached per endpoint; see
+	// TestGateStaticDecisionsCachedPerEndpoint).
+	f.eval = func(_ context.Context, _ string, _ bool, _ openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
+		d := openfeature.BooleanEvaluationDetails{Value: f.value.Load()}
+		d.Reason = openfeature.TargetingMatchReason
+		return d, nil
+	}
 	log, _ := newLogger()
 	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clock, Timeout: -1, Logger: log})
 	if err != nil {
