@@ -184,13 +184,28 @@ func (w *DiscardWriter) Reset() {
 type Flags int
 
 // The flag variants of the pipeline. Each uses OpenFeature's in-memory
-// provider on an isolated API with both endpoint flags on.
+// provider on an isolated API with both endpoint flags on (no targeting, so
+// the provider resolves them as STATIC).
 const (
-	FlagsDefault Flags = iota // codathook.WithFlags(client, nil): toggle's defaults (50 ms timeout, goroutine per evaluation, no cache)
-	FlagsInline               // &toggle.Config{Timeout: -1}: evaluate on the caller's goroutine
-	FlagsCached               // &toggle.Config{Timeout: -1, CacheSize: 4096}: plus the decision cache
-	FlagsNone                 // no WithFlags: both endpoints always process
+	FlagsDefault  Flags = iota // WithFlags(client, nil): toggle's defaults (50 ms timeout: a goroutine per evaluation) plus the receiver's codathook.DefaultFlagCacheSize decision cache
+	FlagsInline                // &toggle.Config{Timeout: -1}: evaluate every delivery on the caller's goroutine, no cache
+	FlagsCached                // &toggle.Config{Timeout: -1, CacheSize: 4096}: inline, with a decision cache
+	FlagsUncached              // &toggle.Config{}: 50 ms timeout, no cache (WithFlags(client, nil) before the receiver cached by default)
+	FlagsNone                  // no WithFlags: both endpoints always process (not the full pipeline; for reference)
 )
+
+// AllFlags lists every flag variant.
+var AllFlags = []Flags{FlagsDefault, FlagsInline, FlagsCached, FlagsUncached, FlagsNone}
+
+// ParseFlags returns the variant that s names.
+func ParseFlags(s string) (Flags, error) {
+	for _, f := range AllFlags {
+		if f.String() == s {
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("unknown flag variant %q (default, inline, inline+cache, timeout, none)", s)
+}
 
 // String names the variant.
 func (f Flags) String() string {
@@ -201,6 +216,8 @@ func (f Flags) String() string {
 		return "inline"
 	case FlagsCached:
 		return "inline+cache"
+	case FlagsUncached:
+		return "timeout"
 	case FlagsNone:
 		return "none"
 	}
@@ -214,6 +231,8 @@ func (f Flags) Config() *toggle.Config {
 		return &toggle.Config{Timeout: -1}
 	case FlagsCached:
 		return &toggle.Config{Timeout: -1, CacheSize: 4096}
+	case FlagsUncached:
+		return &toggle.Config{}
 	}
 	return nil
 }
@@ -576,7 +595,7 @@ func Rows(headline Flags, variants bool) []Row {
 		rows = append(rows, Row{Impl: ImplPipeline, Flags: headline, Kind: k}, Row{Impl: ImplA, Kind: k}, Row{Impl: ImplB, Kind: k})
 	}
 	if variants {
-		for _, f := range []Flags{FlagsDefault, FlagsInline, FlagsCached, FlagsNone} {
+		for _, f := range AllFlags {
 			if f != headline {
 				rows = append(rows, Row{Impl: ImplPipeline, Flags: f, Kind: New600})
 			}

@@ -50,23 +50,14 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func parseFlags(s string) (bench.Flags, error) {
-	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
-		if f.String() == s {
-			return f, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown flag variant %q (default, inline, inline+cache, none)", s)
-}
-
 func main() {
 	testing.Init()
 	rounds := flag.Int("rounds", 5, "rounds; each runs every row once")
 	benchtime := flag.Duration("benchtime", time.Second, "target duration of each row in each round")
-	headlineName := flag.String("headline", "default", "flag variant of the headline pipeline rows: default, inline, inline+cache or none")
+	headlineName := flag.String("headline", "default", "flag variant of the headline pipeline rows: default, inline, inline+cache, timeout or none")
 	variants := flag.Bool("variants", true, "also measure the other flag variants on the new-600B delivery")
 	flag.Parse()
-	headline, err := parseFlags(*headlineName)
+	headline, err := bench.ParseFlags(*headlineName)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(2)
@@ -120,7 +111,7 @@ func main() {
 		p := ns("pipeline/" + k.String())
 		fmt.Printf("  %-12s pipeline/svix+json %.2f   pipeline/handwritten %.2f\n", k.String()+":", p/ns("svix+json/"+k.String()), p/ns("handwritten/"+k.String()))
 	}
-	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
+	for _, f := range bench.AllFlags {
 		name := bench.Row{Impl: bench.ImplPipeline, Flags: f, Kind: bench.New600}.Name(headline)
 		if _, ok := med[name]; ok {
 			fmt.Printf("  flags=%-13s new-600B: %.0f ns/op, %.0f allocs/op, pipeline/svix+json %.2f\n", f.String(), ns(name), med[name][2], ns(name)/ns("svix+json/new-600B"))

@@ -50,7 +50,7 @@ const mib = 1 << 20
 func main() {
 	n := flag.Int("n", 1_000_000, "unique deliveries")
 	every := flag.Int("every", 100_000, "report the heap every this many deliveries")
-	flagsName := flag.String("flags", "inline", "flag variant: default, inline, inline+cache or none")
+	flagsName := flag.String("flags", "inline", "flag variant: default, inline, inline+cache, timeout or none")
 	memprofile := flag.String("memprofile", "", "write a heap profile (live objects) to this file at the end")
 	flag.Parse()
 	if err := run(*n, *every, *flagsName, *memprofile); err != nil {
@@ -68,14 +68,9 @@ func heap() runtime.MemStats {
 }
 
 func run(n, every int, flagsName, memprofile string) error {
-	var variant bench.Flags = -1
-	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
-		if f.String() == flagsName {
-			variant = f
-		}
-	}
-	if variant < 0 {
-		return fmt.Errorf("unknown flag variant %q", flagsName)
+	variant, err := bench.ParseFlags(flagsName)
+	if err != nil {
+		return err
 	}
 	store := dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRULogger(slog.New(slog.DiscardHandler)))
 	p, err := bench.NewPipeline(variant, store)

@@ -34,7 +34,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "loopback address to listen on")
-	flagsName := flag.String("flags", "default", "flag variant: default, inline, inline+cache or none")
+	flagsName := flag.String("flags", "default", "flag variant: default, inline, inline+cache, timeout or none")
 	flag.Parse()
 	if err := run(*addr, *flagsName); err != nil {
 		fmt.Fprintln(os.Stderr, "receiver:", err)
@@ -50,14 +50,9 @@ func run(addr, flagsName string) error {
 	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
 		return fmt.Errorf("%s is not a loopback address", addr)
 	}
-	var variant bench.Flags = -1
-	for _, f := range []bench.Flags{bench.FlagsDefault, bench.FlagsInline, bench.FlagsCached, bench.FlagsNone} {
-		if f.String() == flagsName {
-			variant = f
-		}
-	}
-	if variant < 0 {
-		return fmt.Errorf("unknown flag variant %q", flagsName)
+	variant, err := bench.ParseFlags(flagsName)
+	if err != nil {
+		return err
 	}
 	p, err := bench.NewPipeline(variant, nil, codathook.WithFallback(func(context.Context, *normalize.Event) error { return nil }))
 	if err != nil {
