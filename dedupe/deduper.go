@@ -283,15 +283,12 @@ func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 // (the receiver answers 503); the returned Lease is then nil.
 func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	// The delivery key alone decides retries, so it is claimed before the
-	// other keys are derived: a retried duplicate costs one claim. Its
-	// buffer is sized for every key of the delivery, so a new delivery
-	// usually builds all its keys in this one allocation.
+	// other keys are derived: a retried duplicate costs one claim and one
+	// small allocation.
 	dk := deliveryKey(del)
 	ev := del.Event
 	sd := side(ev)
-	var kb keyBuf
-	kb.b.Grow(guessLen(ev, sd, dk))
-	first := firstKey(&kb, ev, sd, dk)
+	first := firstKey(ev, sd, dk)
 	switch st, err := d.store.Claim(ctx, first, d.lease); {
 	case err != nil:
 		return nil, fmt.Errorf("dedupe: claim: %w", err)
@@ -306,6 +303,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		return l, nil
 	}
 	var (
+		kb       keyBuf // every other key, in one allocation
 		exactArr [3]string
 		pairArr  [2]pair
 	)
@@ -443,13 +441,12 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	if sd == "" {
 		return nil
 	}
-	var kb keyBuf
-	kb.b.Grow(guessLen(ev, sd, dk))
 	var (
+		kb       keyBuf
 		exactArr [3]string
 		pairArr  [2]pair
 	)
-	p := buildPlan(&kb, ev, dk, firstKey(&kb, ev, sd, dk), exactArr[:0], pairArr[:0])
+	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0])
 	var arr [batchArr]Op
 	ops := arr[:0]
 	for i := range p.pairs {

@@ -67,10 +67,11 @@
 // processed when exact ids and pairing disagree. An InFlight releases every
 // key it claimed.
 //
-// Every key of one Begin is built in one buffer (a strings.Builder sized
-// for the common case), so a new delivery with one occurrence costs the
-// Deduper three allocations (the key buffer, the occurrence list and the
-// Lease) on top of the store's.
+// The delivery key is built on its own (a retried duplicate needs nothing
+// else); every other key of one Begin is built in one buffer (a
+// strings.Builder sized once the occurrences are known), so a new delivery
+// costs the Deduper four allocations (delivery key, key buffer, occurrence
+// list, Lease) on top of the store's: eight in all on the LRU.
 //
 // # Pairing
 //

@@ -34,12 +34,10 @@ const (
 	sideNew    = string(normalize.FormatNew)
 )
 
-// Guesses for sizing a Begin's key buffer before the occurrences are known;
-// a wrong guess costs one more allocation, never a wrong key.
-const (
-	guessDataTypeStatus = 40 // DataType and Status of one occurrence
-	guessEpochOrdinal   = 24 // "#" epoch "#" ordinal of a slot key
-)
+// guessEpochOrdinal is the room a Begin's key buffer keeps for the
+// "#" epoch "#" ordinal of each slot key, which is only known after the
+// arrival: a longer one costs one more allocation, never a wrong key.
+const guessEpochOrdinal = 24
 
 // bounded returns key, or its kind and digest when key is longer than maxKeyLen.
 func bounded(key string) string {
@@ -58,7 +56,8 @@ func boundedLen(n int) int {
 	return digestKeyLen
 }
 
-// keyBuf builds the keys of one Begin (or Skip) in one allocation: each key
+// keyBuf builds the keys of one Begin (or Skip) after its first key in one
+// allocation, sized once the occurrences are known: each key
 // is appended to a strings.Builder and returned as a substring of its
 // contents. Bytes once written are never changed (a Builder that grows
 // copies to a new array and leaves the old one intact), so the substrings
@@ -169,31 +168,15 @@ func side(ev *normalize.Event) string {
 	return ""
 }
 
-// firstKey writes and returns the first key Begin claims. When the delivery
-// key is the event id itself, the id key stands in for it: one claim covers
-// both.
-func firstKey(k *keyBuf, ev *normalize.Event, sd, dk string) string {
-	var s scratch
-	kind := kindDelivery
+// firstKey returns the first key Begin claims: the delivery key, in an
+// allocation of its own (a retried duplicate needs nothing else). When the
+// delivery key is the event id itself, the id key stands in for it: one
+// claim covers both.
+func firstKey(ev *normalize.Event, sd, dk string) string {
 	if sd != "" && ev.ID != "" && dk == ev.ID {
-		kind = kindID
+		return bounded(kindID + dk)
 	}
-	return k.add(append(append(s[:0], kind...), dk...))
-}
-
-// guessLen estimates the key bytes of a delivery before its occurrences
-// are known, assuming one occurrence: enough for the common case, so one
-// allocation holds every key of it.
-func guessLen(ev *normalize.Event, sd, dk string) int {
-	n := boundedLen(2 + len(dk))
-	if sd == "" {
-		return n
-	}
-	k := fieldsLen(ev.Type, ev.CompanyID, ev.ConnectionID) + 2*3 + guessDataTypeStatus
-	return n + boundedLen(2+len(ev.ID)) + // id key
-		boundedLen(2+k) + // arrival key
-		boundedLen(len(dk)+4) + // member
-		boundedLen(2+k+guessEpochOrdinal) // slot key
+	return bounded(kindDelivery + dk)
 }
 
 // planLen is the key bytes buildPlan writes for occs, with slot keys

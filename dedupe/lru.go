@@ -62,8 +62,9 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 // the capacity above the number of distinct deliveries (times about three:
 // delivery, exact and pairing keys) expected within the retention. Measured
 // on go1.26 amd64 (TestLRUMemoryPerEntry): a claim entry costs about 165
-// bytes plus its key; an arrival record with one member about 300 bytes plus
-// its key and member, and about 40 bytes plus the member per further member.
+// bytes plus its key; an arrival record with one member about 360 bytes plus
+// its key and member (room for a second member and side included), and
+// past two members about 40 bytes plus the member per further member.
 //
 // An LRU is local to one process: several replicas need a shared store such
 // as the redisstore module.
@@ -74,6 +75,12 @@ type LRU struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	epochs   epochs // guarded by mu
+
+	// While mu is held: the time of the current operation, and whether it
+	// is inserting (so that onEvict reports capacity evictions only, not
+	// removals).
+	opNow     int64
+	inserting bool
 
 	closed        atomic.Bool
 	liveEvictions atomic.Uint64
@@ -213,11 +220,26 @@ func NewLRU(capacity int, opts ...LRUOption) *LRU {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	c, err := lru.New[lruKey, lruEntry](capacity)
+	s := &LRU{capacity: capacity, now: cfg.now, logger: cfg.logger}
+	c, err := lru.NewWithEvict(capacity, s.onEvict)
 	if err != nil { // unreachable: capacity > 0
 		panic("dedupe: " + err.Error())
 	}
-	return &LRU{cache: c, capacity: capacity, now: cfg.now, logger: cfg.logger}
+	s.cache = c
+	return s
+}
+
+// onEvict is the cache's eviction callback, run with mu held. It counts
+// and logs entries evicted for room before they expired.
+func (s *LRU) onEvict(k lruKey, e lruEntry) {
+	if !s.inserting || e.expires <= s.opNow {
+		return
+	}
+	s.liveEvictions.Add(1)
+	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed (raise the capacity)",
+		slog.Int("capacity", s.capacity),
+		slog.Bool("arrival", k.arrival),
+		slog.Duration("remaining", time.Duration(e.expires-s.opNow)))
 }
 
 // LiveEvictions reports how many entries were evicted for lack of capacity
@@ -242,19 +264,12 @@ func (s *LRU) get(k lruKey, now int64) (lruEntry, bool) {
 	return e, true
 }
 
-// put stores e under k, making room first. Call with mu held.
+// put stores e under k; the cache evicts the least recently used entry
+// when it is full (see onEvict). Call with mu held.
 func (s *LRU) put(k lruKey, e lruEntry, now int64) {
-	if s.cache.Len() >= s.capacity && !s.cache.Contains(k) {
-		oldKey, oe, found := s.cache.RemoveOldest()
-		if found && oe.expires > now {
-			s.liveEvictions.Add(1)
-			s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed (raise the capacity)",
-				slog.Int("capacity", s.capacity),
-				slog.Bool("arrival", oldKey.arrival),
-				slog.Duration("remaining", time.Duration(oe.expires-now)))
-		}
-	}
+	s.opNow, s.inserting = now, true
 	s.cache.Add(k, e)
+	s.inserting = false
 }
 
 func ttlNanos(ttl time.Duration) int64 {
