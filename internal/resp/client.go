@@ -16,9 +16,12 @@ import (
 
 // Defaults for [Options].
 const (
+	// DefaultDialTimeout bounds connecting.
 	DefaultDialTimeout = 2 * time.Second
-	DefaultTimeout     = 3 * time.Second
-	DefaultMaxIdle     = 4
+	// DefaultTimeout bounds one round trip.
+	DefaultTimeout = 3 * time.Second
+	// DefaultMaxIdle is how many idle connections are kept.
+	DefaultMaxIdle = 4
 )
 
 // Options configures [Dial]. Zero fields select the defaults.
