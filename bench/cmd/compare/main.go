@@ -148,7 +148,8 @@ func main() {
 	fmt.Println()
 	fmt.Println("targets (headline pipeline, flags=" + headline.String() + "):")
 	fmt.Printf("  pipeline/svix+json (new-600B) %.2f <= %.2f: %s\n", ratio, targetRatio, met(ratio <= targetRatio))
-	fmt.Printf("  allocs per new-format delivery %.0f (600B), %.0f (1.5KB) <= %d: %s\n", allocs600, allocs1500, targetAllocs, met(allocs600 <= targetAllocs && allocs1500 <= targetAllocs))
+	fmt.Printf("  allocs per new-format delivery, new-600B %.0f <= %d: %s\n", allocs600, targetAllocs, met(allocs600 <= targetAllocs))
+	fmt.Printf("  allocs per new-format delivery, new-1.5KB %.0f <= %d: %s\n", allocs1500, targetAllocs, met(allocs1500 <= targetAllocs))
 	fmt.Printf("  duplicate/full %.2f <= %.2f: %s\n", dup, targetDuplicate, met(dup <= targetDuplicate))
 	fmt.Printf("pipeline/svix+json: %.2f\n", ratio)
 }
