@@ -30,6 +30,11 @@ const (
 
 var epoch = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 
+// testClient has its own transport: httptest.Server.Close closes the idle
+// connections of http.DefaultTransport, which would break requests that
+// parallel tests have in flight.
+var testClient = &http.Client{Transport: &http.Transport{}}
+
 func connectedBody(id string) []byte {
 	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":"2024-08-24T14:15:27Z","payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"connection":{"id":%q,"integrationKey":"gbol","sourceType":"Accounting","platformName":"Xero","status":"Linked","created":"2024-08-24T14:15:22Z"}}}`, id, companyID, connID)
 }
@@ -96,7 +101,7 @@ func (h *harness) legacyURL() string { return h.srv.URL + "/webhooks/codat/legac
 func send(t *testing.T, r *http.Request) (*http.Response, string) {
 	t.Helper()
 	r.RequestURI = "" // codathooktest builds server-side requests
-	resp, err := http.DefaultClient.Do(r)
+	resp, err := testClient.Do(r)
 	if err != nil {
 		t.Fatalf("%s %s: %v", r.Method, r.URL, err)
 	}

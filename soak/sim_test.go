@@ -30,6 +30,9 @@ import (
 	"github.com/codathook/codathook/toggle"
 )
 
+// client has its own transport, unaffected by httptest servers closing.
+var client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
 var (
 	datasetID  = regexp.MustCompile(`"datasetId":"[^"]*"`)
 	expiryDate = regexp.MustCompile(`"expiryDate":"[^"]*"`)
@@ -279,7 +282,7 @@ func (s *sim) post(occ *occurrence, format string, body []byte) answer {
 		req.Header.Set("Authorization", legacyAuth)
 	}
 	s.attempts.Add(1)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	a := answer{format: format}
 	if err == nil {
 		io.Copy(io.Discard, resp.Body)

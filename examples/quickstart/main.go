@@ -22,6 +22,7 @@
 //
 //	CODAT_WEBHOOK_SECRET  whsec_ secrets of the new endpoint (space or comma separated)
 //	CODAT_LEGACY_AUTH     accepted Authorization values of the legacy endpoint (comma separated)
+//	CODATHOOK_REDIS_PREFIX  key prefix in redis with -redis (default: dedupe/redisstore's)
 //
 // When unset, fixed development values are used and printed.
 package main
