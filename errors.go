@@ -46,6 +46,7 @@ type CallbackError struct {
 	Err   error
 }
 
+// Error describes the failure without the payload.
 func (e *CallbackError) Error() string {
 	if e.Panic != nil {
 		return fmt.Sprintf("codathook: callback for %s panicked: %v", e.EventType, e.Panic)
@@ -71,6 +72,7 @@ type StoreError struct {
 	Err error
 }
 
+// Error names the failed store operation and its error.
 func (e *StoreError) Error() string { return "codathook: dedupe store " + e.Op + ": " + e.Err.Error() }
 
 // Unwrap returns the store's error.
