@@ -58,7 +58,7 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 // together). When it is full, inserting a new key evicts the least recently
 // used one. Evicting an entry that had not expired yet forgets a claim, a
 // commit or a pairing record early, which can let a duplicate through; such
-// evictions are counted ([LRU.LiveEvictions]) and logged at Warn level. Size
+// evictions are counted ([LRU.LiveEvictions]) and logged at Warn level (at most once per [EvictionWarnInterval]). Size
 // the capacity above the number of distinct deliveries (times about three:
 // delivery, exact and pairing keys) expected within the retention. Measured
 // on go1.26 amd64 (TestLRUMemoryPerEntry): a claim entry costs about 165
@@ -81,6 +81,7 @@ type LRU struct {
 	// removals).
 	opNow     int64
 	inserting bool
+	lastWarn  int64 // opNow of the last eviction warning
 
 	closed        atomic.Bool
 	liveEvictions atomic.Uint64
@@ -235,12 +236,23 @@ func (s *LRU) onEvict(k lruKey, e lruEntry) {
 	if !s.inserting || e.expires <= s.opNow {
 		return
 	}
-	s.liveEvictions.Add(1)
+	n := s.liveEvictions.Add(1)
+	// Log the first such eviction and then one per EvictionWarnInterval,
+	// with the running count: under sustained overload every insert evicts.
+	if s.lastWarn != 0 && s.opNow-s.lastWarn < int64(EvictionWarnInterval) {
+		return
+	}
+	s.lastWarn = s.opNow
 	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed (raise the capacity)",
 		slog.Int("capacity", s.capacity),
 		slog.Bool("arrival", k.arrival),
-		slog.Duration("remaining", time.Duration(e.expires-s.opNow)))
+		slog.Duration("remaining", time.Duration(e.expires-s.opNow)),
+		slog.Uint64("live_evictions_total", n))
 }
+
+// EvictionWarnInterval is the least time between two warnings about entries
+// evicted before they expired; [LRU.LiveEvictions] counts every one.
+const EvictionWarnInterval = time.Minute
 
 // LiveEvictions reports how many entries were evicted for lack of capacity
 // before they expired. Each one may have let a duplicate through; a growing

@@ -56,9 +56,10 @@ func TestLRUEvictionOfLiveEntryIsCountedAndLogged(t *testing.T) {
 		ttl      time.Duration
 		advance  time.Duration
 		wantLive uint64
+		wantLogs int
 	}{
-		{name: "evicting unexpired entries counts each and logs", ttl: time.Hour, advance: 0, wantLive: 2},
-		{name: "evicting expired entries is silent", ttl: time.Minute, advance: 2 * time.Minute, wantLive: 0},
+		{name: "evicting unexpired entries counts each and logs once per interval", ttl: time.Hour, advance: 0, wantLive: 2, wantLogs: 1},
+		{name: "evicting expired entries is silent", ttl: time.Minute, advance: 2 * time.Minute, wantLive: 0, wantLogs: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,7 +84,7 @@ func TestLRUEvictionOfLiveEntryIsCountedAndLogged(t *testing.T) {
 			if got := s.LiveEvictions(); got != tt.wantLive {
 				t.Errorf("LiveEvictions() = %d, want %d", got, tt.wantLive)
 			}
-			if got, want := strings.Count(buf.String(), "evicted an entry before it expired"), int(tt.wantLive); got != want {
+			if got, want := strings.Count(buf.String(), "evicted an entry before it expired"), tt.wantLogs; got != want {
 				t.Errorf("eviction log lines = %d, want %d; log:\n%s", got, want, buf.String())
 			}
 			if got, want := s.Len(), 3; got != want {
@@ -92,6 +93,19 @@ func TestLRUEvictionOfLiveEntryIsCountedAndLogged(t *testing.T) {
 			// The oldest key was evicted, so it can be claimed again.
 			if st, _ := s.Claim(ctx, "a", time.Hour); st != dedupe.Claimed {
 				t.Errorf("Claim(evicted a) = %v, want claimed", st)
+			}
+			if tt.wantLogs > 0 {
+				// The next warning comes after the interval, with the total.
+				clk.Advance(dedupe.EvictionWarnInterval)
+				if _, err := s.Claim(ctx, "f", time.Hour); err != nil {
+					t.Fatal(err)
+				}
+				if got, want := strings.Count(buf.String(), "evicted an entry before it expired"), tt.wantLogs+1; got != want {
+					t.Errorf("after the interval: eviction log lines = %d, want %d", got, want)
+				}
+				if !strings.Contains(buf.String(), "live_evictions_total=4") {
+					t.Errorf("the second warning does not carry the running total:\n%s", buf.String())
+				}
 			}
 		})
 	}
