@@ -140,10 +140,10 @@ func run(n, every int, flagsName, memprofile string) error {
 		n, float64(end.HeapAlloc)/mib, float64(end.HeapInuse)/mib, float64(int64(end.HeapAlloc)-int64(base.HeapAlloc))/mib, peakGrowth,
 		float64(int64(end.HeapInuse)-int64(base.HeapInuse))/mib)
 	verdict := "within"
-	if peakGrowth*mib > estimate {
-		verdict = fmt.Sprintf("OVER (by %.0f%%)", 100*(peakGrowth*mib/estimate-1))
+	if peakGrowth*mib > float64(dedupe.DefaultCapacityMemory) {
+		verdict = fmt.Sprintf("OVER (by %.0f%%)", 100*(peakGrowth*mib/float64(dedupe.DefaultCapacityMemory)-1))
 	}
-	fmt.Printf("memory bound: entries %d <= %d; peak live growth %.1f MiB %s the documented estimate %.1f MiB\n",
-		store.Len(), dedupe.DefaultCapacity, peakGrowth, verdict, estimate/mib)
+	fmt.Printf("memory bound: entries %d <= %d; peak live growth %.1f MiB %s dedupe.DefaultCapacityMemory %.1f MiB (fresh-store estimate %.1f MiB)\n",
+		store.Len(), dedupe.DefaultCapacity, peakGrowth, verdict, float64(dedupe.DefaultCapacityMemory)/mib, estimate/mib)
 	return nil
 }
