@@ -10,10 +10,7 @@ import (
 
 type ctxKey struct{ name string }
 
-var (
-	deliveryCtxKey = &ctxKey{"delivery"}
-	eventKey       = &ctxKey{"event"}
-)
+var deliveryCtxKey = &ctxKey{"delivery"}
 
 // Delivery is the metadata of the HTTP delivery that carried an event. It is
 // in the context passed to callbacks and to a wrapped handler.

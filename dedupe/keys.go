@@ -28,11 +28,6 @@ const maxKeyLen = 200
 // digestKeyLen is the length of a bounded key: kind, '#', base64 digest.
 const digestKeyLen = 2 + 1 + 43
 
-// Sides of a pairing: the event's format.
-const (
-	sideLegacy = string(normalize.FormatLegacy)
-	sideNew    = string(normalize.FormatNew)
-)
 
 // guessEpochOrdinal is the room a Begin's key buffer keeps for the
 // "#" epoch "#" ordinal of each slot key, which is only known after the

@@ -38,7 +38,6 @@ type fileHarness struct {
 	p       *toggle.FileProvider
 	client  *openfeature.Client
 	events  chan typedEvent
-	types   chan openfeature.EventType
 	log     *syncBuffer
 	backlog []typedEvent
 }

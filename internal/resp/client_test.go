@@ -173,12 +173,8 @@ func silent(t *testing.T) string {
 				defer nc.Close()
 				r := bufio.NewReader(nc)
 				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
+					if _, err := r.ReadString('\n'); err != nil {
 						return
-					}
-					if line == "PING\r\n" || strings.HasPrefix(line, "$4") {
-						continue
 					}
 				}
 			}()
