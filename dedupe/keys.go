@@ -28,7 +28,6 @@ const maxKeyLen = 200
 // digestKeyLen is the length of a bounded key: kind, '#', base64 digest.
 const digestKeyLen = 2 + 1 + 43
 
-
 // guessEpochOrdinal is the room a Begin's key buffer keeps for the
 // "#" epoch "#" ordinal of each slot key, which is only known after the
 // arrival: a longer one costs one more allocation, never a wrong key.
