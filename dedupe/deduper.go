@@ -56,6 +56,7 @@ type Deduper struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	batch     BatchStore // store, when it runs batches; else nil
+	peeker    Peeker     // store, when it peeks; else nil
 }
 
 // New returns a Deduper over store. It fails on a nil store or a negative
@@ -86,6 +87,7 @@ func New(store Store, cfg *Config) (*Deduper, error) {
 		d.now = time.Now
 	}
 	d.batch, _ = store.(BatchStore)
+	d.peeker, _ = store.(Peeker)
 	return d, nil
 }
 
@@ -261,6 +263,20 @@ func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 		err = errors.Join(err, fmt.Errorf("dedupe: release: %w", errors.Join(rerr...)))
 	}
 	return err
+}
+
+// Processed reports whether the delivery known by key (see [Delivery.Key])
+// was processed and committed, reading the store without claiming anything,
+// so that a retry can be acknowledged before its body is even parsed. It
+// reports false when the store does not implement [Peeker], when it fails,
+// and for a delivery whose key is its own event id ([Begin] records those
+// under the id key): [Deduper.Begin] then decides as usual.
+func (d *Deduper) Processed(ctx context.Context, key string) bool {
+	if d.peeker == nil || key == "" {
+		return false
+	}
+	st, err := d.peeker.Peek(ctx, bounded(kindDelivery+key))
+	return err == nil && st == Done
 }
 
 // Begin claims del's delivery key, then its exact occurrence keys, records

@@ -96,7 +96,7 @@ type LRU struct {
 	liveEvictions atomic.Uint64
 }
 
-var _ Store = (*LRU)(nil)
+var _ Peeker = (*LRU)(nil)
 
 type lruKey struct {
 	arrival bool // arrival records and claim keys are separate namespaces
@@ -326,6 +326,20 @@ func (s *LRU) Commit(_ context.Context, key string, ttl time.Duration) error {
 	now := s.now().UnixNano()
 	s.put(lruKey{key: key}, lruEntry{expires: now + ttlNanos(ttl), state: Done}, now)
 	return nil
+}
+
+// Peek implements [Peeker.Peek].
+func (s *LRU) Peek(_ context.Context, key string) (State, error) {
+	k := lruKey{key: key}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		return 0, ErrClosed
+	}
+	if e, ok := s.cache.Peek(k); ok && e.expires > s.now().UnixNano() {
+		return e.state, nil
+	}
+	return 0, nil
 }
 
 // Release implements [Store.Release].

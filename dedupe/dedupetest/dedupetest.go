@@ -79,6 +79,7 @@ func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, opts ...Option)
 		{"CancelledContext", testCancelled},
 		{"OddKeys", testOddKeys},
 		{"BatchMatchesSingleCalls", testBatch},
+		{"PeekReadsWithoutClaiming", testPeek},
 	}
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {
@@ -528,6 +529,42 @@ func testOddKeys(t *testing.T, h *harness) {
 // testBatch runs only for a [dedupe.BatchStore]: one batch of every kind of
 // op must give each op the result its single call would, and leave the
 // same state behind.
+func testPeek(t *testing.T, h *harness) {
+	c := rule(t, "peek reports a claim key's state and changes nothing")
+	s, ttl, pass := h.timed(t)
+	p, ok := s.(dedupe.Peeker)
+	if !ok {
+		t.Skip("the store does not implement dedupe.Peeker")
+	}
+	ctx := t.Context()
+	peek := func(key string, want dedupe.State) {
+		t.Helper()
+		got, err := p.Peek(ctx, key)
+		if err != nil || got != want {
+			t.Errorf("%s: Peek(%q) = %v, %v; want %v", c.rule, key, got, err, want)
+		}
+	}
+	peek("k", 0)
+	c.claim(s, "k", long, dedupe.Claimed) // the peek did not claim it
+	peek("k", dedupe.Pending)
+	c.claim(s, "k", long, dedupe.Pending)
+	c.release(s, "k")
+	peek("k", 0)
+	c.claim(s, "k", long, dedupe.Claimed)
+	c.commit(s, "k", ttl)
+	peek("k", dedupe.Done)
+	c.arrive(s, "a", "new", "m", long, 1)
+	peek("a", 0) // arrival keys are another namespace
+	pass(ttl + ttl/2)
+	peek("k", 0)
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Peek(ctx, "k"); !errors.Is(err, dedupe.ErrClosed) {
+		t.Errorf("%s: Peek after Close error = %v, want ErrClosed", c.rule, err)
+	}
+}
+
 func testBatch(t *testing.T, h *harness) {
 	c := rule(t, "a batch gives every op the result of its single call")
 	s := h.store(t)
