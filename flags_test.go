@@ -260,3 +260,32 @@ func TestFlagCachedFlipObeyed(t *testing.T) {
 		t.Errorf("after the flip: result %q, want skipped", got)
 	}
 }
+
+// TestFlagRetryOfProcessedIsDuplicate: a retry of a message that was
+// processed is a duplicate even after its endpoint's flag was switched to
+// defer: it is recognised by its webhook-id before the body is parsed or the
+// flag evaluated.
+func TestFlagRetryOfProcessedIsDuplicate(t *testing.T) {
+	t.Parallel()
+	deferOff := boolFlag(false)
+	h, p := newFlagged(t, map[string]memprovider.InMemoryFlag{
+		toggle.DefaultLegacyFlag: boolFlag(true), toggle.DefaultNewFlag: boolFlag(true),
+	}, &toggle.Config{Timeout: -1, New: toggle.EndpointConfig{WhenOff: toggle.ActionDefer}})
+	h.signer.MsgID = "msg_retry"
+	body := connectedBody("e-retry")
+	if resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body)); result(resp) != codathook.ResultProcessed {
+		t.Fatalf("first delivery: %s, want processed", result(resp))
+	}
+	p.UpdateFlags(map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(true), toggle.DefaultNewFlag: deferOff})
+	if resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body)); resp.StatusCode != 204 || result(resp) != codathook.ResultDuplicate {
+		t.Errorf("retry after the flip: %d %s, want 204 duplicate", resp.StatusCode, result(resp))
+	}
+	// A different message under the switched-off flag is deferred.
+	h.signer.MsgID = "msg_other"
+	if resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e-other"))); resp.StatusCode != 503 || result(resp) != codathook.ResultDeferred {
+		t.Errorf("new message after the flip: %d %s, want 503 deferred", resp.StatusCode, result(resp))
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Errorf("calls = %d, want 1", n)
+	}
+}

@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/singleflight"
-
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 	"github.com/codathook/codathook/toggle"
@@ -98,7 +96,7 @@ type Receiver struct {
 	regMu sync.Mutex
 	reg   atomic.Pointer[registry]
 
-	flight   singleflight.Group
+	flight   flightGroup
 	handlers [2]*endpointHandler
 	counters [2]endpointCounters
 }
@@ -224,11 +222,12 @@ func (h *endpointHandler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	h.r.serve(w, req, h.ep, h.next)
 }
 
-// outcome is what processing decided; shared with singleflight waiters.
+// outcome is what processing decided; shared with concurrent copies.
 type outcome struct {
 	result  Result
 	err     error
-	written bool // the wrapped handler wrote the response itself
+	written bool // the response was written already (by the wrapped handler or at the callback deadline)
+	status  int  // the status written, when written
 }
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler) {
@@ -236,18 +235,10 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 	o := Outcome{Endpoint: ep}
 	res := r.handle(w, req, ep, next, start, &o)
 	o.Result, o.Err = res.result, res.err
-	if !res.written {
-		w.Header()[HeaderResult] = resultHeader(res.result)
-		if res.err != nil {
-			if res.result == ResultMethodNotAllowed {
-				w.Header().Set("Allow", "POST, PUT")
-			}
-			r.cfg.errorHandler(w, req, res.err)
-			o.Status = StatusCode(res.err)
-		} else {
-			w.WriteHeader(http.StatusNoContent)
-			o.Status = http.StatusNoContent
-		}
+	if res.written {
+		o.Status = res.status
+	} else {
+		o.Status = r.answer(w, req, res)
 	}
 	o.Duration = r.cfg.now().Sub(start)
 	if i, ok := ep.index(); ok {
@@ -261,6 +252,21 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 	if r.cfg.observer != nil {
 		r.cfg.observer(o)
 	}
+}
+
+// answer writes res as the response and returns its status (as
+// [StatusCode] reports it for errors).
+func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome) int {
+	w.Header()[HeaderResult] = resultHeader(res.result)
+	if res.err == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return http.StatusNoContent
+	}
+	if res.result == ResultMethodNotAllowed {
+		w.Header().Set("Allow", "POST, PUT")
+	}
+	r.cfg.errorHandler(w, req, res.err)
+	return StatusCode(res.err)
 }
 
 func levelFor(res Result) slog.Level {
@@ -292,13 +298,23 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 	if err != nil {
 		return outcome{result: ResultUnauthorized, err: err}
 	}
+	msgKey := ""
+	if verifiedID != "" {
+		// A retry of a processed message is a duplicate whatever its body
+		// and the flags say now: answer it before parsing.
+		msgKey = "msg:" + verifiedID
+		if r.deduper.Processed(req.Context(), msgKey) {
+			o.DeliveryID = msgKey
+			return outcome{result: ResultDuplicate}
+		}
+	}
 	ev, err := normalize.Parse(body)
 	if err != nil {
 		return outcome{result: ResultMalformed, err: err}
 	}
 	o.Format, o.EventType = ev.Format, ev.Type
 	del := &Delivery{
-		ID:         deliveryKey(verifiedID, ev, body),
+		ID:         deliveryKey(msgKey, ev, body),
 		EventID:    ev.ID,
 		Format:     ev.Format,
 		Endpoint:   ep,
@@ -321,16 +337,13 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 			return outcome{result: ResultSkipped}
 		}
 	}
-	leader := false
-	v, _, _ := r.flight.Do(del.ID, func() (any, error) {
-		leader = true
-		return r.process(w, req, del, ev, dd, next), nil
+	res, leader := r.flight.do(del.ID, r.cfg.callbackTimeout, func() outcome {
+		return r.process(w, req, del, ev, dd, next)
 	})
-	res := v.(outcome)
 	if !leader {
 		// A concurrent copy of this delivery: report the leader's outcome
 		// without writing what the leader's wrapped handler wrote.
-		res.written = false
+		res.written, res.status = false, 0
 		if res.result == ResultProcessed {
 			res.result = ResultDuplicate
 		}
@@ -364,9 +377,13 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	if next != nil {
 		res, cbErr = r.runNext(ctx, w, req, del, ev, next)
 	} else {
-		res, cbErr = r.runCallback(ctx, ev, lease)
-		if res.result == ResultFailed && errors.Is(cbErr, ErrCallbackTimeout) {
-			return res // the late callback commits or releases the lease itself
+		if req.ProtoMajor < 2 {
+			res, cbErr = r.runCallback(ctx, w, req, ev)
+		} else {
+			res, cbErr = r.runCallbackDetached(ctx, ev, lease)
+			if errors.Is(cbErr, ErrCallbackTimeout) {
+				return res // the late callback commits or releases the lease itself
+			}
 		}
 	}
 	return r.settle(ctx, lease, res, cbErr)
@@ -387,11 +404,125 @@ func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome,
 	return res
 }
 
-// runCallback runs the registered callback in its own goroutine under the
-// callback deadline. When the deadline passes first, the delivery is answered
-// 503 at once and the callback's eventual result settles the lease: a late
+// runCallback runs the registered callback on the request's goroutine
+// under the callback deadline (HTTP/1.x). It returns the outcome to report and the
+// callback's own error, which settles the lease.
+//
+// When the deadline passes before the callback returns, a watchdog answers
+// the delivery at once from the timer's goroutine (503 through the error
+// handler, with Content-Length and Connection: close, flushed), so the sender
+// gets its retryable answer in time even from a callback that ignores its
+// context. The callback's eventual result then settles the lease: a late
 // success commits (a retry is then a duplicate), a failure releases.
-func (r *Receiver) runCallback(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease) (outcome, error) {
+func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *http.Request, ev *normalize.Event) (outcome, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
+	defer cancel()
+	wd := &watchdog{r: r, w: w, req: req}
+	wd.mu.Lock() // orders the writes above before fire's
+	wd.t = time.AfterFunc(r.cfg.callbackTimeout, wd.fire)
+	wd.mu.Unlock()
+	defer wd.finish() // also when the callback calls runtime.Goexit
+	err := r.safeDispatch(cctx, ev)
+	if status := wd.finish(); status != 0 {
+		return outcome{result: ResultFailed, err: ErrCallbackTimeout, written: true, status: status}, err
+	}
+	if err != nil {
+		return outcome{result: ResultFailed, err: err}, err
+	}
+	return outcome{result: ResultProcessed}, nil
+}
+
+// watchdog answers a delivery whose callback outlives the callback deadline.
+// It writes the response from the timer's goroutine while the callback runs
+// on the request's: the request's goroutine does not touch the
+// ResponseWriter until finish has returned, and mu orders the two.
+type watchdog struct {
+	r   *Receiver
+	w   http.ResponseWriter
+	req *http.Request
+	t   *time.Timer
+
+	mu       sync.Mutex
+	finished bool // the callback returned: the request's goroutine answers
+	status   int  // the status fire answered with; 0 if it did not
+}
+
+// fire runs at the deadline: unless the callback has returned, it answers
+// 503 (through the error handler) as a complete response and flushes it.
+func (wd *watchdog) fire() {
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	if wd.finished {
+		return
+	}
+	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: ErrCallbackTimeout})
+}
+
+// finish stops the watchdog, waiting for a fire in progress, and returns the
+// status fire answered with (0 if it did not). It is idempotent.
+func (wd *watchdog) finish() int {
+	if wd.t.Stop() {
+		wd.mu.Lock()
+		wd.finished = true
+		wd.mu.Unlock()
+		return 0
+	}
+	wd.mu.Lock()
+	defer wd.mu.Unlock()
+	wd.finished = true
+	return wd.status
+}
+
+// answerComplete writes res as a response the client can read to its end
+// before the handler returns: the error handler's output is buffered, then
+// written with its Content-Length and Connection: close (the connection
+// stays busy until the callback returns), and flushed. A ResponseWriter that
+// cannot flush sends it when the handler returns.
+func (r *Receiver) answerComplete(w http.ResponseWriter, req *http.Request, res outcome) int {
+	bw := &bufferedAnswer{h: w.Header()}
+	r.answer(bw, req, res)
+	code := bw.code
+	if code == 0 {
+		code = http.StatusOK // what net/http sends for a handler that writes nothing
+	}
+	h := w.Header()
+	h.Set("Content-Length", strconv.Itoa(len(bw.body)))
+	h.Set("Connection", "close")
+	w.WriteHeader(code)
+	_, _ = w.Write(bw.body)
+	_ = http.NewResponseController(w).Flush()
+	return code
+}
+
+// bufferedAnswer records a status and body; its header is the real one.
+type bufferedAnswer struct {
+	h    http.Header
+	code int
+	body []byte
+}
+
+func (b *bufferedAnswer) Header() http.Header { return b.h }
+
+func (b *bufferedAnswer) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+
+func (b *bufferedAnswer) Write(p []byte) (int, error) {
+	if b.code == 0 {
+		b.code = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+// runCallbackDetached runs the registered callback on a goroutine of its own
+// under the callback deadline, for HTTP/2 and later, where a handler cannot
+// end its stream before it returns. When the deadline passes first, the
+// delivery is answered 503 at once and the callback's eventual result settles
+// the lease: a late success commits, a failure releases.
+func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {
@@ -443,7 +574,7 @@ func (r *Receiver) runNext(ctx context.Context, w http.ResponseWriter, req *http
 	defer func() {
 		if p := recover(); p != nil {
 			err = &CallbackError{EventType: ev.Type, Panic: p}
-			res = outcome{result: ResultFailed, err: err, written: sw.status != 0}
+			res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
 		}
 	}()
 	next.ServeHTTP(sw, req2)
@@ -457,10 +588,10 @@ func (r *Receiver) runNext(ctx context.Context, w http.ResponseWriter, req *http
 		return outcome{result: ResultProcessed}, nil
 	}
 	if sw.status >= 200 && sw.status < 300 {
-		return outcome{result: ResultProcessed, written: true}, nil
+		return outcome{result: ResultProcessed, written: true, status: sw.status}, nil
 	}
 	err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
-	return outcome{result: ResultFailed, err: err, written: true}, err
+	return outcome{result: ResultFailed, err: err, written: true, status: sw.status}, err
 }
 
 // statusWriter records the status the wrapped handler writes.
@@ -534,11 +665,11 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte) (string
 	}
 }
 
-// deliveryKey is the verified message id, else the body's id, else a hash of
-// the body.
-func deliveryKey(verifiedID string, ev *normalize.Event, body []byte) string {
-	if verifiedID != "" {
-		return "msg:" + verifiedID
+// deliveryKey is msgKey (the verified message id), else the body's id, else
+// a hash of the body.
+func deliveryKey(msgKey string, ev *normalize.Event, body []byte) string {
+	if msgKey != "" {
+		return msgKey
 	}
 	if ev.ID != "" {
 		return "id:" + ev.ID

@@ -1,0 +1,175 @@
+package codathook_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/codathook/codathook"
+)
+
+// blockingCallback makes h's callback wait for release (ignoring its
+// context; at most 3 s, so that a receiver that waits for it fails the test
+// rather than hanging it) and then succeed; returned reports whether it has
+// returned.
+func blockingCallback(h *harness) (release chan struct{}, returned *atomic.Bool) {
+	release = make(chan struct{})
+	returned = new(atomic.Bool)
+	h.fail.Store(func(*codathook.Event) error {
+		select {
+		case <-release:
+		case <-time.After(3 * time.Second):
+		}
+		returned.Store(true)
+		return nil
+	})
+	return release, returned
+}
+
+// TestCallbackDeadlineAnswersWhileCallbackRuns: a callback that ignores its
+// context and outlives the deadline runs on the request's goroutine, yet the
+// sender gets a complete 503 at the deadline; a copy arriving meanwhile is
+// in flight; the late success commits, so the retry is a duplicate.
+func TestCallbackDeadlineAnswersWhileCallbackRuns(t *testing.T) {
+	t.Parallel()
+	var (
+		mu       sync.Mutex
+		outcomes []codathook.Outcome
+	)
+	h := newHarness(t, codathook.WithCallbackTimeout(50*time.Millisecond),
+		codathook.WithObserver(func(o codathook.Outcome) {
+			mu.Lock()
+			outcomes = append(outcomes, o)
+			mu.Unlock()
+		}))
+	release, returned := blockingCallback(h)
+	h.signer.MsgID = "msg_deadline"
+
+	start := time.Now()
+	resp, body := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
+	elapsed := time.Since(start)
+	if returned.Load() {
+		t.Fatal("the answer waited for the callback to return")
+	}
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" ||
+		resp.Header.Get(codathook.HeaderResult) != string(codathook.ResultFailed) || !resp.Close {
+		t.Errorf("at the deadline: status %d, Retry-After %q, result %q, close %v; want 503, set, failed, true",
+			resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get(codathook.HeaderResult), resp.Close)
+	}
+	if body != "Service Unavailable\n" {
+		t.Errorf("body = %q", body)
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("answered after %v", elapsed)
+	}
+
+	// A concurrent copy of the same message waits for the first, up to its
+	// own deadline, and is then in flight.
+	resp, _ = send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
+	if got := resp.Header.Get(codathook.HeaderResult); resp.StatusCode != 503 || got != string(codathook.ResultInFlight) {
+		t.Errorf("copy during the late callback: %d %q, want 503 in_flight", resp.StatusCode, got)
+	}
+
+	close(release)
+	waitFor(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(outcomes) == 2
+	})
+	resp, _ = send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
+	if got := resp.Header.Get(codathook.HeaderResult); resp.StatusCode != 204 || got != string(codathook.ResultDuplicate) {
+		t.Errorf("retry after the late success: %d %q, want 204 duplicate", resp.StatusCode, got)
+	}
+	if n := h.calls.Load(); n != 1 {
+		t.Errorf("calls = %d, want 1", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var first *codathook.Outcome
+	for i := range outcomes {
+		if errors.Is(outcomes[i].Err, codathook.ErrCallbackTimeout) {
+			first = &outcomes[i]
+		}
+	}
+	if first == nil || first.Result != codathook.ResultFailed || first.Status != 503 {
+		t.Errorf("observer: %+v, want a failed/503 outcome with ErrCallbackTimeout", outcomes)
+	}
+}
+
+// TestCallbackDeadlineCustomErrorHandler: the early answer is whatever the
+// error handler writes, sent whole with its length.
+func TestCallbackDeadlineCustomErrorHandler(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, codathook.WithCallbackTimeout(30*time.Millisecond),
+		codathook.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, err error) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(codathook.StatusCode(err))
+			io.WriteString(w, `{"error":"try again"}`)
+		}))
+	release, returned := blockingCallback(h)
+	defer close(release)
+	resp, body := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e2")))
+	if returned.Load() {
+		t.Fatal("the answer waited for the callback to return")
+	}
+	if resp.StatusCode != 503 || body != `{"error":"try again"}` || resp.ContentLength != int64(len(body)) ||
+		resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("got %d %q (length %d, type %q)", resp.StatusCode, body, resp.ContentLength, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestCallbackDeadlineHTTP2: over HTTP/2 (where a stream ends only when the
+// handler returns) the callback runs detached, and the answer still comes at
+// the deadline.
+func TestCallbackDeadlineHTTP2(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, codathook.WithCallbackTimeout(30*time.Millisecond))
+	release, returned := blockingCallback(h)
+	defer close(release)
+	srv := httptest.NewUnstartedServer(h.srv.Config.Handler)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	client := srv.Client()
+	client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: client.Transport.(*http.Transport).TLSClientConfig.RootCAs}
+	req := h.signer.NewRequest(http.MethodPost, srv.URL+"/webhooks/codat", connectedBody("e3"))
+	req.RequestURI = ""
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := client.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("proto %s, want HTTP/2", resp.Proto)
+	}
+	if returned.Load() {
+		t.Fatal("the answer waited for the callback to return")
+	}
+	if resp.StatusCode != 503 || string(b) != "Service Unavailable\n" {
+		t.Errorf("got %d %q", resp.StatusCode, b)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached in 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
