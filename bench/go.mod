@@ -9,7 +9,6 @@ require (
 	github.com/open-feature/go-sdk v1.20.0
 	github.com/svix/svix-webhooks v1.44.0
 	go.uber.org/mock v0.6.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	gopkg.in/validator.v2 v2.0.1 // indirect
 )
 

@@ -57,6 +57,7 @@ type Deduper struct {
 	now       func() time.Time
 	batch     BatchStore // store, when it runs batches; else nil
 	peeker    Peeker     // store, when it peeks; else nil
+	lru       *LRU       // store, when it is the in-memory LRU: batches without copying
 }
 
 // New returns a Deduper over store. It fails on a nil store or a negative
@@ -88,6 +89,7 @@ func New(store Store, cfg *Config) (*Deduper, error) {
 	}
 	d.batch, _ = store.(BatchStore)
 	d.peeker, _ = store.(Peeker)
+	d.lru, _ = store.(*LRU)
 	return d, nil
 }
 
@@ -205,6 +207,10 @@ const batchArr = 6
 // do runs ops: in one BatchStore.Do when the store has it and there is
 // more than one op, else one Store call per op.
 func (d *Deduper) do(ctx context.Context, ops []Op) {
+	if d.lru != nil {
+		_ = d.lru.Do(ctx, ops) // sets every op's Err
+		return
+	}
 	if d.batch != nil && len(ops) > 1 {
 		// A copy, so that ops (usually on the caller's stack) does not
 		// escape through the interface call.
@@ -305,7 +311,9 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	ev := del.Event
 	sd := side(ev)
 	first := firstKey(ev, sd, dk)
-	switch st, err := d.store.Claim(ctx, first, d.lease); {
+	one := [1]Op{{Kind: OpClaim, Key: first, TTL: d.lease}}
+	d.do(ctx, one[:])
+	switch st, err := one[0].State, one[0].Err; {
 	case err != nil:
 		return nil, fmt.Errorf("dedupe: claim: %w", err)
 	case st == Done:

@@ -2,13 +2,14 @@ package dedupe
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // DefaultCapacity is the number of entries [NewLRU] uses when given a
@@ -56,8 +57,18 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 }
 
 // LRU is the in-memory [Store]: a bounded github.com/hashicorp/golang-lru/v2
-// lru.Cache whose values carry their own expiry time. It is safe for
-// concurrent use; every method runs under one mutex, so each is atomic.
+// LRU (simplelru.LRU, the plain cache inside lru.Cache, under the store's
+// own mutex) whose values carry their own expiry time. It is safe for
+// concurrent use; every method runs under one mutex, so each is atomic. It
+// is also a [BatchStore] (a batch takes the mutex and reads the clock once)
+// and a [Peeker].
+//
+// Keys are held as two independent 64-bit hashes (hash/maphash, with seeds
+// drawn per store) rather than as strings: fixed-size keys make the map
+// cheaper to probe and leave the garbage collector no key strings to trace.
+// Two distinct keys collide only if both 64-bit hashes agree, with
+// probability 2^-128 per pair: for a full default store of 100,000 entries
+// looked up a billion times, about 10^-25.
 //
 // Expiry is lazy: an expired entry is ignored (and dropped) when a method
 // next touches it, or evicted as the least recently used entry. No goroutine
@@ -79,7 +90,8 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 // as the redisstore module.
 type LRU struct {
 	mu       sync.Mutex
-	cache    *lru.Cache[lruKey, lruEntry]
+	cache    *simplelru.LRU[lruKey, lruEntry]
+	seeds    [2]maphash.Seed
 	capacity int
 	now      func() time.Time
 	logger   *slog.Logger
@@ -96,11 +108,19 @@ type LRU struct {
 	liveEvictions atomic.Uint64
 }
 
-var _ Peeker = (*LRU)(nil)
+var (
+	_ Peeker     = (*LRU)(nil)
+	_ BatchStore = (*LRU)(nil)
+)
 
 type lruKey struct {
-	arrival bool // arrival records and claim keys are separate namespaces
-	key     string
+	arrival bool      // arrival records and claim keys are separate namespaces
+	h       [2]uint64 // the key string's hashes under the store's two seeds
+}
+
+// key returns the map key of the claim or arrival key k.
+func (s *LRU) key(arrival bool, k string) lruKey {
+	return lruKey{arrival: arrival, h: [2]uint64{maphash.String(s.seeds[0], k), maphash.String(s.seeds[1], k)}}
 }
 
 type lruEntry struct {
@@ -230,8 +250,9 @@ func NewLRU(capacity int, opts ...LRUOption) *LRU {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	s := &LRU{capacity: capacity, now: cfg.now, logger: cfg.logger}
-	c, err := lru.NewWithEvict(capacity, s.onEvict)
+	s := &LRU{capacity: capacity, now: cfg.now, logger: cfg.logger,
+		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	c, err := simplelru.NewLRU(capacity, s.onEvict)
 	if err != nil { // unreachable: capacity > 0
 		panic("dedupe: " + err.Error())
 	}
@@ -302,35 +323,30 @@ func ttlNanos(ttl time.Duration) int64 {
 
 // Claim implements [Store.Claim].
 func (s *LRU) Claim(_ context.Context, key string, ttl time.Duration) (State, error) {
-	k := lruKey{key: key}
+	k := s.key(false, key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	now := s.now().UnixNano()
-	if e, ok := s.get(k, now); ok {
-		return e.state, nil
-	}
-	s.put(k, lruEntry{expires: now + ttlNanos(ttl), state: Pending}, now)
-	return Claimed, nil
+	return s.claim(k, ttl, s.now().UnixNano()), nil
 }
 
 // Commit implements [Store.Commit].
 func (s *LRU) Commit(_ context.Context, key string, ttl time.Duration) error {
+	k := s.key(false, key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	now := s.now().UnixNano()
-	s.put(lruKey{key: key}, lruEntry{expires: now + ttlNanos(ttl), state: Done}, now)
+	s.commit(k, ttl, s.now().UnixNano())
 	return nil
 }
 
 // Peek implements [Peeker.Peek].
 func (s *LRU) Peek(_ context.Context, key string) (State, error) {
-	k := lruKey{key: key}
+	k := s.key(false, key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
@@ -344,27 +360,89 @@ func (s *LRU) Peek(_ context.Context, key string) (State, error) {
 
 // Release implements [Store.Release].
 func (s *LRU) Release(_ context.Context, key string) error {
-	k := lruKey{key: key}
+	k := s.key(false, key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if e, ok := s.cache.Peek(k); ok && e.state == Pending {
-		s.cache.Remove(k)
-	}
+	s.release(k)
 	return nil
 }
 
 // Arrive implements [Store.Arrive].
 func (s *LRU) Arrive(_ context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
-	k := lruKey{arrival: true, key: key}
+	k := s.key(true, key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return 0, "", ErrClosed
 	}
+	ord, epoch := s.arrive(k, side, member, ttl, s.now().UnixNano())
+	return ord, epoch, nil
+}
+
+// Do implements [BatchStore.Do]: the whole batch runs under the store's
+// mutex with one reading of its clock. After Close it sets every op's Err
+// to [ErrClosed] and returns ErrClosed.
+func (s *LRU) Do(_ context.Context, ops []Op) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed.Load() {
+		for i := range ops {
+			ops[i].Err = ErrClosed
+		}
+		return ErrClosed
+	}
 	now := s.now().UnixNano()
+	for i := range ops {
+		o := &ops[i]
+		o.Err = nil
+		switch o.Kind {
+		case OpClaim:
+			o.State = s.claim(s.key(false, o.Key), o.TTL, now)
+		case OpCommit:
+			s.commit(s.key(false, o.Key), o.TTL, now)
+		case OpRelease:
+			s.release(s.key(false, o.Key))
+		case OpArrive:
+			o.Ordinal, o.Epoch = s.arrive(s.key(true, o.Key), o.Side, o.Member, o.TTL, now)
+		default:
+			o.Err = errUnknownOp(o.Kind)
+		}
+	}
+	return nil
+}
+
+// errUnknownOp is the Err of an op whose Kind is not one of the OpKind
+// constants.
+type errUnknownOp OpKind
+
+func (e errUnknownOp) Error() string {
+	return "dedupe: unknown op kind " + strconv.Itoa(int(e))
+}
+
+// The operations themselves; call with mu held and the store open.
+
+func (s *LRU) claim(k lruKey, ttl time.Duration, now int64) State {
+	if e, ok := s.get(k, now); ok {
+		return e.state
+	}
+	s.put(k, lruEntry{expires: now + ttlNanos(ttl), state: Pending}, now)
+	return Claimed
+}
+
+func (s *LRU) commit(k lruKey, ttl time.Duration, now int64) {
+	s.put(k, lruEntry{expires: now + ttlNanos(ttl), state: Done}, now)
+}
+
+func (s *LRU) release(k lruKey) {
+	if e, ok := s.cache.Peek(k); ok && e.state == Pending {
+		s.cache.Remove(k)
+	}
+}
+
+func (s *LRU) arrive(k lruKey, side, member string, ttl time.Duration, now int64) (int64, string) {
 	e, ok := s.get(k, now)
 	if !ok {
 		e = lruEntry{arr: newArrivalRecord(s.epochs.nextEpoch())}
@@ -372,7 +450,7 @@ func (s *LRU) Arrive(_ context.Context, key, side, member string, ttl time.Durat
 	ord := e.arr.ordinal(sideMember{side, member})
 	e.expires = now + ttlNanos(ttl)
 	s.put(k, e, now)
-	return ord, e.arr.epoch, nil
+	return ord, e.arr.epoch
 }
 
 // Close stops the store and drops its entries. It is idempotent; afterwards
