@@ -240,7 +240,6 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 	} else {
 		o.Status = r.answer(w, req, res)
 	}
-	o.Duration = r.cfg.now().Sub(start)
 	if i, ok := ep.index(); ok {
 		r.counters[i].add(res.result)
 	}
@@ -250,6 +249,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 			slog.String("event_type", o.EventType), slog.String("delivery_id", o.DeliveryID), slog.Any("error", res.err))
 	}
 	if r.cfg.observer != nil {
+		o.Duration = r.cfg.now().Sub(start)
 		r.cfg.observer(o)
 	}
 }
@@ -294,7 +294,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 		}
 		return outcome{result: ResultUnavailable, err: fmt.Errorf("%w: %w", ErrBodyUnreadable, err)}
 	}
-	verifiedID, err := r.authenticate(ep, req.Header, body)
+	verifiedID, err := r.authenticate(ep, req.Header, body, start)
 	if err != nil {
 		return outcome{result: ResultUnauthorized, err: err}
 	}
@@ -417,12 +417,15 @@ func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome,
 func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *http.Request, ev *normalize.Event) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	defer cancel()
-	wd := &watchdog{r: r, w: w, req: req}
-	wd.mu.Lock() // orders the writes above before fire's
-	wd.t = time.AfterFunc(r.cfg.callbackTimeout, wd.fire)
-	wd.mu.Unlock()
-	defer wd.finish() // also when the callback calls runtime.Goexit
+	wd := startWatchdog(r, w, req)
+	returned := false
+	defer func() {
+		if !returned { // the callback called runtime.Goexit
+			wd.finish()
+		}
+	}()
 	err := r.safeDispatch(cctx, ev)
+	returned = true
 	if status := wd.finish(); status != 0 {
 		return outcome{result: ResultFailed, err: ErrCallbackTimeout, written: true, status: status}, err
 	}
@@ -436,6 +439,7 @@ func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *
 // It writes the response from the timer's goroutine while the callback runs
 // on the request's: the request's goroutine does not touch the
 // ResponseWriter until finish has returned, and mu orders the two.
+// Watchdogs whose timer never fired are reused, timer included.
 type watchdog struct {
 	r   *Receiver
 	w   http.ResponseWriter
@@ -445,6 +449,24 @@ type watchdog struct {
 	mu       sync.Mutex
 	finished bool // the callback returned: the request's goroutine answers
 	status   int  // the status fire answered with; 0 if it did not
+}
+
+var watchdogs sync.Pool // of *watchdog with a stopped timer
+
+// startWatchdog arms a watchdog for one callback run.
+func startWatchdog(r *Receiver, w http.ResponseWriter, req *http.Request) *watchdog {
+	wd, _ := watchdogs.Get().(*watchdog)
+	if wd == nil {
+		wd = &watchdog{}
+		wd.t = time.AfterFunc(time.Hour, wd.fire)
+		wd.t.Stop()
+	}
+	wd.mu.Lock() // orders these writes before fire's reads
+	wd.r, wd.w, wd.req = r, w, req
+	wd.finished, wd.status = false, 0
+	wd.t.Reset(r.cfg.callbackTimeout)
+	wd.mu.Unlock()
+	return wd
 }
 
 // fire runs at the deadline: unless the callback has returned, it answers
@@ -459,12 +481,14 @@ func (wd *watchdog) fire() {
 }
 
 // finish stops the watchdog, waiting for a fire in progress, and returns the
-// status fire answered with (0 if it did not). It is idempotent.
+// status fire answered with (0 if it did not). Call it once: a watchdog
+// whose timer had not fired goes back to the pool.
 func (wd *watchdog) finish() int {
 	if wd.t.Stop() {
 		wd.mu.Lock()
-		wd.finished = true
+		wd.r, wd.w, wd.req = nil, nil, nil
 		wd.mu.Unlock()
+		watchdogs.Put(wd)
 		return 0
 	}
 	wd.mu.Lock()
@@ -638,7 +662,7 @@ func withElements(ev *normalize.Event, elems []int) *normalize.Event {
 
 // authenticate applies ep's checks and returns the verified message id (new
 // endpoint) or "".
-func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte) (string, error) {
+func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now time.Time) (string, error) {
 	switch ep {
 	case EndpointNew:
 		if r.cfg.insecure[0] {
@@ -650,7 +674,7 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte) (string
 		if r.cfg.newAuth != nil && !r.cfg.newAuth.check(h) {
 			return "", ErrUnauthorized
 		}
-		return r.verifier.verify(h, body)
+		return r.verifier.verifyAt(h, body, now)
 	default:
 		if r.cfg.insecure[1] {
 			return "", nil

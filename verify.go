@@ -93,15 +93,24 @@ type signatureHeaders struct {
 // set (say svix-id with webhook-timestamp and webhook-signature) is therefore
 // refused, as svix-go does.
 func headerSets(h http.Header) (sets [2]signatureHeaders, n int) {
-	if s := (signatureHeaders{h.Get(HeaderWebhookID), h.Get(HeaderWebhookTimestamp), h.Get(HeaderWebhookSignature)}); s.complete() {
+	if s := (signatureHeaders{get(h, HeaderWebhookID), get(h, HeaderWebhookTimestamp), get(h, HeaderWebhookSignature)}); s.complete() {
 		sets[n] = s
 		n++
 	}
-	if s := (signatureHeaders{h.Get(HeaderSvixID), h.Get(HeaderSvixTimestamp), h.Get(HeaderSvixSignature)}); s.complete() {
+	if s := (signatureHeaders{get(h, HeaderSvixID), get(h, HeaderSvixTimestamp), get(h, HeaderSvixSignature)}); s.complete() {
 		sets[n] = s
 		n++
 	}
 	return sets, n
+}
+
+// get is h.Get(key) for a key already in canonical form: it skips the
+// canonicalization Get performs on every call.
+func get(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 func (s signatureHeaders) complete() bool {
@@ -119,25 +128,29 @@ type verifier struct {
 // the verified message id. Errors match ErrMissingSignature,
 // ErrStaleTimestamp or ErrInvalidSignature.
 func (v *verifier) verify(h http.Header, body []byte) (string, error) {
+	return v.verifyAt(h, body, v.now())
+}
+
+// verifyAt is verify with the current time given.
+func (v *verifier) verifyAt(h http.Header, body []byte, now time.Time) (string, error) {
 	sets, n := headerSets(h)
 	if n == 0 {
 		return "", ErrMissingSignature
 	}
 	var err error
 	for _, s := range sets[:n] {
-		if err = v.verifySet(s, body); err == nil {
+		if err = v.verifySet(s, body, now); err == nil {
 			return s.id, nil
 		}
 	}
 	return "", err
 }
 
-func (v *verifier) verifySet(s signatureHeaders, body []byte) error {
+func (v *verifier) verifySet(s signatureHeaders, body []byte, now time.Time) error {
 	ts, err := strconv.ParseInt(s.timestamp, 10, 64)
 	if err != nil {
 		return fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
 	}
-	now := v.now()
 	sent := time.Unix(ts, 0)
 	if now.Sub(sent) > v.tolerance {
 		return fmt.Errorf("%w: too old", ErrStaleTimestamp)
@@ -187,7 +200,7 @@ type staticAuth struct {
 // check compares the Authorization header with every accepted value in
 // constant time (per value) and reports whether one matches.
 func (a *staticAuth) check(h http.Header) bool {
-	got := []byte(h.Get("Authorization"))
+	got := []byte(get(h, "Authorization"))
 	ok := 0
 	for _, v := range a.values {
 		ok |= subtle.ConstantTimeCompare(got, v)
