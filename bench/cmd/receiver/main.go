@@ -4,7 +4,7 @@
 // the default in-memory dedupe store) with a no-op read.completed callback
 // and a no-op fallback. It prints nothing while serving.
 //
-//	receiver [-addr 127.0.0.1:18081] [-flags default]
+//	receiver [-addr 127.0.0.1:18081] [-flags default] [-cpuprofile file]
 //
 // Routes: POST /webhooks/codat (new endpoint), POST /webhooks/codat/legacy
 // (legacy endpoint, Authorization codathooktest.DevAuthorization), and
@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -35,7 +36,22 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "loopback address to listen on")
 	flagsName := flag.String("flags", "default", "flag variant: default, inline, inline+cache, timeout or none")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "receiver:", err)
+			os.Exit(1)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if err := run(*addr, *flagsName); err != nil {
 		fmt.Fprintln(os.Stderr, "receiver:", err)
 		os.Exit(1)
