@@ -59,8 +59,18 @@
 // once in each format; see package dedupe. A delivery is claimed before its
 // callback, committed when the callback succeeds and released when it fails,
 // so a retry processes what failed. Concurrent copies in one process wait for
-// the first and share its outcome. The default store is an in-memory LRU;
-// apps with several replicas share a Redis store ([WithStore]).
+// the first (up to the callback deadline) and share its outcome. A retry of a
+// message that was processed is answered as a duplicate straight after its
+// signature check, before parsing or flags, when the store can peek locally
+// (the in-memory LRU can; see dedupe.Peeker). The default store is an
+// in-memory LRU; apps with several replicas share a Redis store ([WithStore]).
+//
+// # Callbacks and deadlines
+//
+// A callback runs on the request's goroutine under the callback deadline
+// ([WithCallbackTimeout], 10 s by default, below Codat's 15 s). A callback
+// that outlives it still gets its 503 to the sender at the deadline; its
+// eventual result settles the delivery.
 //
 // # Feature flags
 //

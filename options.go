@@ -263,9 +263,23 @@ func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 }
 
 // WithCallbackTimeout sets the deadline of one callback or wrapped handler.
-// When it passes, the delivery is released and answered 503 so that a retry
-// processes it; the callback's context is cancelled. The default is
-// [DefaultCallbackTimeout]. A non-positive duration makes [New] fail.
+// The default is [DefaultCallbackTimeout]. A non-positive duration makes
+// [New] fail.
+//
+// A callback runs on the request's goroutine with a context that carries the
+// deadline. When the deadline passes first, the context is cancelled and the
+// delivery is answered 503 (through the error handler) at once, even if the
+// callback ignores its context: over HTTP/1.x a watchdog writes the answer
+// with its Content-Length and Connection: close and flushes it, so the
+// sender has it while the callback still runs; over HTTP/2, where a stream
+// ends only when its handler returns, the callback runs on a goroutine of its
+// own instead. The callback's eventual result then settles the delivery: a
+// late success commits it (a retry is a duplicate), a failure releases it (a
+// retry processes it). A copy of the delivery that arrives meanwhile waits
+// for the first no longer than this deadline, then gets 503 in_flight.
+//
+// A wrapped handler ([Receiver.Middleware]) writes its own response: it runs
+// with the deadline in its request's context and no watchdog.
 func WithCallbackTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {

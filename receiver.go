@@ -71,6 +71,12 @@ const (
 )
 
 // Outcome describes one delivery, for metrics. See [WithObserver].
+//
+// A retry of a message that was already processed is recognised by its
+// verified webhook-id before its body is parsed: its Outcome is a duplicate
+// with an empty Format and EventType. A delivery answered 503 at the
+// callback deadline is reported when its callback returns (Result failed,
+// Err [ErrCallbackTimeout], Status as answered).
 type Outcome struct {
 	Endpoint   Endpoint
 	Format     normalize.Format // "" when the body was never classified
