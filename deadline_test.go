@@ -173,3 +173,52 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCallbackContextCarriesDeadline: the callback's context reports the
+// deadline, is cancelled at it with context.DeadlineExceeded (and so are
+// contexts derived from it), and a callback that returns ctx.Err() is a
+// failure: 503, released, so the retry processes it.
+func TestCallbackContextCarriesDeadline(t *testing.T) {
+	t.Parallel()
+	const timeout = 40 * time.Millisecond
+	h := newHarness(t, codathook.WithCallbackTimeout(timeout))
+	var (
+		sawDeadline atomic.Bool
+		derivedErr  atomic.Value
+		first       atomic.Bool
+	)
+	first.Store(true)
+	err := codathook.On(h.rcv, "connection.disconnected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
+		if !first.Swap(false) {
+			return nil
+		}
+		d, ok := ctx.Deadline()
+		sawDeadline.Store(ok && time.Until(d) <= timeout && time.Until(d) > -time.Second)
+		child, cancel := context.WithCancel(ctx)
+		defer cancel()
+		select {
+		case <-child.Done():
+		case <-time.After(3 * time.Second):
+		}
+		derivedErr.Store(child.Err())
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"id":"e-ctx","eventType":"connection.disconnected","payload":{"referenceCompany":{"id":"c"},"connection":{"id":"k","status":"Unlinked"}}}`)
+	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body))
+	if resp.StatusCode != 503 {
+		t.Errorf("status = %d, want 503", resp.StatusCode)
+	}
+	if !sawDeadline.Load() {
+		t.Error("the callback's context did not report the deadline")
+	}
+	if e, _ := derivedErr.Load().(error); !errors.Is(e, context.DeadlineExceeded) {
+		t.Errorf("derived context Err = %v, want DeadlineExceeded", e)
+	}
+	resp, _ = send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body))
+	if got := resp.Header.Get(codathook.HeaderResult); resp.StatusCode != 204 || got != string(codathook.ResultProcessed) {
+		t.Errorf("retry: %d %q, want 204 processed", resp.StatusCode, got)
+	}
+}

@@ -378,18 +378,16 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	}
 	ev = withElements(ev, lease.Elements())
 	del.event = ev
-	ctx = context.WithValue(ctx, deliveryCtxKey, del)
 	var cbErr error
-	if next != nil {
-		res, cbErr = r.runNext(ctx, w, req, del, ev, next)
-	} else {
-		if req.ProtoMajor < 2 {
-			res, cbErr = r.runCallback(ctx, w, req, ev)
-		} else {
-			res, cbErr = r.runCallbackDetached(ctx, ev, lease)
-			if errors.Is(cbErr, ErrCallbackTimeout) {
-				return res // the late callback commits or releases the lease itself
-			}
+	switch {
+	case next != nil:
+		res, cbErr = r.runNext(context.WithValue(ctx, deliveryCtxKey, del), w, req, del, ev, next)
+	case req.ProtoMajor < 2:
+		res, cbErr = r.runCallback(ctx, w, req, del, ev)
+	default:
+		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease)
+		if errors.Is(cbErr, ErrCallbackTimeout) {
+			return res // the late callback commits or releases the lease itself
 		}
 	}
 	return r.settle(ctx, lease, res, cbErr)
@@ -420,10 +418,9 @@ func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome,
 // gets its retryable answer in time even from a callback that ignores its
 // context. The callback's eventual result then settles the lease: a late
 // success commits (a retry is then a duplicate), a failure releases.
-func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *http.Request, ev *normalize.Event) (outcome, error) {
-	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
-	defer cancel()
-	wd := startWatchdog(r, w, req)
+func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event) (outcome, error) {
+	cctx := newCallbackCtx(ctx, time.Now().Add(r.cfg.callbackTimeout), del)
+	wd := startWatchdog(r, w, req, cctx)
 	returned := false
 	defer func() {
 		if !returned { // the callback called runtime.Goexit
@@ -450,6 +447,7 @@ type watchdog struct {
 	r   *Receiver
 	w   http.ResponseWriter
 	req *http.Request
+	ctx *callbackCtx
 	t   *time.Timer
 
 	mu       sync.Mutex
@@ -460,7 +458,7 @@ type watchdog struct {
 var watchdogs sync.Pool // of *watchdog with a stopped timer
 
 // startWatchdog arms a watchdog for one callback run.
-func startWatchdog(r *Receiver, w http.ResponseWriter, req *http.Request) *watchdog {
+func startWatchdog(r *Receiver, w http.ResponseWriter, req *http.Request, ctx *callbackCtx) *watchdog {
 	wd, _ := watchdogs.Get().(*watchdog)
 	if wd == nil {
 		wd = &watchdog{}
@@ -468,38 +466,44 @@ func startWatchdog(r *Receiver, w http.ResponseWriter, req *http.Request) *watch
 		wd.t.Stop()
 	}
 	wd.mu.Lock() // orders these writes before fire's reads
-	wd.r, wd.w, wd.req = r, w, req
+	wd.r, wd.w, wd.req, wd.ctx = r, w, req, ctx
 	wd.finished, wd.status = false, 0
 	wd.t.Reset(r.cfg.callbackTimeout)
 	wd.mu.Unlock()
 	return wd
 }
 
-// fire runs at the deadline: unless the callback has returned, it answers
-// 503 (through the error handler) as a complete response and flushes it.
+// fire runs at the deadline: unless the callback has returned, it cancels
+// the callback's context and answers 503 (through the error handler) as a
+// complete response, flushed.
 func (wd *watchdog) fire() {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
 	if wd.finished {
 		return
 	}
+	wd.ctx.cancel(context.DeadlineExceeded)
 	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: ErrCallbackTimeout})
 }
 
-// finish stops the watchdog, waiting for a fire in progress, and returns the
-// status fire answered with (0 if it did not). Call it once: a watchdog
-// whose timer had not fired goes back to the pool.
+// finish stops the watchdog, waiting for a fire in progress, cancels the
+// callback's context (as the cancel of context.WithTimeout would) and
+// returns the status fire answered with (0 if it did not). Call it once: a
+// watchdog whose timer had not fired goes back to the pool.
 func (wd *watchdog) finish() int {
 	if wd.t.Stop() {
 		wd.mu.Lock()
-		wd.r, wd.w, wd.req = nil, nil, nil
+		ctx := wd.ctx
+		wd.r, wd.w, wd.req, wd.ctx = nil, nil, nil, nil
 		wd.mu.Unlock()
 		watchdogs.Put(wd)
+		ctx.cancel(context.Canceled)
 		return 0
 	}
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
 	wd.finished = true
+	wd.ctx.cancel(context.Canceled) // no-op when fire cancelled it
 	return wd.status
 }
 
