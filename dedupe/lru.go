@@ -13,18 +13,18 @@ import (
 )
 
 // DefaultCapacity is the number of entries [NewLRU] uses when given a
-// capacity <= 0. At the measured ~165 bytes per claim entry plus its key
-// (TestLRUMemoryPerEntry, go1.26 amd64) a freshly filled store of 36-byte
-// keys costs roughly 20 MiB; under sustained insert-and-evict churn the heap
-// it holds settles higher, within [DefaultCapacityMemory].
+// capacity <= 0. At the measured ~165 bytes per claim entry (keys are held
+// as hashes; TestLRUMemoryPerEntry, go1.26 amd64) a freshly filled store of
+// claims costs roughly 16 MiB; under sustained insert-and-evict churn the
+// heap it holds settles higher, within [DefaultCapacityMemory].
 const DefaultCapacity = 100_000
 
 // DefaultCapacityMemory bounds the heap a full store of [DefaultCapacity]
 // entries holds under sustained churn: go -C bench run ./cmd/memory pushes
 // 1,000,000 (and 1,500,000) unique deliveries through a receiver with the
-// default store and measured about 45 MiB of live heap growth, flat after the
-// first million (about 470 B per entry, keys and golang-lru's bookkeeping
-// included).
+// default store and measured about 44-45 MiB of live heap growth, flat after
+// the first million (about 460 B per entry, arrival members and
+// golang-lru's bookkeeping included).
 const DefaultCapacityMemory = 64 << 20
 
 // LRUOption configures [NewLRU].
@@ -82,9 +82,10 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 // the capacity above the number of distinct deliveries (times about three:
 // delivery, exact and pairing keys) expected within the retention. Measured
 // on go1.26 amd64 (TestLRUMemoryPerEntry): a claim entry costs about 165
-// bytes plus its key; an arrival record with one member about 360 bytes plus
-// its key and member (room for a second member and side included), and
-// past two members about 40 bytes plus the member per further member.
+// bytes (its key is not kept, only its hashes); an arrival record with one
+// member about 360 bytes plus the member (room for a second member and side
+// included), and past two members about 40 bytes plus the member per
+// further member.
 //
 // An LRU is local to one process: several replicas need a shared store such
 // as the redisstore module.
