@@ -150,5 +150,11 @@
 // releases of a Duplicate), as one Do call: one round trip for a networked
 // store. A new delivery then costs four round trips (delivery key; exact
 // keys and arrivals; slots; commit) and a retried duplicate one. Other
-// stores get one call per key.
+// stores get one call per key. The LRU is a BatchStore too: a batch takes
+// its lock and reads its clock once.
+//
+// A store that implements [Peeker] can answer [Deduper.Processed] from a
+// local read: the receiver then recognises a retry of a processed delivery
+// from its webhook-id before parsing it. A networked store should not
+// implement it (every new delivery would pay one more round trip).
 package dedupe
