@@ -83,21 +83,26 @@ type sim struct {
 	signer   *codathooktest.Signer
 
 	failRate float64
+	slowRate float64       // probability that a callback outlives the deadline
+	deadline time.Duration // the receivers' callback timeout when slowRate > 0
 	rngMu    sync.Mutex
 	rng      *rand.Rand
 
 	ledgerMu sync.Mutex
 	ledger   map[string]int // ledger key -> successful callback calls
+	late     map[string]int // ledger key -> of those, calls that returned after the deadline
 
 	answersMu sync.Mutex
 	answers   map[string][]answer // occurrence key -> answers
 
-	attempts, copies, resends, injected atomic.Int64
+	attempts, copies, resends, injected, slow atomic.Int64
 }
 
 type simConfig struct {
 	replicas int
 	failRate float64
+	slowRate float64       // probability that a callback sleeps past the deadline, ignoring its context
+	deadline time.Duration // callback timeout (default 100 ms when slowRate > 0)
 	flags    map[string]memprovider.InMemoryFlag
 	seed     uint64
 }
@@ -117,8 +122,12 @@ func flags(legacy, newOn bool) map[string]memprovider.InMemoryFlag {
 func newSim(t *testing.T, cfg simConfig) *sim {
 	t.Helper()
 	addr := redisAddr(t)
-	s := &sim{t: t, failRate: cfg.failRate, rng: rand.New(rand.NewPCG(cfg.seed, 7)),
-		ledger: map[string]int{}, answers: map[string][]answer{}}
+	s := &sim{t: t, failRate: cfg.failRate, slowRate: cfg.slowRate, deadline: cfg.deadline,
+		rng:    rand.New(rand.NewPCG(cfg.seed, 7)),
+		ledger: map[string]int{}, late: map[string]int{}, answers: map[string][]answer{}}
+	if s.slowRate > 0 && s.deadline <= 0 {
+		s.deadline = 100 * time.Millisecond
+	}
 	api := isolated.NewAPI()
 	t.Cleanup(func() { api.Shutdown(context.Background()) })
 	s.provider = memprovider.NewInMemoryProvider(cfg.flags)
@@ -137,13 +146,17 @@ func newSim(t *testing.T, cfg simConfig) *sim {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rcv, err := codathook.New(
+		opts := []codathook.Option{
 			codathook.WithSecrets(secret),
 			codathook.WithLegacyAuthorization(legacyAuth),
 			codathook.WithStore(store),
 			codathook.WithFlags(api.NewClient(), &toggle.Config{Timeout: -1}),
 			codathook.WithLogger(logger),
-		)
+		}
+		if s.slowRate > 0 {
+			opts = append(opts, codathook.WithCallbackTimeout(s.deadline))
+		}
+		rcv, err := codathook.New(opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,10 +210,20 @@ func (s *sim) callback(ctx context.Context, ev *codathook.Event) error {
 		s.injected.Add(1)
 		return errors.New("injected callback failure")
 	}
+	if s.slowRate > 0 && s.chance(s.slowRate) {
+		// Outlive the deadline, ignoring the context, then succeed: the
+		// sender got 503 at the deadline and the late success commits.
+		s.slow.Add(1)
+		time.Sleep(5 * s.deadline / 2)
+	}
+	late := ctx.Err() != nil
 	s.ledgerMu.Lock()
 	defer s.ledgerMu.Unlock()
 	for _, k := range ledgerKeys(ev) {
 		s.ledger[k]++
+		if late {
+			s.late[k]++
+		}
 	}
 	return nil
 }
@@ -359,15 +382,17 @@ func (s *sim) run(occs []*occurrence, workers int, onProgress func(done int)) {
 
 // report holds the counts a run ends with.
 type report struct {
-	occurrences, processed, skippedOnly, unacknowledged int
-	byResult                                            map[codathook.Result]int
+	occurrences, processed, skippedOnly, unacknowledged, late int
+	byResult                                                  map[codathook.Result]int
 }
 
 // check asserts the soak's invariants and returns the counts:
 //   - no occurrence reached a callback twice;
 //   - an occurrence reached a callback exactly once if any of its deliveries
 //     got a 2xx other than "skipped" (processed, or matched as a duplicate);
-//   - every "processed" answer matches one callback call;
+//   - every "processed" answer matches one callback call, except that a
+//     callback that returned after the deadline may have been answered 503
+//     (failed) at the deadline: calls - late <= processed answers <= calls;
 //   - an occurrence whose 2xx answers were all "skipped" was deliberately
 //     skipped (both endpoints off when its deliveries arrived) and reached no
 //     callback.
@@ -395,9 +420,10 @@ func (s *sim) check(occs []*occurrence) report {
 			failures = append(failures, fmt.Sprintf("%s (%s): reached a callback %d times", occ.key, occ.eventType, calls))
 		case nonSkipped2xx > 0 && calls != 1:
 			failures = append(failures, fmt.Sprintf("%s (%s): acknowledged (%d non-skipped 2xx) but reached a callback %d times; answers %v", occ.key, occ.eventType, nonSkipped2xx, calls, s.answers[occ.key]))
-		case processedAnswers != calls:
-			failures = append(failures, fmt.Sprintf("%s (%s): %d processed answers for %d callback calls", occ.key, occ.eventType, processedAnswers, calls))
+		case processedAnswers > calls || processedAnswers < calls-s.late[occ.key]:
+			failures = append(failures, fmt.Sprintf("%s (%s): %d processed answers for %d callback calls (%d late)", occ.key, occ.eventType, processedAnswers, calls, s.late[occ.key]))
 		}
+		r.late += s.late[occ.key]
 		switch {
 		case calls == 1:
 			r.processed++
@@ -424,6 +450,6 @@ func (r report) String() string {
 		parts = append(parts, string(res)+"="+strconv.Itoa(n))
 	}
 	sort.Strings(parts)
-	return fmt.Sprintf("occurrences=%d processed-once=%d deliberately-skipped=%d never-acknowledged=%d answers{%s}",
-		r.occurrences, r.processed, r.skippedOnly, r.unacknowledged, strings.Join(parts, " "))
+	return fmt.Sprintf("occurrences=%d processed-once=%d (late %d) deliberately-skipped=%d never-acknowledged=%d answers{%s}",
+		r.occurrences, r.processed, r.late, r.skippedOnly, r.unacknowledged, strings.Join(parts, " "))
 }
