@@ -43,6 +43,7 @@ type config struct {
 	insecure        [2]bool
 	tolerance       time.Duration
 	now             func() time.Time
+	clockSet        bool // WithClock was given: the default store reads it too
 	maxBody         int64
 	logger          *slog.Logger
 	errorHandler    func(http.ResponseWriter, *http.Request, error)
@@ -151,14 +152,17 @@ func WithTolerance(d time.Duration) Option {
 	})
 }
 
-// WithClock sets the clock used for signature timestamps and receive times.
-// The default is [time.Now]. A nil clock makes [New] fail.
+// WithClock sets the clock used for signature timestamps, receive times,
+// lease deadlines and the default store's expiry (tests move it instead of
+// sleeping). The default is [time.Now], and the monotonic clock for the
+// default store's expiry. Callback deadlines always use real time. A nil
+// clock makes [New] fail.
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) error {
 		if now == nil {
 			return errors.New("codathook: nil clock")
 		}
-		c.now = now
+		c.now, c.clockSet = now, true
 		return nil
 	})
 }

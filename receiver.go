@@ -132,7 +132,11 @@ func New(opts ...Option) (*Receiver, error) {
 	}
 	r.verifier = &verifier{secrets: c.secrets, tolerance: c.tolerance, now: c.now}
 	if r.cfg.store == nil {
-		r.cfg.store = dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRUClock(c.now), dedupe.WithLRULogger(c.logger))
+		lopts := []dedupe.LRUOption{dedupe.WithLRULogger(c.logger)}
+		if c.clockSet {
+			lopts = append(lopts, dedupe.WithLRUClock(c.now))
+		}
+		r.cfg.store = dedupe.NewLRU(dedupe.DefaultCapacity, lopts...)
 		r.ownStore = true
 	}
 	dcfg := dedupe.Config{}

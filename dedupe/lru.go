@@ -35,9 +35,10 @@ type lruConfig struct {
 	logger *slog.Logger
 }
 
-// WithLRUClock sets the clock the store reads to compute and check expiry
-// (default time.Now). Tests use it to move time without sleeping. A nil now
-// keeps the default.
+// WithLRUClock sets the clock the store reads to compute and check expiry.
+// The default is the monotonic clock (expiry unaffected by steps of the wall
+// clock). Tests use it to move time without sleeping. A nil now keeps the
+// default.
 func WithLRUClock(now func() time.Time) LRUOption {
 	return func(c *lruConfig) {
 		if now != nil {
@@ -94,7 +95,7 @@ type LRU struct {
 	cache    *simplelru.LRU[lruKey, lruEntry]
 	seeds    [2]maphash.Seed
 	capacity int
-	now      func() time.Time
+	now      func() int64 // Unix nanoseconds
 	logger   *slog.Logger
 	epochs   epochs // guarded by mu
 
@@ -242,7 +243,7 @@ func (e *epochs) nextEpoch() string {
 // NewLRU returns an in-memory store holding at most capacity entries
 // (capacity <= 0 selects [DefaultCapacity]).
 func NewLRU(capacity int, opts ...LRUOption) *LRU {
-	cfg := lruConfig{now: time.Now, logger: slog.Default()}
+	cfg := lruConfig{logger: slog.Default()}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
@@ -251,8 +252,11 @@ func NewLRU(capacity int, opts ...LRUOption) *LRU {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	s := &LRU{capacity: capacity, now: cfg.now, logger: cfg.logger,
+	s := &LRU{capacity: capacity, now: monotonicNow(), logger: cfg.logger,
 		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+	if cfg.now != nil {
+		s.now = func() int64 { return cfg.now().UnixNano() }
+	}
 	c, err := simplelru.NewLRU(capacity, s.onEvict)
 	if err != nil { // unreachable: capacity > 0
 		panic("dedupe: " + err.Error())
@@ -315,6 +319,15 @@ func (s *LRU) put(k lruKey, e lruEntry, now int64) {
 	s.inserting = false
 }
 
+// monotonicNow returns the LRU's default clock: Unix nanoseconds read from
+// the monotonic clock (time.Since of a base time), so that expiry is immune
+// to steps of the wall clock and each reading costs one clock read, not two.
+func monotonicNow() func() int64 {
+	base := time.Now()
+	baseUnix := base.UnixNano()
+	return func() int64 { return baseUnix + int64(time.Since(base)) }
+}
+
 func ttlNanos(ttl time.Duration) int64 {
 	if ttl <= 0 {
 		return 1
@@ -330,7 +343,7 @@ func (s *LRU) Claim(_ context.Context, key string, ttl time.Duration) (State, er
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	return s.claim(k, ttl, s.now().UnixNano()), nil
+	return s.claim(k, ttl, s.now()), nil
 }
 
 // Commit implements [Store.Commit].
@@ -341,7 +354,7 @@ func (s *LRU) Commit(_ context.Context, key string, ttl time.Duration) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	s.commit(k, ttl, s.now().UnixNano())
+	s.commit(k, ttl, s.now())
 	return nil
 }
 
@@ -353,7 +366,7 @@ func (s *LRU) Peek(_ context.Context, key string) (State, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	if e, ok := s.cache.Peek(k); ok && e.expires > s.now().UnixNano() {
+	if e, ok := s.cache.Peek(k); ok && e.expires > s.now() {
 		return e.state, nil
 	}
 	return 0, nil
@@ -379,7 +392,7 @@ func (s *LRU) Arrive(_ context.Context, key, side, member string, ttl time.Durat
 	if s.closed.Load() {
 		return 0, "", ErrClosed
 	}
-	ord, epoch := s.arrive(k, side, member, ttl, s.now().UnixNano())
+	ord, epoch := s.arrive(k, side, member, ttl, s.now())
 	return ord, epoch, nil
 }
 
@@ -395,7 +408,7 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 		}
 		return ErrClosed
 	}
-	now := s.now().UnixNano()
+	now := s.now()
 	for i := range ops {
 		o := &ops[i]
 		o.Err = nil
