@@ -65,7 +65,7 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 // and a [Peeker].
 //
 // Keys are held as two independent 64-bit hashes (hash/maphash, with seeds
-// drawn per store) rather than as strings: fixed-size keys make the map
+// drawn per store, a pair per namespace) rather than as strings: fixed-size keys make the map
 // cheaper to probe and leave the garbage collector no key strings to trace.
 // Two distinct keys collide only if both 64-bit hashes agree, with
 // probability 2^-128 per pair: for a full default store of 100,000 entries
@@ -93,7 +93,7 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 type LRU struct {
 	mu       sync.Mutex
 	cache    *simplelru.LRU[lruKey, lruEntry]
-	seeds    [2]maphash.Seed
+	seeds    [2][2]maphash.Seed // [claim or arrival namespace][half]
 	capacity int
 	now      func() int64 // Unix nanoseconds
 	logger   *slog.Logger
@@ -115,14 +115,17 @@ var (
 	_ BatchStore = (*LRU)(nil)
 )
 
-type lruKey struct {
-	arrival bool      // arrival records and claim keys are separate namespaces
-	h       [2]uint64 // the key string's hashes under the store's two seeds
-}
+// lruKey is a key string's two hashes. Claim keys and arrival keys are
+// separate namespaces: each is hashed under its own pair of seeds.
+type lruKey [2]uint64
 
 // key returns the map key of the claim or arrival key k.
 func (s *LRU) key(arrival bool, k string) lruKey {
-	return lruKey{arrival: arrival, h: [2]uint64{maphash.String(s.seeds[0], k), maphash.String(s.seeds[1], k)}}
+	seeds := &s.seeds[0]
+	if arrival {
+		seeds = &s.seeds[1]
+	}
+	return lruKey{maphash.String(seeds[0], k), maphash.String(seeds[1], k)}
 }
 
 type lruEntry struct {
@@ -253,7 +256,7 @@ func NewLRU(capacity int, opts ...LRUOption) *LRU {
 		capacity = DefaultCapacity
 	}
 	s := &LRU{capacity: capacity, now: monotonicNow(), logger: cfg.logger,
-		seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+		seeds: [2][2]maphash.Seed{{maphash.MakeSeed(), maphash.MakeSeed()}, {maphash.MakeSeed(), maphash.MakeSeed()}}}
 	if cfg.now != nil {
 		s.now = func() int64 { return cfg.now().UnixNano() }
 	}
@@ -280,7 +283,7 @@ func (s *LRU) onEvict(k lruKey, e lruEntry) {
 	s.lastWarn = s.opNow
 	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed (raise the capacity)",
 		slog.Int("capacity", s.capacity),
-		slog.Bool("arrival", k.arrival),
+		slog.Bool("arrival", e.arr != nil),
 		slog.Duration("remaining", time.Duration(e.expires-s.opNow)),
 		slog.Uint64("live_evictions_total", n))
 }

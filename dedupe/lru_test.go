@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -167,5 +168,41 @@ func TestLRUMemoryPerEntry(t *testing.T) {
 	}
 	if arrive > 900 {
 		t.Errorf("arrival record costs %.0f B, want <= 900 (update the documented figure)", arrive)
+	}
+}
+
+// BenchmarkLRUFull measures one batch of the shape a new delivery sends
+// (claim, claim, arrive, claim, then three commits) against a store already
+// full at DefaultCapacity, so that every insert evicts: the steady state of
+// a busy receiver, where the map and list are cold.
+func BenchmarkLRUFull(b *testing.B) {
+	s := dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRULogger(slog.New(slog.DiscardHandler)))
+	b.Cleanup(func() { _ = s.Close(context.Background()) })
+	ctx := context.Background()
+	keys := func(i int) (d, id, p, o string) {
+		n := strconv.Itoa(i)
+		return "d:msg:msg_2sZ3mX0bC" + n, "i:evt-" + n, "p:14:read.completed5:co-" + n, "o:14:read.completed5:co-" + n + "#a#1"
+	}
+	for i := range dedupe.DefaultCapacity / 4 {
+		d, id, p, o := keys(-i - 1)
+		_ = s.Do(ctx, []dedupe.Op{{Kind: dedupe.OpClaim, Key: d, TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: id, TTL: time.Hour},
+			{Kind: dedupe.OpArrive, Key: p, Side: "new", Member: d, TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: o, TTL: time.Hour}})
+	}
+	pre := make([][4]string, 1<<16)
+	for i := range pre {
+		d, id, p, o := keys(i)
+		pre[i] = [4]string{d, id, p, o}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := &pre[i%len(pre)]
+		i++
+		ops := [4]dedupe.Op{{Kind: dedupe.OpClaim, Key: k[0], TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: k[1], TTL: time.Hour},
+			{Kind: dedupe.OpArrive, Key: k[2], Side: "new", Member: k[0], TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: k[3], TTL: time.Hour}}
+		_ = s.Do(ctx, ops[:])
+		commits := [3]dedupe.Op{{Kind: dedupe.OpCommit, Key: k[0], TTL: time.Hour}, {Kind: dedupe.OpCommit, Key: k[1], TTL: time.Hour},
+			{Kind: dedupe.OpCommit, Key: k[3], TTL: time.Hour}}
+		_ = s.Do(ctx, commits[:])
 	}
 }
