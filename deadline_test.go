@@ -222,3 +222,31 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 		t.Errorf("retry: %d %q, want 204 processed", resp.StatusCode, got)
 	}
 }
+
+// TestCallbackDeadlineErrorHandlerPanics: an error handler that panics at
+// the deadline, on the watchdog's goroutine, does not crash the process;
+// the request's goroutine answers when the callback returns, with the
+// callback's own result (here a success: 204 processed).
+func TestCallbackDeadlineErrorHandlerPanics(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	h := newHarness(t, codathook.WithCallbackTimeout(20*time.Millisecond),
+		codathook.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, err error) {
+			if calls.Add(1) == 1 {
+				panic("error handler bug")
+			}
+			w.WriteHeader(codathook.StatusCode(err))
+		}))
+	release, returned := blockingCallback(h)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		close(release)
+	}()
+	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e-panic")))
+	if !returned.Load() {
+		t.Error("answered before the callback returned, though the watchdog's answer panicked")
+	}
+	if resp.StatusCode != 204 || resp.Header.Get(codathook.HeaderResult) != string(codathook.ResultProcessed) || calls.Load() != 1 {
+		t.Errorf("%d %q after %d error handler calls, want 204 processed after 1", resp.StatusCode, resp.Header.Get(codathook.HeaderResult), calls.Load())
+	}
+}

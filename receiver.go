@@ -487,6 +487,16 @@ func (wd *watchdog) fire() {
 		return
 	}
 	wd.ctx.cancel(context.DeadlineExceeded)
+	// fire runs on the timer's goroutine, where nothing recovers a panic of
+	// the error handler: recover it, and leave the answer to the request's
+	// goroutine (status 0), as if the watchdog had not fired.
+	defer func() {
+		if p := recover(); p != nil {
+			wd.status = 0
+			wd.r.cfg.logger.Error("codathook: the error handler panicked answering at the callback deadline; the delivery is answered when the callback returns",
+				slog.Any("panic", p))
+		}
+	}()
 	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: ErrCallbackTimeout})
 }
 
