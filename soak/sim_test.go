@@ -96,6 +96,7 @@ type sim struct {
 	answers   map[string][]answer // occurrence key -> answers
 
 	attempts, copies, resends, injected, slow atomic.Int64
+	running                                   atomic.Int64 // callbacks running now
 }
 
 type simConfig struct {
@@ -206,6 +207,8 @@ func ledgerKeys(ev *codathook.Event) []string {
 }
 
 func (s *sim) callback(ctx context.Context, ev *codathook.Event) error {
+	s.running.Add(1)
+	defer s.running.Add(-1)
 	if s.failRate > 0 && s.chance(s.failRate) {
 		s.injected.Add(1)
 		return errors.New("injected callback failure")
@@ -398,6 +401,15 @@ type report struct {
 //     callback.
 func (s *sim) check(occs []*occurrence) report {
 	s.t.Helper()
+	// A slow callback can outlast its sender's last attempt: wait for every
+	// callback to return before reading the ledger.
+	for deadline := time.Now().Add(30 * time.Second); s.running.Load() > 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%d callbacks still running 30 s after the last delivery", s.running.Load())
+		}
+	}
+	s.ledgerMu.Lock()
+	defer s.ledgerMu.Unlock()
 	r := report{occurrences: len(occs), byResult: map[codathook.Result]int{}}
 	var failures []string
 	for _, occ := range occs {
