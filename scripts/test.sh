@@ -19,15 +19,27 @@ if [ -z "${REDIS_ADDR:-}" ]; then
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
 	fi
 	port=${REDIS_PORT:-6399}
+	# A server already on the port (another run's, perhaps still shutting
+	# down) would answer the pings below and then vanish mid-run: take the
+	# next free port instead.
+	while redis-cli -p "$port" ping >/dev/null 2>&1; do
+		port=$((port + 1))
+	done
 	rdir=$(mktemp -d)
 	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 		--daemonize yes --pidfile "$rdir/redis.pid" --dir "$rdir" --logfile "$rdir/redis.log"
-	trap 'kill "$(cat "$rdir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$rdir"' EXIT
+	# shutdown is synchronous, so the port is free again when the script ends.
+	trap 'redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$rdir/redis.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$rdir"' EXIT
+	# Ours is up once it has written its pid file (after binding) and answers.
 	for _ in $(seq 1 50); do
-		redis-cli -p "$port" ping >/dev/null 2>&1 && break
+		[ -s "$rdir/redis.pid" ] && redis-cli -p "$port" ping >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	redis-cli -p "$port" ping >/dev/null
+	if ! [ -s "$rdir/redis.pid" ] || ! redis-cli -p "$port" ping >/dev/null; then
+		echo "test.sh: redis-server did not start on 127.0.0.1:$port:" >&2
+		cat "$rdir/redis.log" >&2 || true
+		exit 1
+	fi
 	export REDIS_ADDR="127.0.0.1:$port"
 	echo "test.sh: redis-server on $REDIS_ADDR" >&2
 fi
