@@ -186,12 +186,14 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 		sawDeadline atomic.Bool
 		derivedErr  atomic.Value
 		first       atomic.Bool
+		firstDone   = make(chan struct{})
 	)
 	first.Store(true)
 	err := codathook.On(h.rcv, "connection.disconnected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
 		if !first.Swap(false) {
 			return nil
 		}
+		defer close(firstDone)
 		d, ok := ctx.Deadline()
 		sawDeadline.Store(ok && time.Until(d) <= timeout && time.Until(d) > -time.Second)
 		child, cancel := context.WithCancel(ctx)
@@ -211,13 +213,30 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Errorf("status = %d, want 503", resp.StatusCode)
 	}
+	// The 503 can reach the client before the callback has seen its derived
+	// context cancelled (that runs on a goroutine of its own).
+	select {
+	case <-firstDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first callback did not return")
+	}
 	if !sawDeadline.Load() {
 		t.Error("the callback's context did not report the deadline")
 	}
 	if e, _ := derivedErr.Load().(error); !errors.Is(e, context.DeadlineExceeded) {
 		t.Errorf("derived context Err = %v, want DeadlineExceeded", e)
 	}
-	resp, _ = send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body))
+	// The 503 can reach the client before the callback has returned and
+	// released the delivery: until then a retry is in flight (or shares the
+	// first copy's failure). Retry as a sender would.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, _ = send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body))
+		if resp.StatusCode == 204 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got := resp.Header.Get(codathook.HeaderResult); resp.StatusCode != 204 || got != string(codathook.ResultProcessed) {
 		t.Errorf("retry: %d %q, want 204 processed", resp.StatusCode, got)
 	}
@@ -237,11 +256,16 @@ func TestCallbackDeadlineErrorHandlerPanics(t *testing.T) {
 			}
 			w.WriteHeader(codathook.StatusCode(err))
 		}))
-	release, returned := blockingCallback(h)
-	go func() {
-		time.Sleep(100 * time.Millisecond)
-		close(release)
-	}()
+	var returned atomic.Bool
+	h.fail.Store(func(*codathook.Event) error {
+		// Return only once the watchdog has called (and panicked in) the
+		// error handler, or after 3 s.
+		for deadline := time.Now().Add(3 * time.Second); calls.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		returned.Store(true)
+		return nil
+	})
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e-panic")))
 	if !returned.Load() {
 		t.Error("answered before the callback returned, though the watchdog's answer panicked")
