@@ -48,12 +48,8 @@ func (c *callbackCtx) Deadline() (time.Time, bool) { return c.deadline, true }
 func (c *callbackCtx) Done() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.done == nil {
-		if c.err != nil {
-			c.done = closedChan
-		} else {
-			c.done = make(chan struct{})
-		}
+	if c.done == nil { // cancel sets done, so the context is not cancelled yet
+		c.done = make(chan struct{})
 	}
 	return c.done
 }

@@ -66,13 +66,20 @@ func TestFlightGroupLeaderGoexit(t *testing.T) {
 	<-started
 	got := make(chan outcome)
 	go func() {
-		res, _ := g.do("k", 5*time.Second, func() outcome { return outcome{} })
+		// A wait far longer than the test: in_flight must come from the
+		// leader's exit, not from the waiter giving up.
+		res, _ := g.do("k", time.Hour, func() outcome { return outcome{} })
 		got <- res
 	}()
 	waitForWaiter(t, &g, "k")
 	close(release)
-	if res := <-got; res.result != ResultInFlight {
-		t.Errorf("waiter of a leader that exited: %v, want in_flight", res.result)
+	select {
+	case res := <-got:
+		if res.result != ResultInFlight {
+			t.Errorf("waiter of a leader that exited: %v, want in_flight", res.result)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter was not released when its leader exited")
 	}
 }
 

@@ -93,20 +93,20 @@ type signatureHeaders struct {
 // set (say svix-id with webhook-timestamp and webhook-signature) is therefore
 // refused, as svix-go does.
 func headerSets(h http.Header) (sets [2]signatureHeaders, n int) {
-	if s := (signatureHeaders{get(h, HeaderWebhookID), get(h, HeaderWebhookTimestamp), get(h, HeaderWebhookSignature)}); s.complete() {
+	if s := (signatureHeaders{headerValue(h, HeaderWebhookID), headerValue(h, HeaderWebhookTimestamp), headerValue(h, HeaderWebhookSignature)}); s.complete() {
 		sets[n] = s
 		n++
 	}
-	if s := (signatureHeaders{get(h, HeaderSvixID), get(h, HeaderSvixTimestamp), get(h, HeaderSvixSignature)}); s.complete() {
+	if s := (signatureHeaders{headerValue(h, HeaderSvixID), headerValue(h, HeaderSvixTimestamp), headerValue(h, HeaderSvixSignature)}); s.complete() {
 		sets[n] = s
 		n++
 	}
 	return sets, n
 }
 
-// get is h.Get(key) for a key already in canonical form: it skips the
+// headerValue is h.Get(key) for a key already in canonical form: it skips the
 // canonicalization Get performs on every call.
-func get(h http.Header, key string) string {
+func headerValue(h http.Header, key string) string {
 	if v := h[key]; len(v) > 0 {
 		return v[0]
 	}
@@ -200,7 +200,7 @@ type staticAuth struct {
 // check compares the Authorization header with every accepted value in
 // constant time (per value) and reports whether one matches.
 func (a *staticAuth) check(h http.Header) bool {
-	got := []byte(get(h, "Authorization"))
+	got := []byte(headerValue(h, "Authorization"))
 	ok := 0
 	for _, v := range a.values {
 		ok |= subtle.ConstantTimeCompare(got, v)

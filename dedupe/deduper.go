@@ -204,8 +204,9 @@ func (l *Lease) Release(ctx context.Context) error {
 // their store calls in; larger deliveries spill to the heap.
 const batchArr = 6
 
-// do runs ops: in one BatchStore.Do when the store has it and there is
-// more than one op, else one Store call per op.
+// do runs ops: on the LRU in one Do, called directly so that ops stays on
+// the caller's stack; on another BatchStore in one Do when there is more
+// than one op; else one Store call per op.
 func (d *Deduper) do(ctx context.Context, ops []Op) {
 	if d.lru != nil {
 		_ = d.lru.Do(ctx, ops) // sets every op's Err
@@ -281,7 +282,7 @@ func (d *Deduper) Processed(ctx context.Context, key string) bool {
 	if d.peeker == nil || key == "" {
 		return false
 	}
-	st, err := d.peeker.Peek(ctx, bounded(kindDelivery+key))
+	st, err := d.peeker.Peek(ctx, deliveryClaimKey(key))
 	return err == nil && st == Done
 }
 

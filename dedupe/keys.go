@@ -170,8 +170,12 @@ func firstKey(ev *normalize.Event, sd, dk string) string {
 	if sd != "" && ev.ID != "" && dk == ev.ID {
 		return bounded(kindID + dk)
 	}
-	return bounded(kindDelivery + dk)
+	return deliveryClaimKey(dk)
 }
+
+// deliveryClaimKey is the claim key of delivery key dk (when it is not the
+// event id).
+func deliveryClaimKey(dk string) string { return bounded(kindDelivery + dk) }
 
 // planLen is the key bytes buildPlan writes for occs, with slot keys
 // estimated (epochs are not known yet).

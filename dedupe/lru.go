@@ -2,6 +2,7 @@ package dedupe
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"strconv"
@@ -339,26 +340,32 @@ func ttlNanos(ttl time.Duration) int64 {
 }
 
 // Claim implements [Store.Claim].
-func (s *LRU) Claim(_ context.Context, key string, ttl time.Duration) (State, error) {
-	k := s.key(false, key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return 0, ErrClosed
-	}
-	return s.claim(k, ttl, s.now()), nil
+func (s *LRU) Claim(ctx context.Context, key string, ttl time.Duration) (State, error) {
+	o := s.one(ctx, Op{Kind: OpClaim, Key: key, TTL: ttl})
+	return o.State, o.Err
 }
 
 // Commit implements [Store.Commit].
-func (s *LRU) Commit(_ context.Context, key string, ttl time.Duration) error {
-	k := s.key(false, key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	s.commit(k, ttl, s.now())
-	return nil
+func (s *LRU) Commit(ctx context.Context, key string, ttl time.Duration) error {
+	return s.one(ctx, Op{Kind: OpCommit, Key: key, TTL: ttl}).Err
+}
+
+// Release implements [Store.Release].
+func (s *LRU) Release(ctx context.Context, key string) error {
+	return s.one(ctx, Op{Kind: OpRelease, Key: key}).Err
+}
+
+// Arrive implements [Store.Arrive].
+func (s *LRU) Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
+	o := s.one(ctx, Op{Kind: OpArrive, Key: key, Side: side, Member: member, TTL: ttl})
+	return o.Ordinal, o.Epoch, o.Err
+}
+
+// one runs o as a batch of one.
+func (s *LRU) one(ctx context.Context, o Op) Op {
+	ops := [1]Op{o}
+	_ = s.Do(ctx, ops[:])
+	return ops[0]
 }
 
 // Peek implements [Peeker.Peek].
@@ -373,30 +380,6 @@ func (s *LRU) Peek(_ context.Context, key string) (State, error) {
 		return e.state, nil
 	}
 	return 0, nil
-}
-
-// Release implements [Store.Release].
-func (s *LRU) Release(_ context.Context, key string) error {
-	k := s.key(false, key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	s.release(k)
-	return nil
-}
-
-// Arrive implements [Store.Arrive].
-func (s *LRU) Arrive(_ context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
-	k := s.key(true, key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return 0, "", ErrClosed
-	}
-	ord, epoch := s.arrive(k, side, member, ttl, s.now())
-	return ord, epoch, nil
 }
 
 // Do implements [BatchStore.Do]: the whole batch runs under the store's
@@ -425,18 +408,10 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 		case OpArrive:
 			o.Ordinal, o.Epoch = s.arrive(s.key(true, o.Key), o.Side, o.Member, o.TTL, now)
 		default:
-			o.Err = errUnknownOp(o.Kind)
+			o.Err = fmt.Errorf("dedupe: unknown op kind %d", o.Kind)
 		}
 	}
 	return nil
-}
-
-// errUnknownOp is the Err of an op whose Kind is not one of the OpKind
-// constants.
-type errUnknownOp OpKind
-
-func (e errUnknownOp) Error() string {
-	return "dedupe: unknown op kind " + strconv.Itoa(int(e))
 }
 
 // The operations themselves; call with mu held and the store open.
