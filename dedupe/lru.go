@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+
+	"github.com/codathook/codathook/internal/monotime"
 )
 
 // DefaultCapacity is the number of entries [NewLRU] uses when given a
@@ -256,11 +258,8 @@ func NewLRU(capacity int, opts ...LRUOption) *LRU {
 	if capacity <= 0 {
 		capacity = DefaultCapacity
 	}
-	s := &LRU{capacity: capacity, now: monotonicNow(), logger: cfg.logger,
+	s := &LRU{capacity: capacity, now: monotime.Of(cfg.now), logger: cfg.logger,
 		seeds: [2][2]maphash.Seed{{maphash.MakeSeed(), maphash.MakeSeed()}, {maphash.MakeSeed(), maphash.MakeSeed()}}}
-	if cfg.now != nil {
-		s.now = func() int64 { return cfg.now().UnixNano() }
-	}
 	c, err := simplelru.NewLRU(capacity, s.onEvict)
 	if err != nil { // unreachable: capacity > 0
 		panic("dedupe: " + err.Error())
@@ -321,15 +320,6 @@ func (s *LRU) put(k lruKey, e lruEntry, now int64) {
 	s.opNow, s.inserting = now, true
 	s.cache.Add(k, e)
 	s.inserting = false
-}
-
-// monotonicNow returns the LRU's default clock: Unix nanoseconds read from
-// the monotonic clock (time.Since of a base time), so that expiry is immune
-// to steps of the wall clock and each reading costs one clock read, not two.
-func monotonicNow() func() int64 {
-	base := time.Now()
-	baseUnix := base.UnixNano()
-	return func() int64 { return baseUnix + int64(time.Since(base)) }
 }
 
 func ttlNanos(ttl time.Duration) int64 {
