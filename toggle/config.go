@@ -125,7 +125,9 @@ type Config struct {
 	// The default is [slog.Default].
 	Logger *slog.Logger
 
-	// Now is the clock; the default is [time.Now]. Tests inject it.
+	// Now is the clock, for cache expiry and warning intervals. The default
+	// is [time.Now], with cache expiry measured on the monotonic clock
+	// (immune to steps of the wall clock). Tests inject it.
 	Now func() time.Time
 }
 

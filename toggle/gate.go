@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
+
+	"github.com/codathook/codathook/internal/monotime"
 )
 
 // Client evaluates boolean flags. *openfeature.Client satisfies it; a Gate
@@ -137,6 +139,7 @@ func (c *counters) snapshot() EndpointStats {
 type endpointGate struct {
 	endpointSettings
 	counters
+	index      int // in cache.static
 	boxedName  any
 	lastWarn   atomic.Int64 // unix nanoseconds of the last failure warning, or noWarnYet
 	suppressed atomic.Uint64
@@ -189,6 +192,7 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 		return nil, err
 	}
 	g.legacy.boxedName, g.new.boxedName = boxedLegacy, boxedNew
+	g.legacy.index, g.new.index = 0, 1
 	g.legacy.lastWarn.Store(noWarnYet)
 	g.new.lastWarn.Store(noWarnYet)
 	if g.timeout == 0 {
@@ -212,7 +216,7 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 		if ttl == 0 {
 			ttl = DefaultCacheTTL
 		}
-		g.cache = newCache(cfg.CacheSize, ttl)
+		g.cache = newCache(cfg.CacheSize, ttl, monotime.Of(cfg.Now))
 	}
 	if g.events != nil {
 		h := g.onProviderEvent
@@ -312,17 +316,16 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 		cached bool
 	)
 	if g.cache != nil && !hasTransactionContext(ctx) {
-		now := g.now()
 		// A STATIC decision did not depend on the evaluation context, so one
 		// entry per endpoint serves every delivery until the next provider
 		// event (or CacheTTL).
-		d, _, ok := g.cache.get(cacheKey{endpoint: ep.name, static: true}, now)
+		d, ok := g.cache.getStatic(ep.index)
 		if !ok {
 			key = cacheKey{
 				endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
 				dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
 			}
-			d, gen, ok = g.cache.get(key, now)
+			d, gen, ok = g.cache.get(key)
 		}
 		if ok {
 			ep.cacheHits.Add(1)
@@ -338,10 +341,7 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 	d := g.decide(ep, det, err, &req)
 	ep.count(d)
 	if cached && d.Err == nil {
-		if d.Reason == string(openfeature.StaticReason) {
-			key = cacheKey{endpoint: ep.name, static: true}
-		}
-		g.cache.put(key, d, gen, g.now())
+		g.cache.put(ep.index, d.Reason == string(openfeature.StaticReason), key, d, gen)
 	}
 	return d
 }

@@ -300,35 +300,109 @@ func TestGateFlipMidStream(t *testing.T) {
 }
 
 // TestGateCacheNeverStoresAStaleResult proves the generation check: an
-// evaluation that started before an invalidation must not be cached.
+// evaluation that started before an invalidation must not be cached, whether
+// its decision would be cached per context or, resolved as STATIC, for the
+// whole endpoint (read without the cache's lock).
 func TestGateCacheNeverStoresAStaleResult(t *testing.T) {
 	t.Parallel()
-	started, release := make(chan struct{}), make(chan struct{})
-	f := &fakeClient{}
-	var first sync.Once
-	f.eval = func(ctx context.Context, flag string, def bool, ec openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
-		v := f.value.Load()
-		first.Do(func() { close(started); <-release })
-		return openfeature.BooleanEvaluationDetails{Value: v}, nil
+	for _, reason := range []openfeature.Reason{openfeature.TargetingMatchReason, openfeature.StaticReason} {
+		t.Run(string(reason), func(t *testing.T) {
+			t.Parallel()
+			started, release := make(chan struct{}), make(chan struct{})
+			f := &fakeClient{}
+			var first sync.Once
+			f.eval = func(ctx context.Context, flag string, def bool, ec openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
+				v := f.value.Load()
+				first.Do(func() { close(started); <-release })
+				d := openfeature.BooleanEvaluationDetails{Value: v}
+				d.Reason = reason
+				return d, nil
+			}
+			f.value.Store(true)
+			g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan toggle.Decision)
+			go func() { done <- g.Evaluate(context.Background(), newReq) }()
+			<-started
+			f.value.Store(false) // the provider changes while the evaluation is in flight
+			f.fire(openfeature.ProviderConfigChange)
+			close(release)
+			if d := <-done; !d.Enabled {
+				t.Fatalf("in-flight evaluation: Enabled = false, want the value it read (true)")
+			}
+			d := g.Evaluate(t.Context(), newReq)
+			if d.Enabled || d.Cached {
+				t.Errorf("next Evaluate = {Enabled:%v Cached:%v}, want {Enabled:false Cached:false}", d.Enabled, d.Cached)
+			}
+			if d := g.Evaluate(t.Context(), newReq); d.Enabled || !d.Cached {
+				t.Errorf("then = {Enabled:%v Cached:%v}, want the fresh value cached {Enabled:false Cached:true}", d.Enabled, d.Cached)
+			}
+		})
 	}
+}
+
+// TestGateStaticCacheExpiresAndCloses covers the endpoint-wide entry of a
+// STATIC decision: it serves other contexts, expires with CacheTTL, is
+// cleared by every provider event and by Invalidate, and is bypassed after
+// Close.
+func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	f := &fakeClient{}
 	f.value.Store(true)
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: -1})
+	f.eval = func(_ context.Context, _ string, _ bool, _ openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
+		d := openfeature.BooleanEvaluationDetails{Value: f.value.Load()}
+		d.Reason = openfeature.StaticReason
+		return d, nil
+	}
+	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clock, Timeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan toggle.Decision)
-	go func() { done <- g.Evaluate(context.Background(), newReq) }()
-	<-started
-	f.value.Store(false) // the provider changes while the evaluation is in flight
-	f.fire(openfeature.ProviderConfigChange)
-	close(release)
-	if d := <-done; !d.Enabled {
-		t.Fatalf("in-flight evaluation: Enabled = false, want the value it read (true)")
+	calls := func() int64 { return f.calls.Load() }
+	fresh := func(what string, r toggle.Request) {
+		t.Helper()
+		before := calls()
+		if d := g.Evaluate(t.Context(), r); d.Cached || calls() != before+1 {
+			t.Errorf("%s: Cached = %v, want a fresh evaluation", what, d.Cached)
+		}
 	}
-	d := g.Evaluate(t.Context(), newReq)
-	if d.Enabled || d.Cached {
-		t.Errorf("next Evaluate = {Enabled:%v Cached:%v}, want {Enabled:false Cached:false}", d.Enabled, d.Cached)
+	cached := func(what string, r toggle.Request) {
+		t.Helper()
+		before := calls()
+		if d := g.Evaluate(t.Context(), r); !d.Cached || calls() != before {
+			t.Errorf("%s: Cached = %v, want a cached decision", what, d.Cached)
+		}
 	}
+	fresh("first", newReq)
+	other := newReq
+	other.CompanyID, other.EventType = "c2", "x"
+	cached("another context", other)
+	legacy := newReq
+	legacy.Endpoint = toggle.EndpointLegacy
+	fresh("the other endpoint", legacy)
+	cached("the other endpoint again", legacy)
+
+	advance(999 * time.Millisecond)
+	cached("just before the TTL", newReq)
+	advance(time.Millisecond)
+	fresh("at the TTL", newReq)
+
+	for _, et := range []openfeature.EventType{openfeature.ProviderConfigChange, openfeature.ProviderReady, openfeature.ProviderError, openfeature.ProviderStale} {
+		f.fire(et)
+		fresh("after "+string(et), newReq)
+		cached("after "+string(et)+", again", newReq)
+	}
+	g.Invalidate()
+	fresh("after Invalidate", newReq)
+	_ = g.Close()
+	fresh("after Close", newReq)
+	fresh("after Close, again", newReq)
 }
 
 func TestGateCache(t *testing.T) {
