@@ -736,6 +736,11 @@ func (r *Receiver) gateRequest(ep Endpoint, req *http.Request, ev *normalize.Eve
 		ClientHeader: req.Header.Get(HeaderCodatClientID),
 		ConnectionID: ev.ConnectionID,
 	}
+	// A read.completed with several elements has as many occurrences and
+	// no single data type: skip building them.
+	if rc, ok := ev.Typed.(*normalize.ReadCompletedEvent); ok && len(rc.Payload.DataTypes) > 1 {
+		return tr
+	}
 	if occ := ev.Occurrences(); len(occ) == 1 {
 		tr.DataType = occ[0].DataType
 	}

@@ -108,3 +108,72 @@ func TestDeduperBatchStoreSameOutcomes(t *testing.T) {
 		})
 	}
 }
+
+// plainStore hides every optional interface of its Store: one call per op.
+type plainStore struct{ dedupe.Store }
+
+// TestDeduperManyElements runs read.completed deliveries with more
+// elements than fit the Deduper's stack batches (a pooled buffer serves
+// them) through the LRU called directly, a batching store and a plain
+// store: the elements left to process, release and retry, commit, the
+// twins of every element, and a skipped delivery's arrivals all come out
+// as with small deliveries, and buffers reused from one delivery to the
+// next carry nothing over.
+func TestDeduperManyElements(t *testing.T) {
+	t.Parallel()
+	types := []string{"invoices", "bills", "customers", "suppliers", "payments", "journals", "accounts", "items", "taxRates"}
+	stores := map[string]func(*clock) dedupe.Store{
+		"lru":   func(c *clock) dedupe.Store { return dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now)) },
+		"batch": func(c *clock) dedupe.Store { return &batchStore{Store: dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))} },
+		"plain": func(c *clock) dedupe.Store { return plainStore{dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))} },
+	}
+	for name, newStore := range stores {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			e := newEnvWith(t, clk, newStore(clk))
+			twin := func(i int) []byte {
+				return legacyDataset(fmt.Sprint("a", i), "Data sync completed", types[i], fmt.Sprint("ds-", i))
+			}
+			// The legacy twins of elements 2 and 7 were processed first.
+			e.run([]step{{"a2", twin(2), P}, {"a7", twin(7), P}})
+
+			want := []int{0, 1, 3, 4, 5, 6, 8}
+			l := e.begin("msg_1", newRead("e1", types...))
+			if l.Outcome() != P || !slices.Equal(l.Elements(), want) {
+				t.Fatalf("first copy: %v %v, want process %v", l.Outcome(), l.Elements(), want)
+			}
+			if got := e.process("a5", twin(5)); got != F {
+				t.Errorf("legacy twin of a held element: %v, want in-flight", got)
+			}
+			if err := l.Release(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			l = e.begin("msg_1", newRead("e1", types...))
+			if l.Outcome() != P || !slices.Equal(l.Elements(), want) {
+				t.Fatalf("retry after release: %v %v, want process %v", l.Outcome(), l.Elements(), want)
+			}
+			if err := l.Commit(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			e.run([]step{{"msg_1", newRead("e1", types...), D}})
+			for i := range types {
+				if got := e.process(fmt.Sprint("a", i), twin(i)); got != D {
+					t.Errorf("legacy twin of element %d after the commit: %v, want duplicate", i, got)
+				}
+			}
+
+			// A skipped delivery takes its ordinals: the legacy twins of
+			// its elements are processed (nothing claimed them), and a
+			// replay of it is then a duplicate of them.
+			e.skip("msg_2", newRead("e2", types...))
+			for i := range types {
+				b := legacyDataset(fmt.Sprint("b", i), "Data sync completed", types[i], fmt.Sprint("ds-b", i))
+				if got := e.process(fmt.Sprint("b", i), b); got != P {
+					t.Errorf("legacy twin %d of the skipped delivery: %v, want process", i, got)
+				}
+			}
+			e.run([]step{{"msg_2", newRead("e2", types...), D}})
+		})
+	}
+}

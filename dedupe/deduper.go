@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/codathook/codathook/normalize"
@@ -201,8 +202,47 @@ func (l *Lease) Release(ctx context.Context) error {
 }
 
 // batchArr is the size of the stack arrays Begin, Skip and settle build
-// their store calls in; larger deliveries spill to the heap.
+// their store calls in; a larger batch (a read.completed with many
+// elements) borrows a buffer from opsPool instead.
 const batchArr = 6
+
+// opsBuf is a pooled buffer for batches larger than batchArr.
+type opsBuf struct{ ops []Op }
+
+var opsPool = sync.Pool{New: func() any { return new(opsBuf) }}
+
+// maxPooledOps bounds the buffers opsPool keeps.
+const maxPooledOps = 256
+
+// opsRoom returns an empty slice with room for n ops: arr's when n fits,
+// else the buffer *buf, borrowed from opsPool on first use; the caller
+// returns it with releaseOps.
+func opsRoom(arr *[batchArr]Op, n int, buf **opsBuf) []Op {
+	if n <= batchArr {
+		return arr[:0]
+	}
+	if *buf == nil {
+		*buf = opsPool.Get().(*opsBuf)
+	}
+	b := *buf
+	if cap(b.ops) < n {
+		b.ops = make([]Op, 0, n)
+	}
+	return b.ops[:0]
+}
+
+// releaseOps returns b (if any) to opsPool, without the keys it held.
+func releaseOps(b *opsBuf) {
+	if b == nil {
+		return
+	}
+	if cap(b.ops) > maxPooledOps {
+		b.ops = nil
+	} else {
+		clear(b.ops[:cap(b.ops)])
+	}
+	opsPool.Put(b)
+}
 
 // do runs ops: on the LRU in one Do, called directly so that ops stays on
 // the caller's stack; on another BatchStore in one Do when there is more
@@ -243,8 +283,11 @@ func (d *Deduper) do(ctx context.Context, ops []Op) {
 // settle commits the keys of commit and releases those of release, in one
 // batch. It tries every key and joins the errors.
 func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
-	var arr [batchArr]Op
-	ops := arr[:0]
+	var (
+		arr [batchArr]Op
+		buf *opsBuf
+	)
+	ops := opsRoom(&arr, len(commit)+len(release), &buf)
 	for _, c := range commit {
 		ops = append(ops, Op{Kind: OpCommit, Key: c.key, TTL: c.ttl})
 	}
@@ -262,6 +305,7 @@ func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 			rerr = append(rerr, ops[i].Err)
 		}
 	}
+	releaseOps(buf)
 	var err error
 	if len(cerr) > 0 {
 		err = fmt.Errorf("dedupe: commit: %w", errors.Join(cerr...))
@@ -333,14 +377,21 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		pairArr  [2]pair
 	)
 	p := buildPlan(&kb, ev, dk, first, exactArr[:0], pairArr[:0])
+	if n := 1 + len(p.exact) + len(p.pairs); n > cap(l.held) {
+		l.held = append(make([]claim, 0, n), l.held...)
+	}
 
 	// One batch: claim the exact keys and record every arrival. Arrivals
 	// are recorded whatever the exact keys say, before any slot is
 	// claimed, so that each delivery takes its place on its side when it
 	// first arrives: ordinals follow arrival order, not the order in which
 	// retries happen to get through (see the package documentation).
-	var arr [batchArr]Op
-	ops := arr[:0]
+	var (
+		arr [batchArr]Op
+		buf *opsBuf // both batches' room when they outgrow arr
+	)
+	defer func() { releaseOps(buf) }()
+	ops := opsRoom(&arr, len(p.exact)+len(p.pairs), &buf)
 	for _, k := range p.exact {
 		ops = append(ops, Op{Kind: OpClaim, Key: k, TTL: d.lease})
 	}
@@ -384,7 +435,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	}
 
 	// One batch: claim every slot.
-	ops = arr[:0]
+	ops = opsRoom(&arr, len(p.pairs), &buf)
 	for i := range p.pairs {
 		ops = append(ops, Op{Kind: OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
 	}
@@ -472,8 +523,12 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 		pairArr  [2]pair
 	)
 	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0])
-	var arr [batchArr]Op
-	ops := arr[:0]
+	var (
+		arr [batchArr]Op
+		buf *opsBuf
+	)
+	defer func() { releaseOps(buf) }()
+	ops := opsRoom(&arr, len(p.pairs), &buf)
 	for i := range p.pairs {
 		pr := &p.pairs[i]
 		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Side: sd, Member: pr.member, TTL: d.window})

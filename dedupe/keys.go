@@ -210,8 +210,11 @@ func planLen(ev *normalize.Event, dk string, occs []normalize.Occurrence) int {
 // first key, appending to exact and pairs (the caller's arrays). See the
 // package documentation for the rules.
 func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string, pairs []pair) plan {
-	p := plan{exact: exact, pairs: pairs}
 	occs := ev.Occurrences()
+	if len(occs) > cap(pairs) {
+		pairs = make([]pair, 0, len(occs))
+	}
+	p := plan{exact: exact, pairs: pairs}
 	k.b.Grow(planLen(ev, dk, occs))
 	var s scratch
 	if ev.ID != "" {
