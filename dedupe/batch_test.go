@@ -123,8 +123,10 @@ func TestDeduperManyElements(t *testing.T) {
 	t.Parallel()
 	types := []string{"invoices", "bills", "customers", "suppliers", "payments", "journals", "accounts", "items", "taxRates"}
 	stores := map[string]func(*clock) dedupe.Store{
-		"lru":   func(c *clock) dedupe.Store { return dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now)) },
-		"batch": func(c *clock) dedupe.Store { return &batchStore{Store: dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))} },
+		"lru": func(c *clock) dedupe.Store { return dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now)) },
+		"batch": func(c *clock) dedupe.Store {
+			return &batchStore{Store: dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))}
+		},
 		"plain": func(c *clock) dedupe.Store { return plainStore{dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))} },
 	}
 	for name, newStore := range stores {
