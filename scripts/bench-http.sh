@@ -15,7 +15,8 @@
 # listen on 127.0.0.1 only. The receiver runs the production pipeline: Svix
 # signature check, classify, normalize, flags through OpenFeature's in-memory
 # provider (FLAGS=default|inline|inline+cache|none, default "default"), the
-# default in-memory dedupe store and a no-op callback.
+# default in-memory dedupe store (STORE=lru|noop, default "lru"; noop
+# deduplicates nothing, for reference) and a no-op callback.
 #
 # wrk cannot sign per request, so bench/cmd/sign first writes N pre-signed
 # deliveries (each with its own webhook-id, event id and company, signed just
@@ -36,6 +37,7 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 N=${N:-400000}
 FLAGS=${FLAGS:-default}
+STORE=${STORE:-lru}
 RECEIVER_PORT=${RECEIVER_PORT:-18081}
 BARE_PORT=${BARE_PORT:-18082}
 
@@ -94,7 +96,7 @@ p99() { to_us "$(awk '$1 == "99%" {print $2}' "$work/$1.wrk")"; }
 errors() { awk '/Non-2xx or 3xx responses:/ {n += $NF} /Socket errors:/ {n += 1} END {print n + 0}' "$work/$1.wrk"; }
 
 echo "machine: $(nproc) CPUs ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), $(go version | awk '{print $3}'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per server per round, $ROUNDS rounds; $N pre-signed deliveries; receiver flags: $FLAGS"
+echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per server per round, $ROUNDS rounds; $N pre-signed deliveries; receiver flags: $FLAGS, store: $STORE"
 echo
 
 "$work/sign" -n "$N" -threads "$THREADS" -out "$work"
@@ -118,11 +120,11 @@ serve() {
 
 for round in $(seq 1 "$ROUNDS"); do
 	if [ $((round % 2)) -eq 1 ]; then
-		serve "receiver.$round" "$RECEIVER_PORT" "$work/receiver" -flags "$FLAGS"
+		serve "receiver.$round" "$RECEIVER_PORT" "$work/receiver" -flags "$FLAGS" -store "$STORE"
 		serve "bare.$round" "$BARE_PORT" "$work/bare"
 	else
 		serve "bare.$round" "$BARE_PORT" "$work/bare"
-		serve "receiver.$round" "$RECEIVER_PORT" "$work/receiver" -flags "$FLAGS"
+		serve "receiver.$round" "$RECEIVER_PORT" "$work/receiver" -flags "$FLAGS" -store "$STORE"
 	fi
 done
 

@@ -4,7 +4,11 @@
 // the default in-memory dedupe store) with a no-op read.completed callback
 // and a no-op fallback. It prints nothing while serving.
 //
-//	receiver [-addr 127.0.0.1:18081] [-flags default] [-cpuprofile file]
+//	receiver [-addr 127.0.0.1:18081] [-flags default] [-store lru] [-cpuprofile file]
+//
+// -store noop swaps the dedupe store for dedupe.Noop (nothing deduplicated)
+// and -flags none drops the flag gate: with both, the receiver shows what
+// verification, parsing and dispatch alone cost under load.
 //
 // Routes: POST /webhooks/codat (new endpoint), POST /webhooks/codat/legacy
 // (legacy endpoint, Authorization codathooktest.DevAuthorization), and
@@ -30,12 +34,14 @@ import (
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/bench"
+	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18081", "loopback address to listen on")
 	flagsName := flag.String("flags", "default", "flag variant: default, inline, inline+cache, timeout or none")
+	storeName := flag.String("store", "lru", "dedupe store: lru (the default in-memory store) or noop (no deduplication; for reference)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to `file`")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -52,13 +58,13 @@ func main() {
 			f.Close()
 		}()
 	}
-	if err := run(*addr, *flagsName); err != nil {
+	if err := run(*addr, *flagsName, *storeName); err != nil {
 		fmt.Fprintln(os.Stderr, "receiver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, flagsName string) error {
+func run(addr, flagsName, storeName string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -70,7 +76,15 @@ func run(addr, flagsName string) error {
 	if err != nil {
 		return err
 	}
-	p, err := bench.NewPipeline(variant, nil, codathook.WithFallback(func(context.Context, *normalize.Event) error { return nil }))
+	var store dedupe.Store // nil: the default LRU
+	switch storeName {
+	case "lru":
+	case "noop":
+		store = &dedupe.Noop{}
+	default:
+		return fmt.Errorf("unknown store %q (lru, noop)", storeName)
+	}
+	p, err := bench.NewPipeline(variant, store, codathook.WithFallback(func(context.Context, *normalize.Event) error { return nil }))
 	if err != nil {
 		return err
 	}
