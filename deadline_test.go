@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,5 +273,72 @@ func TestCallbackDeadlineErrorHandlerPanics(t *testing.T) {
 	}
 	if resp.StatusCode != 204 || resp.Header.Get(codathook.HeaderResult) != string(codathook.ResultProcessed) || calls.Load() != 1 {
 		t.Errorf("%d %q after %d error handler calls, want 204 processed after 1", resp.StatusCode, resp.Header.Get(codathook.HeaderResult), calls.Load())
+	}
+}
+
+// TestCallbackGoexitReleasesClaim: a callback that ends its goroutine with
+// runtime.Goexit (t.FailNow inside a test's callback does) gets no answer
+// over HTTP/1 (the connection closes) and a 503 over HTTP/2, where it runs
+// detached; either way its claims are released at once, so the sender's
+// retry processes the delivery instead of finding it in flight until the
+// lease expires.
+func TestCallbackGoexitReleasesClaim(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2"} {
+		t.Run(proto, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, codathook.WithCallbackTimeout(5*time.Second))
+			var runs atomic.Int32
+			h.fail.Store(func(*codathook.Event) error {
+				if runs.Add(1) == 1 {
+					runtime.Goexit()
+				}
+				return nil
+			})
+			client, url := testClient, h.newURL()
+			if proto == "HTTP/2" {
+				srv := httptest.NewUnstartedServer(h.srv.Config.Handler)
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+				t.Cleanup(srv.Close)
+				client = srv.Client()
+				url = srv.URL + "/webhooks/codat"
+			}
+			do := func() (*http.Response, error) {
+				req := h.signer.NewRequest(http.MethodPost, url, connectedBody("e-goexit"))
+				req.RequestURI = ""
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				resp, err := client.Do(req.WithContext(ctx))
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				return resp, err
+			}
+			start := time.Now()
+			resp, err := do()
+			switch {
+			case proto == "HTTP/1.1" && err == nil:
+				t.Errorf("first attempt: got %d, want the connection closed without an answer", resp.StatusCode)
+			case proto == "HTTP/2" && err != nil:
+				t.Fatalf("first attempt: %v", err)
+			case proto == "HTTP/2" && (resp.StatusCode != 503 || resp.ProtoMajor != 2):
+				t.Errorf("first attempt: %s %d, want HTTP/2 503", resp.Proto, resp.StatusCode)
+			}
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("first attempt answered after %v, want at once (not at the callback deadline)", d)
+			}
+			resp, err = do()
+			if err != nil {
+				t.Fatalf("retry: %v", err)
+			}
+			if got := resp.Header.Get(codathook.HeaderResult); resp.StatusCode != 204 || got != string(codathook.ResultProcessed) {
+				t.Errorf("retry: %d %q, want 204 processed (the claim released)", resp.StatusCode, got)
+			}
+			if n := h.calls.Load(); n != 1 {
+				t.Errorf("completed callbacks = %d, want 1", n)
+			}
+		})
 	}
 }

@@ -382,6 +382,19 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	}
 	ev = withElements(ev, lease.Elements())
 	del.event = ev
+	returned := false
+	defer func() {
+		if !returned {
+			// The callback or wrapped handler ended the goroutine
+			// (runtime.Goexit) or something here panicked: release the
+			// claims now, so that the sender's retry processes the
+			// delivery instead of finding it in flight until the lease
+			// expires.
+			r.cfg.logger.WarnContext(ctx, "codathook: the callback did not return; delivery released",
+				slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
+			r.settle(ctx, lease, outcome{}, errCallbackExited)
+		}
+	}()
 	var cbErr error
 	switch {
 	case next != nil:
@@ -390,9 +403,10 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		res, cbErr = r.runCallback(ctx, w, req, del, ev)
 	default:
 		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease)
-		if errors.Is(cbErr, ErrCallbackTimeout) {
-			return res // the late callback commits or releases the lease itself
-		}
+	}
+	returned = true
+	if next == nil && req.ProtoMajor >= 2 && errors.Is(cbErr, ErrCallbackTimeout) {
+		return res // the late callback commits or releases the lease itself
 	}
 	return r.settle(ctx, lease, res, cbErr)
 }
@@ -574,7 +588,14 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {
+		sent := false
+		defer func() {
+			if !sent { // the callback called runtime.Goexit
+				done <- &CallbackError{EventType: ev.Type, Err: errCallbackExited}
+			}
+		}()
 		done <- r.safeDispatch(cctx, ev)
+		sent = true
 	}()
 	select {
 	case err := <-done:
@@ -596,6 +617,10 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 		return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
 	}
 }
+
+// errCallbackExited is the failure of a callback that ended its goroutine
+// with runtime.Goexit instead of returning.
+var errCallbackExited = errors.New("codathook: the callback ended its goroutine (runtime.Goexit) without returning")
 
 func (r *Receiver) safeDispatch(ctx context.Context, ev *normalize.Event) (err error) {
 	defer func() {
