@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codathook/codathook/codathooktest"
 	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/isolated"
@@ -349,18 +350,10 @@ func TestGateCacheNeverStoresAStaleResult(t *testing.T) {
 // Close.
 func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 	t.Parallel()
-	now := time.Unix(1000, 0)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	f := &fakeClient{}
+	clk := codathooktest.NewClock(time.Unix(1000, 0))
+	f := &fakeClient{} // answers STATIC
 	f.value.Store(true)
-	f.eval = func(_ context.Context, _ string, _ bool, _ openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
-		d := openfeature.BooleanEvaluationDetails{Value: f.value.Load()}
-		d.Reason = openfeature.StaticReason
-		return d, nil
-	}
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clock, Timeout: -1})
+	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,9 +381,9 @@ func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 	fresh("the other endpoint", legacy)
 	cached("the other endpoint again", legacy)
 
-	advance(999 * time.Millisecond)
+	clk.Advance(999 * time.Millisecond)
 	cached("just before the TTL", newReq)
-	advance(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	fresh("at the TTL", newReq)
 
 	for _, et := range []openfeature.EventType{openfeature.ProviderConfigChange, openfeature.ProviderReady, openfeature.ProviderError, openfeature.ProviderStale} {
@@ -407,22 +400,14 @@ func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 
 func TestGateCache(t *testing.T) {
 	t.Parallel()
-	now := time.Unix(1000, 0)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	f := &fakeClient{}
-	f.value.Store(true)
+	clk := codathooktest.NewClock(time.Unix(1000, 0))
 	// A targeted flag: decisions depend on the context, so they are cached
 	// per context (STATIC ones are cached per endpoint; see
 	// TestGateStaticDecisionsCachedPerEndpoint).
-	f.eval = func(_ context.Context, _ string, _ bool, _ openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
-		d := openfeature.BooleanEvaluationDetails{Value: f.value.Load()}
-		d.Reason = openfeature.TargetingMatchReason
-		return d, nil
-	}
+	f := &fakeClient{reason: openfeature.TargetingMatchReason}
+	f.value.Store(true)
 	log, _ := newLogger()
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clock, Timeout: -1, Logger: log})
+	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +440,7 @@ func TestGateCache(t *testing.T) {
 	}
 	// TTL.
 	g.Evaluate(t.Context(), newReq)
-	advance(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	before := calls()
 	if d := g.Evaluate(t.Context(), newReq); d.Cached || calls() != before+1 {
 		t.Errorf("after TTL: Cached = %v, want false", d.Cached)

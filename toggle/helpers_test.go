@@ -2,6 +2,7 @@ package toggle_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"sync"
@@ -70,6 +71,7 @@ func newLogger() (*slog.Logger, *syncBuffer) {
 // fakeClient is a Client and EventSource whose answers the test controls.
 type fakeClient struct {
 	value    atomic.Bool
+	reason   openfeature.Reason // of the answers without eval; "" = STATIC
 	calls    atomic.Int64
 	eval     func(ctx context.Context, flag string, def bool, ec openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error)
 	mu       sync.Mutex
@@ -82,7 +84,7 @@ func (f *fakeClient) BooleanValueDetails(ctx context.Context, flag string, def b
 		return f.eval(ctx, flag, def, ec)
 	}
 	d := openfeature.BooleanEvaluationDetails{Value: f.value.Load()}
-	d.Reason = openfeature.StaticReason
+	d.Reason = cmp.Or(f.reason, openfeature.StaticReason)
 	return d, nil
 }
 
