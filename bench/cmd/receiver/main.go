@@ -21,16 +21,11 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime/pprof"
-	"syscall"
-	"time"
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/bench"
@@ -65,13 +60,6 @@ func main() {
 }
 
 func run(addr, flagsName, storeName string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return err
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("%s is not a loopback address", addr)
-	}
 	variant, err := bench.ParseFlags(flagsName)
 	if err != nil {
 		return err
@@ -106,20 +94,5 @@ func run(addr, flagsName, storeName string) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"new": nonZero(st.New), "legacy": nonZero(st.Legacy), "callbacks": p.Calls.Load()})
 	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return bench.ServeLoopback(addr, mux)
 }
