@@ -37,7 +37,10 @@ type Event struct {
 
 // Occurrence is what deduplication matches across the two formats: the same
 // real-world occurrence delivered once as a legacy body and once as a new
-// event gives equal Occurrences (except DatasetID and Element).
+// event gives equal Occurrences (except DatasetID and Element). Only fields
+// that every legacy rule mapped to the type carries are set: a
+// connection.deleted has no ConnectionID, since Sync Connection Deleted
+// names none.
 type Occurrence struct {
 	Type         string // normalized type
 	CompanyID    string
@@ -106,9 +109,13 @@ func (e *Event) occurrences(buf []Occurrence) []Occurrence {
 		base.Status = t.Payload.Status
 		base.ExactID = t.Payload.ID
 	case *ConnectionEvent:
-		if e.Type != TypeConnectionDeleted {
-			// A deletion follows any status, and its legacy twin, Sync
-			// Connection Deleted, carries none: status does not identify it.
+		if e.Type == TypeConnectionDeleted {
+			// A deletion follows any status, and one of its legacy twins,
+			// Sync Connection Deleted, carries neither a status nor a
+			// connection id: it is matched on what both formats carry,
+			// its type and company.
+			base.ConnectionID = ""
+		} else {
 			base.Status = t.Payload.Connection.Status
 		}
 	case *RateLimitEvent:
