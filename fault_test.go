@@ -76,11 +76,11 @@ func (s *faultyStore) Release(ctx context.Context, key string) error {
 	return s.Store.Release(ctx, key)
 }
 
-func (s *faultyStore) Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
+func (s *faultyStore) Arrive(ctx context.Context, key string, a dedupe.Arrival) (dedupe.Pairing, error) {
 	if err := s.fault(ctx, "arrive"); err != nil {
-		return 0, "", err
+		return dedupe.Pairing{}, err
 	}
-	return s.Store.Arrive(ctx, key, side, member, ttl)
+	return s.Store.Arrive(ctx, key, a)
 }
 
 // A failing store answers 503 (fail-closed: nothing is acknowledged that was

@@ -35,8 +35,10 @@ var epoch = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // parallel tests have in flight.
 var testClient = &http.Client{Transport: &http.Transport{}}
 
+// connectedBody is a connection.connected event generated now (the
+// occurrence time that pairs it with a legacy twin).
 func connectedBody(id string) []byte {
-	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":"2024-08-24T14:15:27Z","payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"connection":{"id":%q,"integrationKey":"gbol","sourceType":"Accounting","platformName":"Xero","status":"Linked","created":"2024-08-24T14:15:22Z"}}}`, id, companyID, connID)
+	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":%q,"payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"connection":{"id":%q,"integrationKey":"gbol","sourceType":"Accounting","platformName":"Xero","status":"Linked","created":"2024-08-24T14:15:22Z"}}}`, id, time.Now().UTC().Format(time.RFC3339Nano), companyID, connID)
 }
 
 func legacyConnectedBody(alertID string) []byte {

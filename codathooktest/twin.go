@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Twin returns one occurrence in both formats: the new-format sample for
@@ -34,7 +35,16 @@ import (
 //
 // A read event is paired on its first dataTypes element. Other event types
 // have no legacy twin and give an error.
+//
+// The new body's generatedDate is the current time unless o sets one: a
+// receiver pairs the two formats of an occurrence by its time (the new
+// event's generatedDate, the legacy delivery's arrival), so twins are an
+// occurrence happening now. A test on a fake clock sets o.GeneratedDate
+// from it.
 func Twin(eventType string, o SampleOptions) (newBody, legacyBody []byte, err error) {
+	if o.GeneratedDate == "" {
+		o.GeneratedDate = time.Now().UTC().Format(time.RFC3339Nano)
+	}
 	newBody, err = SampleWith(eventType, o)
 	if err != nil {
 		return nil, nil, err

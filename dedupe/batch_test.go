@@ -30,7 +30,7 @@ func (b *batchStore) Do(ctx context.Context, ops []dedupe.Op) error {
 		case dedupe.OpRelease:
 			o.Err = b.Release(ctx, o.Key)
 		case dedupe.OpArrive:
-			o.Ordinal, o.Epoch, o.Err = b.Arrive(ctx, o.Key, o.Side, o.Member, o.TTL)
+			o.Pairing, o.Err = b.Arrive(ctx, o.Key, o.Arrival)
 		default:
 			return fmt.Errorf("unknown op kind %d", o.Kind)
 		}

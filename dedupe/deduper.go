@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/codathook/codathook/normalize"
@@ -17,9 +18,18 @@ const (
 	// DefaultRetention covers Svix's retry horizon (about 28 hours) with
 	// margin: a retry of a processed delivery is still a duplicate.
 	DefaultRetention = 30 * time.Hour
-	// DefaultWindow is how long after its last arrival an occurrence key
-	// still pairs a legacy delivery with its new twin.
-	DefaultWindow = 30 * time.Hour
+	// DefaultWindow is the pairing window: a legacy and a new arrival of one
+	// occurrence key are twins when their occurrence times are at most this
+	// far apart. A new event's time is its generatedDate, exact; a legacy
+	// delivery's is its first arrival, which follows the occurrence by
+	// Codat's queueing and, when the first attempt failed, by up to about
+	// 2 minutes of legacy retries. Ten minutes covers that several times
+	// over, while two genuine occurrences of one key (same type, company,
+	// connection, data type and status) rarely fall within it.
+	DefaultWindow = 10 * time.Minute
+	// DefaultMaxArrivals is how many arrivals of one side an occurrence key
+	// records per window-aligned interval of the pairing window.
+	DefaultMaxArrivals = 64
 	// DefaultLease is how long a claim holds a key before it expires, so the
 	// claim of a crashed process does not block the occurrence forever.
 	DefaultLease = 2 * time.Minute
@@ -29,10 +39,16 @@ const (
 // defaults.
 type Config struct {
 	// Retention is how long committed keys are remembered (default
-	// DefaultRetention).
+	// DefaultRetention), and how long after its occurrence time plus
+	// Window an arrival is kept for its twin to pair with.
 	Retention time.Duration
-	// Window is the sliding pairing window (default DefaultWindow).
+	// Window is the pairing window (default DefaultWindow). Every replica
+	// sharing a store must use the same Window.
 	Window time.Duration
+	// MaxArrivals bounds the arrivals one occurrence key records per side
+	// and window-aligned interval (default DefaultMaxArrivals). An arrival
+	// past it is processed without pairing: its twin may be processed too.
+	MaxArrivals int
 	// Lease is the TTL of a claim (default DefaultLease). A callback that
 	// runs longer than Lease may run twice: the receiver's callback timeout
 	// must be shorter than Lease.
@@ -50,15 +66,19 @@ type Config struct {
 // concurrent use. The package documentation describes the keys and the
 // pairing rules.
 type Deduper struct {
-	store     Store
-	retention time.Duration
-	window    time.Duration
-	lease     time.Duration
-	logger    *slog.Logger
-	now       func() time.Time
-	batch     BatchStore // store, when it runs batches; else nil
-	peeker    Peeker     // store, when it peeks; else nil
-	lru       *LRU       // store, when it is the in-memory LRU: batches without copying
+	store       Store
+	retention   time.Duration
+	window      time.Duration
+	lease       time.Duration
+	maxArrivals int
+	logger      *slog.Logger
+	now         func() time.Time
+	batch       BatchStore // store, when it runs batches; else nil
+	peeker      Peeker     // store, when it peeks; else nil
+	lru         *LRU       // store, when it is the in-memory LRU: batches without copying
+
+	unpaired     atomic.Uint64 // arrivals not recorded: too old, or over maxArrivals
+	lastOverWarn atomic.Int64  // Unix nanoseconds of the last over-limit warning
 }
 
 // New returns a Deduper over store. It fails on a nil store or a negative
@@ -71,16 +91,20 @@ func New(store Store, cfg *Config) (*Deduper, error) {
 	if cfg != nil {
 		c = *cfg
 	}
-	if c.Retention < 0 || c.Window < 0 || c.Lease < 0 {
-		return nil, fmt.Errorf("dedupe: negative duration in config (retention %v, window %v, lease %v)", c.Retention, c.Window, c.Lease)
+	if c.Retention < 0 || c.Window < 0 || c.Lease < 0 || c.MaxArrivals < 0 {
+		return nil, fmt.Errorf("dedupe: negative value in config (retention %v, window %v, lease %v, max arrivals %d)", c.Retention, c.Window, c.Lease, c.MaxArrivals)
 	}
 	d := &Deduper{
-		store:     store,
-		retention: cmpOr(c.Retention, DefaultRetention),
-		window:    cmpOr(c.Window, DefaultWindow),
-		lease:     cmpOr(c.Lease, DefaultLease),
-		logger:    c.Logger,
-		now:       c.Now,
+		store:       store,
+		retention:   cmpOr(c.Retention, DefaultRetention),
+		window:      cmpOr(c.Window, DefaultWindow),
+		lease:       cmpOr(c.Lease, DefaultLease),
+		maxArrivals: c.MaxArrivals,
+		logger:      c.Logger,
+		now:         c.Now,
+	}
+	if d.maxArrivals == 0 {
+		d.maxArrivals = DefaultMaxArrivals
 	}
 	if d.logger == nil {
 		d.logger = slog.Default()
@@ -190,7 +214,7 @@ func (l *Lease) Commit(ctx context.Context) error {
 }
 
 // Release forgets every key the lease claimed, so a retry of the delivery
-// processes it. Arrival ordinals are kept: a retry pairs as before. It
+// processes it. Arrivals are kept: a retry pairs as before. It
 // tries every key and joins the errors. Use a context that is not already
 // cancelled.
 func (l *Lease) Release(ctx context.Context) error {
@@ -275,7 +299,7 @@ func (d *Deduper) do(ctx context.Context, ops []Op) {
 		case OpRelease:
 			o.Err = d.store.Release(ctx, o.Key)
 		case OpArrive:
-			o.Ordinal, o.Epoch, o.Err = d.store.Arrive(ctx, o.Key, o.Side, o.Member, o.TTL)
+			o.Pairing, o.Err = d.store.Arrive(ctx, o.Key, o.Arrival)
 		}
 	}
 }
@@ -391,14 +415,12 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		buf *opsBuf // both batches' room when they outgrow arr
 	)
 	defer func() { releaseOps(buf) }()
+	a, recordable := d.arrival(ev, sd)
 	ops := opsRoom(&arr, len(p.exact)+len(p.pairs), &buf)
 	for _, k := range p.exact {
 		ops = append(ops, Op{Kind: OpClaim, Key: k, TTL: d.lease})
 	}
-	for i := range p.pairs {
-		pr := &p.pairs[i]
-		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Side: sd, Member: pr.member, TTL: d.window})
-	}
+	ops = d.arrive(ops, &kb, &p, a, recordable, ev)
 	d.do(ctx, ops)
 	decided, failed := Process, "claim"
 	var errs []error
@@ -412,7 +434,10 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 			errs = append(errs, o.Err)
 		case o.Kind == OpArrive:
 			pr := &p.pairs[i-len(p.exact)]
-			pr.slot = slotKey(&kb, pr, o.Epoch, o.Ordinal)
+			pr.slot = slotKey(&kb, pr, sd, o.Pairing)
+			if o.Pairing.Epoch == "" {
+				d.overLimit(ev)
+			}
 		case o.State == Claimed:
 			l.held = append(l.held, claim{o.Key, d.retention})
 		case decided != Process:
@@ -440,7 +465,8 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		ops = append(ops, Op{Kind: OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
 	}
 	d.do(ctx, ops)
-	slotTTL := max(d.retention, d.window)
+	// A slot lives as long as an arrival that shares it may still come.
+	slotTTL := 2*d.window + d.retention
 	claimed, readsClaimed := 0, 0
 	for i := range ops {
 		o := &ops[i]
@@ -528,16 +554,85 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 		buf *opsBuf
 	)
 	defer func() { releaseOps(buf) }()
-	ops := opsRoom(&arr, len(p.pairs), &buf)
-	for i := range p.pairs {
-		pr := &p.pairs[i]
-		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Side: sd, Member: pr.member, TTL: d.window})
-	}
+	a, recordable := d.arrival(ev, sd)
+	ops := d.arrive(opsRoom(&arr, len(p.pairs), &buf), &kb, &p, a, recordable, ev)
 	d.do(ctx, ops)
 	for i := range ops {
 		if ops[i].Err != nil {
 			return fmt.Errorf("dedupe: skip: %w", ops[i].Err)
 		}
+		if ops[i].Pairing.Epoch == "" {
+			d.overLimit(ev)
+		}
 	}
 	return nil
 }
+
+// arrival returns the arrival of ev's occurrences on side sd (without its
+// member) and whether it can still be recorded. Its occurrence time is a
+// new event's generatedDate (identical across Svix retries, resends and
+// replays), else now: a legacy delivery's first arrival (its retries find
+// that arrival again by their member). A date in the future counts as now.
+func (d *Deduper) arrival(ev *normalize.Event, sd string) (Arrival, bool) {
+	now := d.now()
+	at := now
+	if t, ok := generated(ev); ok && t.Before(now) {
+		at = t
+	}
+	ttl := at.Add(d.window + d.retention).Sub(now)
+	return Arrival{Side: sd, At: at, Window: d.window, TTL: ttl, Limit: d.maxArrivals}, ttl > 0
+}
+
+// generated returns ev's generatedDate, when it has one that parses (an
+// unqualified time is UTC).
+func generated(ev *normalize.Event) (time.Time, bool) {
+	if ev.GeneratedDate == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, ev.GeneratedDate); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// arrive appends to ops an OpArrive of a for each of p's pairs; when a
+// cannot be recorded (its occurrence is older than Window plus Retention),
+// it appends none and gives every pair a slot of its own instead.
+func (d *Deduper) arrive(ops []Op, kb *keyBuf, p *plan, a Arrival, recordable bool, ev *normalize.Event) []Op {
+	for i := range p.pairs {
+		pr := &p.pairs[i]
+		if !recordable {
+			pr.slot = slotKey(kb, pr, a.Side, Pairing{})
+			continue
+		}
+		a.Member = pr.member
+		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Arrival: a})
+	}
+	if !recordable && len(p.pairs) > 0 {
+		d.unpaired.Add(uint64(len(p.pairs)))
+		d.logger.Debug("dedupe: an occurrence too old to pair is processed on its own",
+			slog.String("event_type", ev.Type), slog.String("generated", ev.GeneratedDate))
+	}
+	return ops
+}
+
+// overLimit counts an arrival that Config.MaxArrivals kept from being
+// recorded, and warns (at most once per EvictionWarnInterval).
+func (d *Deduper) overLimit(ev *normalize.Event) {
+	n := d.unpaired.Add(1)
+	now := time.Now().UnixNano()
+	last := d.lastOverWarn.Load()
+	if last != 0 && now-last < int64(EvictionWarnInterval) || !d.lastOverWarn.CompareAndSwap(last, now) {
+		return
+	}
+	d.logger.Warn("dedupe: an occurrence key had more arrivals in one pairing window than Config.MaxArrivals; the arrival is processed without pairing, so its twin may be processed too",
+		slog.String("event_type", ev.Type), slog.String("company_id", ev.CompanyID),
+		slog.Int("max_arrivals", d.maxArrivals), slog.Uint64("unpaired_total", n))
+}
+
+// Unpaired reports how many arrivals were processed without pairing because
+// they could not be recorded: over [Config.MaxArrivals], or older than
+// Window plus Retention. Each may be processed once more by its twin.
+func (d *Deduper) Unpaired() uint64 { return d.unpaired.Load() }

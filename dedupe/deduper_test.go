@@ -1,6 +1,7 @@
 package dedupe_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -501,15 +502,27 @@ func TestDeduperCrashedClaimExpiresAfterLease(t *testing.T) {
 	_ = l
 }
 
+// generatedAt returns body with its generatedDate set to t.
+func generatedAt(body []byte, t time.Time) []byte {
+	return bytes.Replace(body, []byte(`"generatedDate":"2025-01-10T00:00:00Z"`),
+		fmt.Appendf(nil, `"generatedDate":%q`, t.UTC().Format(time.RFC3339Nano)), 1)
+}
+
 func TestDeduperWindow(t *testing.T) {
 	t.Parallel()
+	start := newClock().Now()
 	tests := []struct {
-		name    string
-		advance time.Duration
-		want    dedupe.Outcome
+		name      string
+		advance   time.Duration // when the new twin arrives
+		generated time.Duration // its generatedDate, after the legacy arrival
+		want      dedupe.Outcome
 	}{
-		{name: "a twin within the window is a duplicate", advance: dedupe.DefaultWindow - time.Minute, want: D},
-		{name: "a twin after the window is processed again", advance: dedupe.DefaultWindow + time.Minute, want: P},
+		{name: "a twin generated within the window is a duplicate", advance: dedupe.DefaultWindow - time.Minute, generated: dedupe.DefaultWindow - time.Minute, want: D},
+		{name: "a twin generated before the legacy arrival is a duplicate", advance: time.Minute, generated: -2 * time.Minute, want: D},
+		{name: "a twin whose first attempts failed, 28 hours later, is a duplicate", advance: 28 * time.Hour, generated: 0, want: D},
+		{name: "an arrival generated after the window is processed", advance: dedupe.DefaultWindow + time.Minute, generated: dedupe.DefaultWindow + time.Minute, want: P},
+		{name: "an arrival generated before the window is processed", advance: 0, generated: -dedupe.DefaultWindow - time.Second, want: P},
+		{name: "an arrival older than window plus retention is processed", advance: dedupe.DefaultRetention + dedupe.DefaultWindow + time.Second, generated: 0, want: P},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -517,7 +530,7 @@ func TestDeduperWindow(t *testing.T) {
 			e := newEnv(t)
 			e.run([]step{{"a1", legacyConnStatus("a1", "PendingAuth", "Linked"), P}})
 			e.clk.Advance(tt.advance)
-			e.run([]step{{"msg_1", newConn("e1", "connection.connected", "Linked"), tt.want}})
+			e.run([]step{{"msg_1", generatedAt(newConn("e1", "connection.connected", "Linked"), start.Add(tt.generated)), tt.want}})
 		})
 	}
 }
@@ -547,12 +560,12 @@ func (c *countingStore) Commit(ctx context.Context, k string, ttl time.Duration)
 	return c.Store.Commit(ctx, k, ttl)
 }
 
-func (c *countingStore) Arrive(ctx context.Context, k, side, m string, ttl time.Duration) (int64, string, error) {
+func (c *countingStore) Arrive(ctx context.Context, k string, a dedupe.Arrival) (dedupe.Pairing, error) {
 	c.calls.Add(1)
 	if c.fail.Load() {
-		return 0, "", errBackend
+		return dedupe.Pairing{}, errBackend
 	}
-	return c.Store.Arrive(ctx, k, side, m, ttl)
+	return c.Store.Arrive(ctx, k, a)
 }
 
 func TestDeduperDuplicateViaTwinCommitsDeliveryKey(t *testing.T) {

@@ -16,8 +16,8 @@ const (
 	kindID       = "i:" // event id shared by both formats (legacy AlertId == new id)
 	kindExact    = "x:" // Type + ExactID (push operation key, syncId, report id)
 	kindDataset  = "s:" // legacy datasetId (Data sync completed / Dataset data changed)
-	kindPair     = "p:" // arrival record of an occurrence key K
-	kindSlot     = "o:" // K # epoch # ordinal: the claim for one paired occurrence
+	kindPair     = "p:" // the arrivals of an occurrence key K
+	kindSlot     = "o:" // K # epoch # slot: the claim for one paired occurrence
 	kindMember   = "ds:"
 )
 
@@ -28,10 +28,10 @@ const maxKeyLen = 200
 // digestKeyLen is the length of a bounded key: kind, '#', base64 digest.
 const digestKeyLen = 2 + 1 + 43
 
-// guessEpochOrdinal is the room a Begin's key buffer keeps for the
-// "#" epoch "#" ordinal of each slot key, which is only known after the
+// guessEpochSlot is the room a Begin's key buffer keeps for the
+// "#" epoch "#" slot of each slot key, which is only known after the
 // arrival: a longer one costs one more allocation, never a wrong key.
-const guessEpochOrdinal = 24
+const guessEpochSlot = 24
 
 // bounded returns key, or its kind and digest when key is longer than maxKeyLen.
 func bounded(key string) string {
@@ -137,6 +137,11 @@ type pair struct {
 	slot    string // the slot claimed, once the arrival is known
 }
 
+// privateSlot marks a slot key that no twin can share: the arrival was not
+// recorded (too old to pair, or over Config.MaxArrivals). No epoch starts
+// with it.
+const privateSlot = "~"
+
 // deliveryKey is the key the delivery is known by: Delivery.Key, else the
 // event id, else a digest of the body (identical bodies are one delivery).
 func deliveryKey(del Delivery) string {
@@ -201,7 +206,7 @@ func planLen(ev *normalize.Event, dk string, occs []normalize.Occurrence) int {
 		if 2+k > maxKeyLen {
 			n += k
 		}
-		n += boundedLen(2 + k + guessEpochOrdinal)
+		n += boundedLen(2 + k + guessEpochSlot)
 	}
 	return n
 }
@@ -270,11 +275,18 @@ func addExact(exact []string, k *keyBuf, first string, raw []byte) []string {
 	return append(exact, k.add(raw))
 }
 
-// slotKey writes and returns the claim for the ordinal-th arrival of pr in
-// epoch: "o:" + K + "#" + epoch + "#" + ordinal, bounded.
-func slotKey(k *keyBuf, pr *pair, epoch string, ordinal int64) string {
+// slotKey writes and returns the claim of pg's slot for pr:
+// "o:" + K + "#" + epoch + "#" + slot, bounded; for an arrival that was not
+// recorded (pg.Epoch empty), a slot of its own: "o:" + K + "#~" + side +
+// "#" + member.
+func slotKey(k *keyBuf, pr *pair, side string, pg Pairing) string {
 	var s scratch
 	b := append(append(s[:0], kindSlot...), pr.k...)
-	b = append(append(append(b, '#'), epoch...), '#')
-	return k.add(strconv.AppendInt(b, ordinal, 10))
+	b = append(b, '#')
+	if pg.Epoch == "" {
+		b = append(append(append(append(b, privateSlot...), side...), '#'), pr.member...)
+		return k.add(b)
+	}
+	b = append(append(b, pg.Epoch...), '#')
+	return k.add(strconv.AppendInt(b, pg.Slot, 10))
 }

@@ -134,82 +134,32 @@ func (s *LRU) key(arrival bool, k string) lruKey {
 type lruEntry struct {
 	expires int64 // Unix nanoseconds from the store's clock
 	state   State // claim keys: Pending or Done
-	arr     *arrivalRecord
+	arr     *bucketRecord
 }
 
-// arrivalRecord is one pairing key's record, allocated in one piece: most
-// records see one or two arrivals per side, so the first sides and
-// members live in the record's own arrays and are searched linearly; past
-// smallRecord members a map index is built.
-type arrivalRecord struct {
-	epoch      string
-	counts     []sideCount // arrivals so far, per side
-	members    []memberOrdinal
-	index      map[sideMember]int64 // nil until len(members) > smallRecord
-	countsArr  [2]sideCount
-	membersArr [2]memberOrdinal
+// bucketRecord holds the arrivals of one occurrence key whose times fall in
+// one window-aligned interval (see [Arrival]), allocated in one piece with
+// room for the first two arrivals, which is all most records ever see.
+type bucketRecord struct {
+	epoch    string // the epoch of the slots this record hands out
+	last     int64  // the last slot handed out
+	arrivals []arrival
+	arr      [2]arrival
 }
 
-const smallRecord = 16
-
-type sideCount struct {
-	side string
-	n    int64
+type arrival struct {
+	side, member string
+	at           int64  // occurrence time, Unix milliseconds
+	epoch        string // the slot: its own record's epoch, or its twin's
+	slot         int64
+	paired       bool
 }
 
-type sideMember struct{ side, member string }
-
-type memberOrdinal struct {
-	sideMember
-	ordinal int64
-}
-
-// newArrivalRecord returns an empty record of epoch.
-func newArrivalRecord(epoch string) *arrivalRecord {
-	r := &arrivalRecord{epoch: epoch}
-	r.counts = r.countsArr[:0]
-	r.members = r.membersArr[:0]
+// newBucketRecord returns an empty record of epoch.
+func newBucketRecord(epoch string) *bucketRecord {
+	r := &bucketRecord{epoch: epoch}
+	r.arrivals = r.arr[:0]
 	return r
-}
-
-// ordinal returns m's ordinal, assigning the side's next one on first sight.
-func (r *arrivalRecord) ordinal(m sideMember) int64 {
-	if r.index != nil {
-		if o, ok := r.index[m]; ok {
-			return o
-		}
-	} else {
-		for _, mo := range r.members {
-			if mo.sideMember == m {
-				return mo.ordinal
-			}
-		}
-	}
-	var o int64
-	for i := range r.counts {
-		if r.counts[i].side == m.side {
-			r.counts[i].n++
-			o = r.counts[i].n
-			break
-		}
-	}
-	if o == 0 {
-		r.counts = append(r.counts, sideCount{side: m.side, n: 1})
-		o = 1
-	}
-	if r.index != nil {
-		r.index[m] = o
-		return o
-	}
-	r.members = append(r.members, memberOrdinal{sideMember: m, ordinal: o})
-	if len(r.members) > smallRecord {
-		r.index = make(map[sideMember]int64, 2*len(r.members))
-		for _, mo := range r.members {
-			r.index[mo.sideMember] = mo.ordinal
-		}
-		r.members = nil
-	}
-	return o
 }
 
 // epochChunk is how many epochs are formatted, and allocated, at once.
@@ -346,9 +296,9 @@ func (s *LRU) Release(ctx context.Context, key string) error {
 }
 
 // Arrive implements [Store.Arrive].
-func (s *LRU) Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
-	o := s.one(ctx, Op{Kind: OpArrive, Key: key, Side: side, Member: member, TTL: ttl})
-	return o.Ordinal, o.Epoch, o.Err
+func (s *LRU) Arrive(ctx context.Context, key string, a Arrival) (Pairing, error) {
+	o := s.one(ctx, Op{Kind: OpArrive, Key: key, Arrival: a})
+	return o.Pairing, o.Err
 }
 
 // one runs o as a batch of one.
@@ -396,7 +346,7 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 		case OpRelease:
 			s.release(s.key(false, o.Key))
 		case OpArrive:
-			o.Ordinal, o.Epoch = s.arrive(s.key(true, o.Key), o.Side, o.Member, o.TTL, now)
+			o.Pairing = s.arrive(o.Key, o.Arrival, now)
 		default:
 			o.Err = fmt.Errorf("dedupe: unknown op kind %d", o.Kind)
 		}
@@ -424,15 +374,121 @@ func (s *LRU) release(k lruKey) {
 	}
 }
 
-func (s *LRU) arrive(k lruKey, side, member string, ttl time.Duration, now int64) (int64, string) {
-	e, ok := s.get(k, now)
-	if !ok {
-		e = lruEntry{arr: newArrivalRecord(s.epochs.nextEpoch())}
+// arrive implements [Store.Arrive] on the records of the window-aligned
+// intervals around a.At: the one holding it and its two neighbours, which
+// hold every arrival at most a window away.
+func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
+	at, w := a.At.UnixMilli(), windowMillis(a.Window)
+	b := floorDiv(at, w)
+	h := s.key(true, key)
+	var (
+		keys [3]lruKey
+		recs [3]*bucketRecord
+	)
+	for i := range keys {
+		keys[i] = bucketKey(h, b-1+int64(i))
+		if e, ok := s.get(keys[i], now); ok {
+			recs[i] = e.arr
+		}
 	}
-	ord := e.arr.ordinal(sideMember{side, member})
-	e.expires = now + ttlNanos(ttl)
-	s.put(k, e, now)
-	return ord, e.arr.epoch
+	var retry, best *arrival
+	for _, r := range recs {
+		if r == nil {
+			continue
+		}
+		for j := range r.arrivals {
+			x := &r.arrivals[j]
+			switch {
+			case abs(at-x.at) > w:
+			case x.side == a.Side:
+				if x.member == a.Member && nearer(at, x, retry) {
+					retry = x
+				}
+			case !x.paired && nearer(at, x, best):
+				best = x
+			}
+		}
+	}
+	if retry != nil { // rule 1
+		return Pairing{Epoch: retry.epoch, Slot: retry.slot, Paired: retry.paired}
+	}
+	cur := recs[1]
+	if cur != nil && a.Limit > 0 {
+		n := 0
+		for j := range cur.arrivals {
+			if cur.arrivals[j].side == a.Side {
+				n++
+			}
+		}
+		if n >= a.Limit { // rule 2
+			return Pairing{}
+		}
+	}
+	expires := now + ttlNanos(a.TTL) + ((b+1)*w-at)*int64(time.Millisecond)
+	e := lruEntry{expires: expires}
+	if cur == nil {
+		cur = newBucketRecord(s.epochs.nextEpoch())
+	} else if old, _ := s.cache.Peek(keys[1]); old.expires > expires {
+		e.expires = old.expires
+	}
+	e.arr = cur
+	x := arrival{side: a.Side, member: a.Member, at: at}
+	if best != nil { // rule 3: its twin
+		best.paired = true
+		x.epoch, x.slot, x.paired = best.epoch, best.slot, true
+	} else { // rule 4: a slot of its own
+		cur.last++
+		x.epoch, x.slot = cur.epoch, cur.last
+	}
+	cur.arrivals = append(cur.arrivals, x)
+	s.put(keys[1], e, now)
+	return Pairing{Epoch: x.epoch, Slot: x.slot, Paired: x.paired}
+}
+
+// nearer reports whether x is nearer to at than y (or y is nil); on a tie,
+// whether x is earlier. Arrivals at one time are met in the order they
+// were recorded, so the first recorded stays.
+func nearer(at int64, x, y *arrival) bool {
+	if y == nil {
+		return true
+	}
+	dx, dy := abs(at-x.at), abs(at-y.at)
+	return dx < dy || dx == dy && x.at < y.at
+}
+
+// bucketKey is the map key of the record of interval b of the occurrence
+// key whose hashes are h: each half mixed with b (splitmix64's finalizer),
+// so that records of one key never collide with each other.
+func bucketKey(h lruKey, b int64) lruKey {
+	return lruKey{mix(h[0] + uint64(b)*0x9e3779b97f4a7c15), mix(h[1] + uint64(b)*0x9e3779b97f4a7c15)}
+}
+
+func mix(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// windowMillis is the pairing window in whole milliseconds, rounded up, at
+// least 1.
+func windowMillis(w time.Duration) int64 {
+	return max(1, int64((w+time.Millisecond-1)/time.Millisecond))
+}
+
+// floorDiv is a/b rounded down (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+func abs(d int64) int64 {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // Close stops the store and drops its entries. It is idempotent; afterwards

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +17,9 @@ import (
 type refStore struct {
 	now     func() time.Time
 	claims  map[string]refClaim
-	records map[string]*refRecord
-	epochs  int
+	records map[string]map[int64]*refBucket // key -> interval -> record
+	nextRec int
+	seq     int
 }
 
 type refClaim struct {
@@ -24,15 +27,27 @@ type refClaim struct {
 	expires time.Time
 }
 
-type refRecord struct {
-	epoch   string
-	counts  map[string]int64
-	members map[[2]string]int64
-	expires time.Time
+// refBucket holds a key's arrivals in one window-aligned interval, as the
+// contract allows a store to keep them: they expire together.
+type refBucket struct {
+	id       int
+	last     int
+	arrivals []*refArrival
+	expires  time.Time
 }
 
+type refArrival struct {
+	side, member string
+	at           int64
+	slot         refSlot
+	paired       bool
+	seq          int // order of recording
+}
+
+type refSlot struct{ rec, n int }
+
 func newRef(now func() time.Time) *refStore {
-	return &refStore{now: now, claims: map[string]refClaim{}, records: map[string]*refRecord{}}
+	return &refStore{now: now, claims: map[string]refClaim{}, records: map[string]map[int64]*refBucket{}}
 }
 
 func (r *refStore) live(key string) (refClaim, bool) {
@@ -61,28 +76,84 @@ func (r *refStore) Release(key string) {
 	}
 }
 
-func (r *refStore) Arrive(key, side, member string, ttl time.Duration) (int64, string) {
-	rec, ok := r.records[key]
-	if !ok || !r.now().Before(rec.expires) {
-		r.epochs++
-		rec = &refRecord{epoch: fmt.Sprint(r.epochs), counts: map[string]int64{}, members: map[[2]string]int64{}}
-		r.records[key] = rec
+// Arrive applies the contract's rules literally, looking at every live
+// arrival of the key (the LRU looks at three intervals only).
+func (r *refStore) Arrive(key string, a dedupe.Arrival) (slot refSlot, paired, recorded bool) {
+	at := a.At.UnixMilli()
+	w := int64((a.Window + time.Millisecond - 1) / time.Millisecond)
+	b := at / w // at >= 0 here
+	recs := r.records[key]
+	if recs == nil {
+		recs = map[int64]*refBucket{}
+		r.records[key] = recs
 	}
-	m := [2]string{side, member}
-	o, ok := rec.members[m]
-	if !ok {
-		rec.counts[side]++
-		o = rec.counts[side]
-		rec.members[m] = o
+	// better reports whether x beats y: nearer, then earlier, then
+	// recorded first (within one record, arrivals are in record order).
+	better := func(x, y *refArrival) bool {
+		if y == nil {
+			return true
+		}
+		dx, dy := max(at-x.at, x.at-at), max(at-y.at, y.at-at)
+		return dx < dy || dx == dy && (x.at < y.at || x.at == y.at && x.seq < y.seq)
 	}
-	rec.expires = r.now().Add(ttl)
-	return o, rec.epoch
+	var retry, best *refArrival
+	for i, rec := range recs {
+		if !r.now().Before(rec.expires) {
+			delete(recs, i)
+			continue
+		}
+		for _, x := range rec.arrivals {
+			switch {
+			case max(at-x.at, x.at-at) > w:
+			case x.side == a.Side:
+				if x.member == a.Member && better(x, retry) {
+					retry = x
+				}
+			case !x.paired && better(x, best):
+				best = x
+			}
+		}
+	}
+	if retry != nil {
+		return retry.slot, retry.paired, true
+	}
+	cur := recs[b]
+	if cur != nil {
+		n := 0
+		for _, x := range cur.arrivals {
+			if x.side == a.Side {
+				n++
+			}
+		}
+		if n >= a.Limit {
+			return refSlot{}, false, false
+		}
+	}
+	expires := r.now().Add(a.TTL + time.Duration((b+1)*w-at)*time.Millisecond)
+	if cur == nil {
+		r.nextRec++
+		cur = &refBucket{id: r.nextRec, expires: expires}
+		recs[b] = cur
+	} else if expires.After(cur.expires) {
+		cur.expires = expires
+	}
+	r.seq++
+	x := &refArrival{side: a.Side, member: a.Member, at: at, seq: r.seq}
+	if best != nil {
+		best.paired = true
+		x.slot, x.paired = best.slot, true
+	} else {
+		cur.last++
+		x.slot = refSlot{cur.id, cur.last}
+	}
+	cur.arrivals = append(cur.arrivals, x)
+	return x.slot, x.paired, true
 }
 
 // TestLRUMatchesReference runs random operation sequences against the LRU
-// and the reference model and requires identical results. Epoch values
-// differ between the two, so epochs are compared by identity: a fresh
-// reference epoch must be a fresh LRU epoch, and a repeated one the same.
+// and the reference model and requires identical results. Slot values
+// differ between the two, so slots are compared by identity: a fresh
+// reference slot must be a fresh LRU slot, and a repeated one the same.
 func TestLRUMatchesReference(t *testing.T) {
 	t.Parallel()
 	const (
@@ -93,6 +164,9 @@ func TestLRUMatchesReference(t *testing.T) {
 	sides := []string{"legacy", "new"}
 	members := []string{"m1", "m2", "m3", "m4"}
 	ttls := []time.Duration{time.Second, 5 * time.Second, time.Minute}
+	// Occurrence times around interval boundaries of a 5 s window.
+	base := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
+	ats := []time.Duration{0, time.Millisecond, 2 * time.Second, 4999 * time.Millisecond, 5 * time.Second, 7 * time.Second, 10 * time.Second, 10001 * time.Millisecond, 16 * time.Second}
 	for seed := range uint64(sequences) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Parallel()
@@ -101,12 +175,15 @@ func TestLRUMatchesReference(t *testing.T) {
 			lru := dedupe.NewLRU(1<<16, dedupe.WithLRUClock(clk.Now))
 			t.Cleanup(func() { _ = lru.Close(context.Background()) })
 			ref := newRef(clk.Now)
-			epochMap := map[string]string{} // reference epoch -> LRU epoch
-			seenLRU := map[string]bool{}
+			slotMap := map[refSlot][2]any{} // reference slot -> LRU slot
+			seenLRU := map[[2]any]bool{}
 			ctx := t.Context()
 			var trace []string
 			fail := func(format string, args ...any) {
 				t.Helper()
+				if os.Getenv("REFTRACE") != "" {
+					t.Log(strings.Join(trace, "\n"))
+				}
 				t.Fatalf("after %d ops (last: %v): "+format, append([]any{len(trace), trace[max(0, len(trace)-8):]}, args...)...)
 			}
 			for range ops {
@@ -136,25 +213,33 @@ func TestLRUMatchesReference(t *testing.T) {
 					ref.Release(k)
 				case 4:
 					side, m := sides[rng.IntN(len(sides))], members[rng.IntN(len(members))]
-					trace = append(trace, fmt.Sprintf("Arrive(%q,%s,%s,%v)", k, side, m, ttl))
-					got, gotEpoch, err := lru.Arrive(ctx, k, side, m, ttl)
+					a := dedupe.Arrival{Side: side, Member: m, At: base.Add(ats[rng.IntN(len(ats))]), Window: 5 * time.Second, TTL: ttl, Limit: 3}
+					trace = append(trace, fmt.Sprintf("Arrive(%q,%s,%s,%v,%v)", k, side, m, a.At.Sub(base), ttl))
+					got, err := lru.Arrive(ctx, k, a)
 					if err != nil {
 						fail("Arrive error: %v", err)
 					}
-					want, wantEpoch := ref.Arrive(k, side, m, ttl)
-					if got != want {
-						fail("Arrive(%q,%s,%s) ordinal = %d, reference says %d", k, side, m, got, want)
+					want, paired, recorded := ref.Arrive(k, a)
+					if !recorded {
+						if got != (dedupe.Pairing{}) {
+							fail("Arrive = %+v, want the zero Pairing (over the limit)", got)
+						}
+						break
 					}
-					if mapped, ok := epochMap[wantEpoch]; ok {
-						if gotEpoch != mapped {
-							fail("Arrive(%q) epoch = %q, want the record's epoch %q", k, gotEpoch, mapped)
+					if got.Paired != paired {
+						fail("Arrive Paired = %v, reference says %v", got.Paired, paired)
+					}
+					gs := [2]any{got.Epoch, got.Slot}
+					if mapped, ok := slotMap[want]; ok {
+						if gs != mapped {
+							fail("Arrive slot = %v, want %v (the reference's slot %v)", gs, mapped, want)
 						}
 					} else {
-						if seenLRU[gotEpoch] {
-							fail("Arrive(%q) epoch = %q, reused although the reference started a new record", k, gotEpoch)
+						if seenLRU[gs] {
+							fail("Arrive slot = %v, reused although the reference made a new slot", gs)
 						}
-						epochMap[wantEpoch] = gotEpoch
-						seenLRU[gotEpoch] = true
+						slotMap[want] = gs
+						seenLRU[gs] = true
 					}
 				case 5:
 					// Coarse steps land exactly on expiry boundaries often.

@@ -159,16 +159,21 @@ func TestLRUMemoryPerEntry(t *testing.T) {
 	})
 	arrive := measure(func(s *dedupe.LRU) {
 		for _, k := range keys {
-			_, _, _ = s.Arrive(ctx, k, "new", k, time.Hour)
+			_, _ = s.Arrive(ctx, k, dedupe.Arrival{Side: "new", Member: k, At: time.Unix(1_700_000_000, 0), Window: 10 * time.Minute, TTL: time.Hour, Limit: 64})
 		}
 	})
-	t.Logf("LRU heap per entry: claim %.0f B, arrival record with one member %.0f B (keys excluded)", claim, arrive)
+	t.Logf("LRU heap per entry: claim %.0f B, occurrence record with one arrival %.0f B (keys excluded)", claim, arrive)
 	if claim > 300 {
 		t.Errorf("claim entry costs %.0f B, want <= 300 (update the documented figure)", claim)
 	}
 	if arrive > 900 {
 		t.Errorf("arrival record costs %.0f B, want <= 900 (update the documented figure)", arrive)
 	}
+}
+
+// benchArrival is a new-format arrival of member at a fixed time.
+func benchArrival(member string) dedupe.Arrival {
+	return dedupe.Arrival{Side: "new", Member: member, At: time.Unix(1_700_000_000, 0), Window: 10 * time.Minute, TTL: time.Hour, Limit: 64}
 }
 
 // BenchmarkLRUFull measures one batch of the shape a new delivery sends
@@ -186,7 +191,7 @@ func BenchmarkLRUFull(b *testing.B) {
 	for i := range dedupe.DefaultCapacity / 4 {
 		d, id, p, o := keys(-i - 1)
 		_ = s.Do(ctx, []dedupe.Op{{Kind: dedupe.OpClaim, Key: d, TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: id, TTL: time.Hour},
-			{Kind: dedupe.OpArrive, Key: p, Side: "new", Member: d, TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: o, TTL: time.Hour}})
+			{Kind: dedupe.OpArrive, Key: p, Arrival: benchArrival(d)}, {Kind: dedupe.OpClaim, Key: o, TTL: time.Hour}})
 	}
 	pre := make([][4]string, 1<<16)
 	for i := range pre {
@@ -199,7 +204,7 @@ func BenchmarkLRUFull(b *testing.B) {
 		k := &pre[i%len(pre)]
 		i++
 		ops := [4]dedupe.Op{{Kind: dedupe.OpClaim, Key: k[0], TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: k[1], TTL: time.Hour},
-			{Kind: dedupe.OpArrive, Key: k[2], Side: "new", Member: k[0], TTL: time.Hour}, {Kind: dedupe.OpClaim, Key: k[3], TTL: time.Hour}}
+			{Kind: dedupe.OpArrive, Key: k[2], Arrival: benchArrival(k[0])}, {Kind: dedupe.OpClaim, Key: k[3], TTL: time.Hour}}
 		_ = s.Do(ctx, ops[:])
 		commits := [3]dedupe.Op{{Kind: dedupe.OpCommit, Key: k[0], TTL: time.Hour}, {Kind: dedupe.OpCommit, Key: k[1], TTL: time.Hour},
 			{Kind: dedupe.OpCommit, Key: k[3], TTL: time.Hour}}

@@ -2,13 +2,12 @@ package dedupe
 
 import (
 	"context"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
 
 // Noop is a [Store] that never reports a duplicate: every Claim returns
-// Claimed and every Arrive returns a fresh epoch, so every delivery is
+// Claimed and every Arrive returns a new slot, so every delivery is
 // processed. Use it in tests or to opt out of deduplication. It is safe for
 // concurrent use and, like every Store, returns [ErrClosed] after Close.
 type Noop struct {
@@ -42,13 +41,13 @@ func (n *Noop) Release(_ context.Context, _ string) error {
 	return nil
 }
 
-// Arrive returns ordinal 1 in a new epoch on every call, so no two
-// arrivals are ever paired.
-func (n *Noop) Arrive(_ context.Context, _, _, _ string, _ time.Duration) (int64, string, error) {
+// Arrive returns a new slot on every call, so no two arrivals are ever
+// paired.
+func (n *Noop) Arrive(_ context.Context, _ string, _ Arrival) (Pairing, error) {
 	if n.closed.Load() {
-		return 0, "", ErrClosed
+		return Pairing{}, ErrClosed
 	}
-	return 1, "noop" + strconv.FormatInt(n.epochs.Add(1), 36), nil
+	return Pairing{Epoch: "noop", Slot: n.epochs.Add(1)}, nil
 }
 
 // Close marks the store closed. It is idempotent.

@@ -72,15 +72,10 @@ type Store interface {
 	// an absent key is not an error.
 	Release(ctx context.Context, key string) error
 
-	// Arrive records that member arrived on side under the arrival key key
-	// and returns member's 1-based ordinal among the distinct members that
-	// arrived on that side, in arrival order. The ordinal is stable: the
-	// same member on the same side always gets the same ordinal while the
-	// record lives. Sides are independent counters. The record (all sides'
-	// counters and members) expires ttl after the LAST arrival; epoch
-	// identifies one lifetime of the record, so a record created after
-	// expiry has a different epoch and restarts the ordinals at 1.
-	Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (ordinal int64, epoch string, err error)
+	// Arrive records the arrival a under the occurrence key key and pairs
+	// it with at most one arrival of another side, as [Arrival] describes,
+	// atomically with every other Arrive of key.
+	Arrive(ctx context.Context, key string, a Arrival) (Pairing, error)
 
 	// Close releases the store's resources. It is idempotent; afterwards
 	// every method returns an error matching ErrClosed.
@@ -95,23 +90,69 @@ const (
 	OpClaim   OpKind = iota + 1 // Store.Claim(Key, TTL): sets State
 	OpCommit                    // Store.Commit(Key, TTL)
 	OpRelease                   // Store.Release(Key)
-	OpArrive                    // Store.Arrive(Key, Side, Member, TTL): sets Ordinal and Epoch
+	OpArrive                    // Store.Arrive(Key, Arrival): sets Pairing
 )
 
 // Op is one [Store] call in a [BatchStore] batch: its arguments, and after
 // the batch ran, its results. Err is the error the single call would have
 // returned; the other results are meaningful only when Err is nil.
 type Op struct {
-	Kind   OpKind
-	Key    string
-	Side   string // OpArrive only
-	Member string // OpArrive only
-	TTL    time.Duration
+	Kind    OpKind
+	Key     string
+	TTL     time.Duration // OpClaim and OpCommit
+	Arrival Arrival       // OpArrive
 
-	State   State  // OpClaim result
-	Ordinal int64  // OpArrive result
-	Epoch   string // OpArrive result
+	State   State   // OpClaim result
+	Pairing Pairing // OpArrive result
 	Err     error
+}
+
+// Arrival is one delivery's arrival under an occurrence key, for
+// [Store.Arrive]. A store keeps, per occurrence key, the arrivals it
+// recorded, each with its side, member, occurrence time and slot, and
+// whether it is paired. Times are compared in whole milliseconds since the
+// Unix epoch (At.UnixMilli(); Window rounded up to a millisecond).
+//
+// Arrive applies the first rule that matches:
+//
+//  1. Retry: if Member already arrived on Side under the key at an
+//     occurrence time at most Window from At, Arrive records nothing and
+//     returns that arrival's pairing (its slot; Paired as it is now).
+//  2. Limit: if Limit arrivals of Side are already recorded under the key
+//     whose times fall in the same window-aligned interval as At (the
+//     interval [k*Window, (k+1)*Window) that holds At), Arrive records
+//     nothing and returns the zero Pairing (Epoch "").
+//  3. Twin: among the unpaired arrivals of other sides whose times are at
+//     most Window from At, the nearest (then the earlier time, then the
+//     first recorded) becomes paired with this one: the arrival is
+//     recorded, paired, with that arrival's slot, and Paired is true.
+//  4. Otherwise the arrival is recorded, unpaired, with a new slot, one that
+//     no other arrival of the key ever had (also after earlier records of
+//     the key expired).
+//
+// So two arrivals of one side never share a slot, an arrival shares its
+// slot with at most one of another side, and an arrival is affected only by
+// arrivals whose times are at most Window from its own.
+//
+// A recorded arrival is kept at least TTL from the store's now, and at most
+// until Window after that; an expired arrival is as if it never arrived.
+type Arrival struct {
+	Side   string        // the format the delivery came in ("legacy", "new")
+	Member string        // the delivery on its side; a retry is the same member
+	At     time.Time     // the occurrence time
+	Window time.Duration // the pairing window (> 0)
+	TTL    time.Duration // how long the arrival must be kept, from now
+	Limit  int           // the most arrivals of one side per window-aligned interval (> 0)
+}
+
+// Pairing is the result of [Store.Arrive]. Epoch and Slot name the
+// arrival's slot, unique among the slots of its key: the claim that
+// processes the occurrence once, whichever side gets there first. Epoch is
+// empty when the arrival was not recorded (the Limit rule).
+type Pairing struct {
+	Epoch  string
+	Slot   int64
+	Paired bool // the slot is shared with an arrival of another side
 }
 
 // BatchStore is implemented by a [Store] that can run several calls in one

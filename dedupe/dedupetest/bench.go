@@ -16,7 +16,7 @@ import (
 //   - ClaimCommit: claim then commit a new key, serially;
 //   - ClaimCommitParallel: the same from GOMAXPROCS goroutines (b.RunParallel);
 //   - ClaimDuplicate: claim a committed key (the duplicate path);
-//   - Arrive: a new member arriving on one pairing key.
+//   - Arrive: new members arriving on an occurrence key, half of them twins.
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) dedupe.Store) {
 	b.Helper()
 	open := func(b *testing.B) dedupe.Store {
@@ -82,11 +82,16 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) dedupe.Store) {
 		b.ReportAllocs()
 		var i int
 		for b.Loop() {
-			// A fresh pairing key every 64 arrivals keeps records small.
-			k := "pair:" + strconv.Itoa(i/64)
-			m := "m" + strconv.Itoa(i)
+			// A fresh occurrence key every 16 arrivals keeps records small;
+			// alternate sides so that half of them pair.
+			k := "pair:" + strconv.Itoa(i/16)
+			side := "new"
+			if i%2 == 1 {
+				side = "legacy"
+			}
+			a := dedupe.Arrival{Side: side, Member: "m" + strconv.Itoa(i), At: time.Unix(1_700_000_000, 0), Window: 10 * time.Minute, TTL: time.Hour, Limit: 64}
 			i++
-			if _, _, err := s.Arrive(ctx, k, "new", m, time.Hour); err != nil {
+			if _, err := s.Arrive(ctx, k, a); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -68,13 +68,17 @@ func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, opts ...Option)
 		{"LeaseExpires", testLeaseExpires},
 		{"CommitExpires", testCommitExpires},
 		{"KeysIndependent", testKeysIndependent},
-		{"ArriveOrdinals", testArriveOrdinals},
-		{"ArriveMemberStable", testArriveMemberStable},
-		{"ArriveSidesIndependent", testArriveSidesIndependent},
-		{"ArriveSlidingWindow", testArriveSliding},
-		{"ArriveNewEpochAfterExpiry", testArriveNewEpoch},
+		{"ArriveTwinsShareASlot", testArriveTwins},
+		{"ArriveSameSideNeverPairs", testArriveSameSide},
+		{"ArriveRetryKeepsItsSlot", testArriveRetry},
+		{"ArriveNearestFirst", testArriveNearest},
+		{"ArriveAtMostOneTwin", testArriveOneTwin},
+		{"ArriveOnlyWithinWindow", testArriveWindow},
+		{"ArriveErrorsStayLocal", testArriveLocal},
+		{"ArriveLimitPerInterval", testArriveLimit},
+		{"ArriveExpiresAfterTTL", testArriveExpiry},
 		{"RaceOneClaimWins", testRaceClaim},
-		{"RaceArriveDistinctOrdinals", testRaceArrive},
+		{"RaceArriveEachPairsOnce", testRaceArrive},
 		{"ClosedStore", testClosed},
 		{"CancelledContext", testCancelled},
 		{"OddKeys", testOddKeys},
@@ -171,19 +175,52 @@ func (c checker) release(s dedupe.Store, key string) {
 	}
 }
 
-func (c checker) arrive(s dedupe.Store, key, side, member string, ttl time.Duration, want int64) string {
+// t0 is the occurrence time the arrival rules start from, and window their
+// pairing window.
+var t0 = time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
+
+const window = 10 * time.Minute
+
+// arrival is an Arrival at t0+d with the rules' window, a long TTL and a
+// limit no rule reaches unless it sets its own.
+func arrival(side, member string, d time.Duration) dedupe.Arrival {
+	return dedupe.Arrival{Side: side, Member: member, At: t0.Add(d), Window: window, TTL: long, Limit: 1000}
+}
+
+func (c checker) arrive(s dedupe.Store, key string, a dedupe.Arrival) dedupe.Pairing {
 	c.t.Helper()
-	got, epoch, err := s.Arrive(c.t.Context(), key, side, member, ttl)
+	p, err := s.Arrive(c.t.Context(), key, a)
 	if err != nil {
-		c.t.Fatalf("%s: Arrive(%s, %q, %q) error: %v", c.rule, short(key), side, member, err)
+		c.t.Fatalf("%s: Arrive(%s, %q, %q, %v) error: %v", c.rule, short(key), a.Side, a.Member, a.At.Sub(t0), err)
 	}
-	if got != want {
-		c.t.Errorf("%s: Arrive(%s, %q, %q) ordinal = %d, want %d", c.rule, short(key), side, member, got, want)
+	return p
+}
+
+// slot is a Pairing's slot, comparable.
+type slot struct {
+	epoch string
+	n     int64
+}
+
+func slotOf(p dedupe.Pairing) slot { return slot{p.Epoch, p.Slot} }
+
+// fresh arrives a and checks that it got a slot of its own, unpaired.
+func (c checker) fresh(s dedupe.Store, key string, a dedupe.Arrival) slot {
+	c.t.Helper()
+	p := c.arrive(s, key, a)
+	if p.Epoch == "" || p.Paired {
+		c.t.Errorf("%s: Arrive(%s, %q, %q, %v) = %+v, want a slot of its own, unpaired", c.rule, short(key), a.Side, a.Member, a.At.Sub(t0), p)
 	}
-	if epoch == "" {
-		c.t.Errorf("%s: Arrive(%s, %q, %q) epoch is empty, want an identifier", c.rule, short(key), side, member)
+	return slotOf(p)
+}
+
+// twin arrives a and checks that it was paired into want.
+func (c checker) twin(s dedupe.Store, key string, a dedupe.Arrival, want slot) {
+	c.t.Helper()
+	p := c.arrive(s, key, a)
+	if !p.Paired || slotOf(p) != want {
+		c.t.Errorf("%s: Arrive(%s, %q, %q, %v) = %+v, want paired into slot %v", c.rule, short(key), a.Side, a.Member, a.At.Sub(t0), p, want)
 	}
-	return epoch
 }
 
 // short renders a key for a message without flooding it.
@@ -227,7 +264,7 @@ func testPendingWhileHeld(t *testing.T, h *harness) {
 		c.claim(s, "k", long, dedupe.Pending)
 	}
 	// Arrivals under the same string do not touch the claim.
-	c.arrive(s, "k", "new", "m", long, 1)
+	c.fresh(s, "k", arrival("new", "m", 0))
 	c.claim(s, "k", long, dedupe.Pending)
 }
 
@@ -286,86 +323,168 @@ func testKeysIndependent(t *testing.T, h *harness) {
 	c.release(s, "b")
 	c.claim(s, "a", long, dedupe.Done)
 	// Claim keys and arrival keys are separate namespaces.
-	c.arrive(s, "a", "legacy", "m", long, 1)
+	c.fresh(s, "a", arrival("legacy", "m", 0))
 	c.claim(s, "a", long, dedupe.Done)
 	c.claim(s, "fresh", long, dedupe.Claimed)
-	c.arrive(s, "fresh", "legacy", "m", long, 1)
+	c.fresh(s, "fresh", arrival("legacy", "m", 0))
+	// Occurrence keys are independent too.
+	c.fresh(s, "b", arrival("new", "x", 0))
 }
 
-func testArriveOrdinals(t *testing.T, h *harness) {
-	c := rule(t, "arrivals are numbered 1, 2, 3 in order per side")
+func testArriveTwins(t *testing.T, h *harness) {
+	c := rule(t, "a legacy and a new arrival within the window share a slot")
 	s := h.store(t)
-	e := c.arrive(s, "K", "legacy", "m1", long, 1)
-	for i, m := range []string{"m2", "m3", "m4"} {
-		if got := c.arrive(s, "K", "legacy", m, long, int64(i+2)); got != e {
-			t.Errorf("%s: epoch changed while the record lived: got %q, want %q", c.rule, got, e)
+	l := c.fresh(s, "K", arrival("legacy", "a", 0))
+	c.twin(s, "K", arrival("new", "x", time.Minute), l)
+	// The other order, on another key; any two side names work.
+	n := c.fresh(s, "K2", arrival("new", "x", 0))
+	c.twin(s, "K2", arrival("legacy", "a", -time.Minute), n)
+	o := c.fresh(s, "K3", arrival("left", "a", 0))
+	c.twin(s, "K3", arrival("right", "a", 0), o) // same member string, other side
+}
+
+func testArriveSameSide(t *testing.T, h *harness) {
+	c := rule(t, "two arrivals of one side never share a slot")
+	s := h.store(t)
+	seen := map[slot]bool{}
+	for i, d := range []time.Duration{0, 0, time.Second, -time.Second, 3 * time.Minute} {
+		sl := c.fresh(s, "K", arrival("legacy", "m"+strconv.Itoa(i), d))
+		if seen[sl] {
+			t.Errorf("%s: slot %v handed out twice on one side", c.rule, sl)
+		}
+		seen[sl] = true
+	}
+}
+
+func testArriveRetry(t *testing.T, h *harness) {
+	c := rule(t, "a member arriving again keeps its slot and records nothing")
+	s := h.store(t)
+	l := c.fresh(s, "K", arrival("legacy", "a", 0))
+	// A legacy retry arrives later than the first attempt, within the window.
+	if p := c.arrive(s, "K", arrival("legacy", "a", 2*time.Minute)); slotOf(p) != l || p.Paired {
+		t.Errorf("%s: retry = %+v, want slot %v unpaired", c.rule, p, l)
+	}
+	c.twin(s, "K", arrival("new", "x", time.Minute), l)
+	// Retries of both now report the pairing.
+	c.twin(s, "K", arrival("legacy", "a", time.Minute), l)
+	c.twin(s, "K", arrival("new", "x", time.Minute), l)
+	// The retries recorded nothing: a second legacy finds no unpaired new.
+	c.fresh(s, "K", arrival("legacy", "b", time.Minute))
+	// A new member on its own stays on its own when it comes again.
+	n := c.fresh(s, "K", arrival("new", "y", 20*time.Minute))
+	if p := c.arrive(s, "K", arrival("new", "y", 20*time.Minute)); slotOf(p) != n || p.Paired {
+		t.Errorf("%s: retry of an unpaired arrival = %+v, want slot %v unpaired", c.rule, p, n)
+	}
+}
+
+func testArriveNearest(t *testing.T, h *harness) {
+	c := rule(t, "an arrival pairs with the nearest unpaired one of the other side, the earlier on a tie")
+	s := h.store(t)
+	c.fresh(s, "K", arrival("legacy", "far", 0))
+	near := c.fresh(s, "K", arrival("legacy", "near", 4*time.Minute))
+	c.twin(s, "K", arrival("new", "x", 3*time.Minute), near)
+	// A tie: 2 minutes either side; the earlier wins.
+	early := c.fresh(s, "T", arrival("new", "early", -2*time.Minute))
+	c.fresh(s, "T", arrival("new", "late", 2*time.Minute))
+	c.twin(s, "T", arrival("legacy", "a", 0), early)
+	// A tie at one time: the first recorded wins.
+	first := c.fresh(s, "F", arrival("new", "first", 0))
+	c.fresh(s, "F", arrival("new", "second", 0))
+	c.twin(s, "F", arrival("legacy", "a", 0), first)
+}
+
+func testArriveOneTwin(t *testing.T, h *harness) {
+	c := rule(t, "an arrival pairs with at most one of the other side")
+	s := h.store(t)
+	l := c.fresh(s, "K", arrival("legacy", "a", 0))
+	c.twin(s, "K", arrival("new", "x", 0), l)
+	y := c.fresh(s, "K", arrival("new", "y", 0))
+	if y == l {
+		t.Errorf("%s: a second new arrival got the paired slot %v", c.rule, l)
+	}
+	// A second legacy pairs with the unpaired new one.
+	c.twin(s, "K", arrival("legacy", "b", 0), y)
+}
+
+func testArriveWindow(t *testing.T, h *harness) {
+	c := rule(t, "arrivals pair only when their times are at most the window apart")
+	s := h.store(t)
+	l := c.fresh(s, "K", arrival("legacy", "a", 0))
+	c.fresh(s, "K", arrival("new", "late", window+time.Millisecond))
+	c.fresh(s, "K", arrival("new", "early", -window-time.Millisecond))
+	c.twin(s, "K", arrival("new", "edge", window), l)
+	// Across an interval boundary: 12:09:59.999 and 12:10:00.500.
+	b := c.fresh(s, "B", arrival("legacy", "a", window-time.Millisecond))
+	c.twin(s, "B", arrival("new", "x", window+500*time.Millisecond), b)
+}
+
+func testArriveLocal(t *testing.T, h *harness) {
+	c := rule(t, "an extra or missing arrival affects no pairing more than a window away")
+	s := h.store(t)
+	const day = 24 * time.Hour
+	// Day 0: legacy alone (no new consumer yet), twice. Day 1: a new
+	// arrival whose legacy twin was lost. Days 2-6: twins, in either order.
+	c.fresh(s, "K", arrival("legacy", "l0", 0))
+	c.fresh(s, "K", arrival("legacy", "l0b", time.Hour))
+	c.fresh(s, "K", arrival("new", "n1", day))
+	for i := 2; i <= 6; i++ {
+		d := time.Duration(i) * day
+		l, n := arrival("legacy", "l"+strconv.Itoa(i), d+5*time.Second), arrival("new", "n"+strconv.Itoa(i), d)
+		if i%2 == 0 {
+			l, n = n, l
+		}
+		first := c.fresh(s, "K", l)
+		c.twin(s, "K", n, first)
+	}
+}
+
+func testArriveLimit(t *testing.T, h *harness) {
+	c := rule(t, "past Limit arrivals of a side per interval, an arrival is not recorded")
+	s := h.store(t)
+	limited := func(side, member string, d time.Duration) dedupe.Arrival {
+		a := arrival(side, member, d)
+		a.Limit = 3
+		return a
+	}
+	var first slot
+	for i := range 3 {
+		sl := c.fresh(s, "K", limited("new", "n"+strconv.Itoa(i), time.Duration(i)*time.Second))
+		if i == 0 {
+			first = sl
 		}
 	}
-	c.arrive(s, "other", "legacy", "m1", long, 1)
-}
-
-func testArriveMemberStable(t *testing.T, h *harness) {
-	c := rule(t, "a member keeps its ordinal")
-	s := h.store(t)
-	c.arrive(s, "K", "new", "a", long, 1)
-	c.arrive(s, "K", "new", "b", long, 2)
-	c.arrive(s, "K", "new", "a", long, 1)
-	c.arrive(s, "K", "new", "b", long, 2)
-	c.arrive(s, "K", "new", "c", long, 3)
-	c.arrive(s, "K", "new", "a", long, 1)
-}
-
-func testArriveSidesIndependent(t *testing.T, h *harness) {
-	c := rule(t, "sides count independently and share the epoch")
-	s := h.store(t)
-	e1 := c.arrive(s, "K", "legacy", "a", long, 1)
-	c.arrive(s, "K", "legacy", "b", long, 2)
-	e2 := c.arrive(s, "K", "new", "x", long, 1)
-	// The same member string on another side is another member.
-	c.arrive(s, "K", "new", "a", long, 2)
-	c.arrive(s, "K", "legacy", "c", long, 3)
-	c.arrive(s, "K", "new", "y", long, 3)
-	if e1 != e2 {
-		t.Errorf("%s: epochs differ across sides: %q vs %q", c.rule, e1, e2)
+	for _, m := range []string{"over", "over", "again"} {
+		if p := c.arrive(s, "K", limited("new", m, 5*time.Second)); p != (dedupe.Pairing{}) {
+			t.Errorf("%s: arrival %q past the limit = %+v, want the zero Pairing", c.rule, m, p)
+		}
 	}
+	// The other side has a limit of its own; the recorded arrivals still pair.
+	c.twin(s, "K", limited("legacy", "a", 0), first)
+	// The next interval has room again.
+	c.fresh(s, "K", limited("new", "later", window+time.Second))
 }
 
-func testArriveSliding(t *testing.T, h *harness) {
-	c := rule(t, "an arrival record lives ttl after its last arrival")
+func testArriveExpiry(t *testing.T, h *harness) {
+	c := rule(t, "an arrival is kept TTL (and at most TTL plus the window), then forgotten")
 	s, ttl, pass := h.timed(t)
-	e := c.arrive(s, "K", "legacy", "a", ttl, 1)
+	a := func(side, member string) dedupe.Arrival {
+		// The window is the TTL, so the rule's bound is 2 TTL.
+		return dedupe.Arrival{Side: side, Member: member, At: t0, Window: ttl, TTL: ttl, Limit: 10}
+	}
+	old := c.fresh(s, "K", a("legacy", "a"))
+	c.fresh(s, "K", a("legacy", "b"))
 	pass(ttl / 2)
-	refreshed := time.Now()
-	c.arrive(s, "K", "legacy", "a", ttl, 1) // refreshes the record
-	pass(ttl * 7 / 10)                      // 1.2 ttl after the first arrival
-	ord, got, err := s.Arrive(t.Context(), "K", "legacy", "b", ttl)
-	if err != nil {
-		t.Fatalf("%s: Arrive error: %v", c.rule, err)
+	c.twin(s, "K", a("new", "x"), old) // still there
+	pass(2*ttl + ttl/2)
+	// Forgotten: the same members arrive as if for the first time, with
+	// slots no earlier arrival had.
+	n := c.fresh(s, "K", a("new", "x"))
+	l := c.arrive(s, "K", a("legacy", "a"))
+	if slotOf(l) != n || !l.Paired {
+		t.Errorf("%s: after expiry legacy a = %+v, want paired into %v", c.rule, l, n)
 	}
-	if d := time.Since(refreshed); d >= ttl {
-		// With real sleeps on a loaded machine the record may rightly have
-		// expired: the refresh reached the store no earlier than refreshed.
-		t.Skipf("%s: %v passed between the refresh and the last arrival, not under the ttl %v; raise WithRealTTL to judge", c.rule, d, ttl)
-	}
-	if ord != 2 {
-		t.Errorf("%s: Arrive(\"K\", \"legacy\", \"b\") ordinal = %d, want 2", c.rule, ord)
-	}
-	if got != e {
-		t.Errorf("%s: epoch = %q, want %q (record expired too early)", c.rule, got, e)
-	}
-}
-
-func testArriveNewEpoch(t *testing.T, h *harness) {
-	c := rule(t, "an expired arrival record starts a new epoch at ordinal 1")
-	s, ttl, pass := h.timed(t)
-	e1 := c.arrive(s, "K", "legacy", "a", ttl, 1)
-	c.arrive(s, "K", "legacy", "b", ttl, 2)
-	c.arrive(s, "K", "new", "x", ttl, 1)
-	pass(ttl + ttl/2)
-	e2 := c.arrive(s, "K", "legacy", "b", ttl, 1)
-	c.arrive(s, "K", "new", "y", ttl, 1)
-	if e1 == e2 {
-		t.Errorf("%s: epoch after expiry = %q, want a value other than %q", c.rule, e2, e1)
+	if n == old {
+		t.Errorf("%s: a slot after expiry equals one from before it: %v", c.rule, n)
 	}
 }
 
@@ -407,29 +526,35 @@ func testRaceClaim(t *testing.T, h *harness) {
 }
 
 func testRaceArrive(t *testing.T, h *harness) {
-	c := rule(t, "N goroutines arriving at once get ordinals 1..N in one epoch")
+	c := rule(t, "N new and N legacy arrivals racing at one time pair one to one")
 	s := h.store(t)
-	const n = 32
+	const n = 16
 	var (
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		ords   = map[int64]int{}
-		epochs = map[string]int{}
-		errs   []error
-		start  = make(chan struct{})
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		slots = map[string]map[slot]int{"new": {}, "legacy": {}}
+		pairs int
+		errs  []error
+		start = make(chan struct{})
 	)
-	for i := range n {
+	for i := range 2 * n {
+		side := "new"
+		if i%2 == 1 {
+			side = "legacy"
+		}
 		wg.Go(func() {
 			<-start
-			o, e, err := s.Arrive(t.Context(), "K", "new", "m"+strconv.Itoa(i), long)
+			p, err := s.Arrive(t.Context(), "K", arrival(side, "m"+strconv.Itoa(i), 0))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
 				return
 			}
-			ords[o]++
-			epochs[e]++
+			slots[side][slotOf(p)]++
+			if p.Paired {
+				pairs++
+			}
 		})
 	}
 	close(start)
@@ -437,13 +562,18 @@ func testRaceArrive(t *testing.T, h *harness) {
 	if len(errs) > 0 {
 		t.Fatalf("%s: Arrive errors: %v", c.rule, errors.Join(errs...))
 	}
-	for i := int64(1); i <= n; i++ {
-		if ords[i] != 1 {
-			t.Errorf("%s: ordinal %d handed out %d times, want 1", c.rule, i, ords[i])
+	for side, m := range slots {
+		if len(m) != n {
+			t.Errorf("%s: %d distinct %s slots, want %d", c.rule, len(m), side, n)
+		}
+		for sl := range m {
+			if slots["new"][sl] != 1 || slots["legacy"][sl] != 1 {
+				t.Errorf("%s: slot %v went to %d new and %d legacy arrivals, want 1 and 1", c.rule, sl, slots["new"][sl], slots["legacy"][sl])
+			}
 		}
 	}
-	if got, want := len(epochs), 1; got != want {
-		t.Errorf("%s: %d distinct epochs, want %d", c.rule, got, want)
+	if pairs != n {
+		t.Errorf("%s: %d arrivals reported Paired, want %d (the second of each pair)", c.rule, pairs, n)
 	}
 }
 
@@ -467,7 +597,7 @@ func testClosed(t *testing.T, h *harness) {
 	if err := s.Release(ctx, "k"); !errors.Is(err, dedupe.ErrClosed) {
 		t.Errorf("%s: Release after Close error = %v, want ErrClosed", c.rule, err)
 	}
-	if _, _, err := s.Arrive(ctx, "k", "new", "m", long); !errors.Is(err, dedupe.ErrClosed) {
+	if _, err := s.Arrive(ctx, "k", arrival("new", "m", 0)); !errors.Is(err, dedupe.ErrClosed) {
 		t.Errorf("%s: Arrive after Close error = %v, want ErrClosed", c.rule, err)
 	}
 }
@@ -484,7 +614,7 @@ func testCancelled(t *testing.T, h *harness) {
 		{"Claim", func() error { _, err := s.Claim(ctx, "k", long); return err }},
 		{"Commit", func() error { return s.Commit(ctx, "k", long) }},
 		{"Release", func() error { return s.Release(ctx, "k") }},
-		{"Arrive", func() error { _, _, err := s.Arrive(ctx, "k", "new", "m", long); return err }},
+		{"Arrive", func() error { _, err := s.Arrive(ctx, "k", arrival("new", "m", 0)); return err }},
 	}
 	for _, op := range ops {
 		done := make(chan error, 1)
@@ -520,9 +650,9 @@ func testOddKeys(t *testing.T, h *harness) {
 		c.claim(s, k, long, dedupe.Done)
 	}
 	for _, k := range keys {
-		c.arrive(s, k, "legacy", k, long, 1)
-		c.arrive(s, k, k, "m", long, 1) // odd side names too
-		c.arrive(s, k, "legacy", k+"2", long, 2)
+		l := c.fresh(s, k, arrival("legacy", k, 0))
+		c.twin(s, k, arrival(k, "m", 0), l) // odd side names too
+		c.fresh(s, k, arrival("legacy", k+"2", 0))
 	}
 }
 
@@ -553,7 +683,7 @@ func testPeek(t *testing.T, h *harness) {
 	c.claim(s, "k", long, dedupe.Claimed)
 	c.commit(s, "k", ttl)
 	peek("k", dedupe.Done)
-	c.arrive(s, "a", "new", "m", long, 1)
+	c.fresh(s, "a", arrival("new", "m", 0))
 	peek("a", 0) // arrival keys are another namespace
 	pass(ttl + ttl/2)
 	peek("k", 0)
@@ -576,7 +706,7 @@ func testBatch(t *testing.T, h *harness) {
 	c.claim(s, "held", long, dedupe.Claimed)
 	c.commit(s, "done", long)
 	c.claim(s, "pending", long, dedupe.Claimed)
-	c.arrive(s, "A", "legacy", "x", long, 1)
+	x := c.fresh(s, "A", arrival("legacy", "x", 0))
 	ops := []dedupe.Op{
 		{Kind: dedupe.OpClaim, Key: "new", TTL: long},
 		{Kind: dedupe.OpClaim, Key: "held", TTL: long},
@@ -584,9 +714,9 @@ func testBatch(t *testing.T, h *harness) {
 		{Kind: dedupe.OpCommit, Key: "committed", TTL: long},
 		{Kind: dedupe.OpRelease, Key: "pending"},
 		{Kind: dedupe.OpRelease, Key: "absent"},
-		{Kind: dedupe.OpArrive, Key: "A", Side: "legacy", Member: "y", TTL: long},
-		{Kind: dedupe.OpArrive, Key: "A", Side: "new", Member: "z", TTL: long},
-		{Kind: dedupe.OpArrive, Key: "B", Side: "legacy", Member: "x", TTL: long},
+		{Kind: dedupe.OpArrive, Key: "A", Arrival: arrival("legacy", "y", 0)},
+		{Kind: dedupe.OpArrive, Key: "A", Arrival: arrival("new", "z", time.Second)},
+		{Kind: dedupe.OpArrive, Key: "B", Arrival: arrival("legacy", "x", 0)},
 	}
 	if err := bs.Do(ctx, ops); err != nil {
 		t.Fatalf("%s: Do error: %v", c.rule, err)
@@ -601,27 +731,28 @@ func testBatch(t *testing.T, h *harness) {
 			t.Errorf("%s: OpClaim(%q) = %v, want %v", c.rule, ops[i].Key, got, want)
 		}
 	}
-	for i, want := range map[int]int64{6: 2, 7: 1, 8: 1} {
-		if got := ops[i].Ordinal; got != want {
-			t.Errorf("%s: OpArrive(%q, %q, %q) ordinal = %d, want %d", c.rule, ops[i].Key, ops[i].Side, ops[i].Member, got, want)
-		}
-		if ops[i].Epoch == "" {
-			t.Errorf("%s: OpArrive(%q) epoch is empty", c.rule, ops[i].Key)
-		}
+	y, z, b := ops[6].Pairing, ops[7].Pairing, ops[8].Pairing
+	if y.Epoch == "" || y.Paired || slotOf(y) == x {
+		t.Errorf("%s: OpArrive(A, legacy, y) = %+v, want a slot of its own", c.rule, y)
 	}
-	if ops[6].Epoch != ops[7].Epoch {
-		t.Errorf("%s: one record's arrivals in one batch got epochs %q and %q, want one", c.rule, ops[6].Epoch, ops[7].Epoch)
+	if !z.Paired || slotOf(z) != x && slotOf(z) != slotOf(y) {
+		t.Errorf("%s: OpArrive(A, new, z) = %+v, want paired with x %v or y %v", c.rule, z, x, slotOf(y))
+	}
+	if b.Epoch == "" || b.Paired {
+		t.Errorf("%s: OpArrive(B, legacy, x) = %+v, want a slot of its own", c.rule, b)
 	}
 	c.claim(s, "new", long, dedupe.Pending)
 	c.claim(s, "committed", long, dedupe.Done)
 	c.claim(s, "pending", long, dedupe.Claimed)
-	c.arrive(s, "A", "legacy", "y", long, 2)
+	if p := c.arrive(s, "A", arrival("legacy", "y", 0)); slotOf(p) != slotOf(y) {
+		t.Errorf("%s: retry of y after the batch = %+v, want slot %v", c.rule, p, slotOf(y))
+	}
 
 	// A closed store fails every op of a batch with ErrClosed.
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ops = []dedupe.Op{{Kind: dedupe.OpClaim, Key: "k", TTL: long}, {Kind: dedupe.OpArrive, Key: "A", Side: "new", Member: "m", TTL: long}}
+	ops = []dedupe.Op{{Kind: dedupe.OpClaim, Key: "k", TTL: long}, {Kind: dedupe.OpArrive, Key: "A", Arrival: arrival("new", "m", 0)}}
 	err := bs.Do(ctx, ops)
 	for i, o := range ops {
 		if !errors.Is(o.Err, dedupe.ErrClosed) {

@@ -88,8 +88,8 @@ func (s *Store) Release(ctx context.Context, key string) error {
 }
 
 // Arrive implements [dedupe.Store.Arrive] in one Lua call.
-func (s *Store) Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
-	return s.core.Arrive(ctx, key, side, member, ttl)
+func (s *Store) Arrive(ctx context.Context, key string, a dedupe.Arrival) (dedupe.Pairing, error) {
+	return s.core.Arrive(ctx, key, a)
 }
 
 // Do implements [dedupe.BatchStore.Do]: the ops go out as one pipeline

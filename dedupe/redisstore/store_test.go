@@ -198,14 +198,16 @@ func TestFailureModes(t *testing.T) {
 			if err := s.Release(ctx, "k"); (err != nil) != tt.wantErr {
 				t.Errorf("Release error = %v, want error: %v", err, tt.wantErr)
 			}
-			o1, e1, err := s.Arrive(ctx, "k", "new", "m", time.Minute)
+			a := dedupe.Arrival{Side: "new", Member: "m", At: time.Now(), Window: time.Minute, TTL: time.Minute, Limit: 8}
+			p1, err := s.Arrive(ctx, "k", a)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("Arrive error = %v, want error: %v", err, tt.wantErr)
 			}
 			if !tt.wantErr {
-				o2, e2, _ := s.Arrive(ctx, "k", "new", "m2", time.Minute)
-				if o1 != 1 || o2 != 1 || e1 == e2 {
-					t.Errorf("fail-open Arrive = (%d,%q), (%d,%q); want ordinal 1 in distinct epochs", o1, e1, o2, e2)
+				a.Side, a.Member = "legacy", "m2"
+				p2, _ := s.Arrive(ctx, "k", a)
+				if p1.Epoch == "" || p2.Epoch == "" || p1 == p2 || p1.Paired || p2.Paired {
+					t.Errorf("fail-open Arrive = %+v, %+v; want two distinct unpaired slots", p1, p2)
 				}
 			}
 			if got := s.FailOpenErrors(); got != tt.wantOpen && got != tt.wantOpen+1 {
@@ -235,8 +237,11 @@ func TestNewRefusesNilClient(t *testing.T) {
 }
 
 func connBody(id string) []byte {
-	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":"2025-01-10T00:00:00Z","payload":{"referenceCompany":{"id":"c-%s"},"connection":{"id":"conn","status":"Linked"}}}`, id, id)
+	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":%q,"payload":{"referenceCompany":{"id":"c-%s"},"connection":{"id":"conn","status":"Linked"}}}`, id, generated(), id)
 }
+
+// generated is a generatedDate of now: the occurrence time pairing compares.
+func generated() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
 // TestRoundTripsPerDelivery counts Redis round trips with a go-redis hook.
 func TestRoundTripsPerDelivery(t *testing.T) {
@@ -269,8 +274,8 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 	}
 	deliver("msg_warm", connBody("warm")) // loads the scripts (EVALSHA misses once)
 	readBody := func(id string) []byte {
-		return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":"2025-01-10T00:00:00Z","payload":{"referenceCompany":{"id":"c-%s"},"dataTypes":[`+
-			`{"connectionId":"k","dataType":"invoices","status":"Complete"},{"connectionId":"k","dataType":"bills","status":"Complete"},{"connectionId":"k","dataType":"customers","status":"Complete"}]}}`, id, id)
+		return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":%q,"payload":{"referenceCompany":{"id":"c-%s"},"dataTypes":[`+
+			`{"connectionId":"k","dataType":"invoices","status":"Complete"},{"connectionId":"k","dataType":"bills","status":"Complete"},{"connectionId":"k","dataType":"customers","status":"Complete"}]}}`, id, generated(), id)
 	}
 	legacyTwin := func(alertID, company string) []byte {
 		return fmt.Appendf(nil, `{"AlertId":%q,"RuleType":"DataConnectionStatusChanged","CompanyId":"c-%s","DataConnectionId":"conn","Data":{"dataConnectionId":"conn","newStatus":"Linked","oldStatus":"PendingAuth"}}`, alertID, company)

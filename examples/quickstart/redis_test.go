@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/codathooktest"
@@ -89,7 +90,9 @@ func TestQuickstartRedisSharesDuplicatesAcrossInstances(t *testing.T) {
 	}
 
 	signer.MsgID = codathooktest.NewMessageID()
-	connected := []byte(`{"id":"` + id + `-c","eventType":"connection.connected","generatedDate":"2025-01-10T00:00:00Z","payload":{"referenceCompany":{"id":"` + company + `"},"connection":{"id":"` + conn + `","status":"Linked"}}}`)
+	// Generated now: its legacy twin pairs with it by occurrence time.
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	connected := []byte(`{"id":"` + id + `-c","eventType":"connection.connected","generatedDate":"` + now + `","payload":{"referenceCompany":{"id":"` + company + `"},"connection":{"id":"` + conn + `","status":"Linked"}}}`)
 	if got, want := result(t, signer.NewRequest(http.MethodPost, baseB+"/webhooks/codat", connected)), "processed"; got != want {
 		t.Fatalf("new connection.connected at B: result %q, want %q", got, want)
 	}

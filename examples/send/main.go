@@ -94,7 +94,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	typ := fs.Arg(0)
 
-	opts := codathooktest.SampleOptions{ID: *id, CompanyID: *company, ConnectionID: *connection}
+	// Generated now, as Codat generates an event when it occurs: the receiver
+	// pairs a new delivery with its legacy twin by that time.
+	opts := codathooktest.SampleOptions{ID: *id, CompanyID: *company, ConnectionID: *connection,
+		GeneratedDate: time.Now().UTC().Format(time.RFC3339Nano)}
 	if opts.ID == "" {
 		opts.ID = codathooktest.NewID()
 	}

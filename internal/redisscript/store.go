@@ -101,22 +101,59 @@ return false`)
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`)
 
-	// arriveScript keeps one hash per arrival key: "e" is the epoch (set
-	// from ARGV[4] when the hash is created), "n<len>:<side>" a side's
-	// counter and "m<len>:<side><member>" a member's ordinal. The whole hash
-	// expires ARGV[3] ms after the last arrival.
+	// arriveScript implements dedupe.Arrival's rules on one hash per
+	// window-aligned interval of an occurrence key: KEYS[1..3] are the
+	// intervals before, of and after the arrival's (one hash tag, so one
+	// cluster slot). A hash holds "e" (its epoch, ARGV[7] at creation),
+	// "n" (the last slot handed out), "o" (arrivals recorded), "c<len>:<side>"
+	// (arrivals of a side) and per arrival "m<len>:<side><member>" =
+	// "<at> <order> <slot> <paired 0|1> <slot's epoch>". ARGV: side, member,
+	// at and window (Unix ms), limit, the TTL of KEYS[2] in ms, the epoch.
+	// The reply is {slot, epoch, paired}; epoch "" when over the limit.
 	arriveScript = newScript(`
-local k = KEYS[1]
 local side, member = ARGV[1], ARGV[2]
-if redis.call('EXISTS', k) == 0 then redis.call('HSET', k, 'e', ARGV[4]) end
-local mf = 'm' .. #side .. ':' .. side .. member
-local o = redis.call('HGET', k, mf)
-if not o then
-  o = redis.call('HINCRBY', k, 'n' .. #side .. ':' .. side, 1)
-  redis.call('HSET', k, mf, o)
+local at, w, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local retry, best
+local function better(x, y)
+  if not y then return true end
+  local dx, dy = math.abs(at - x.at), math.abs(at - y.at)
+  return dx < dy or (dx == dy and (x.at < y.at or (x.at == y.at and x.ord < y.ord)))
 end
-redis.call('PEXPIRE', k, ARGV[3])
-return {tonumber(o), redis.call('HGET', k, 'e')}`)
+for i = 1, 3 do
+  local all = redis.call('HGETALL', KEYS[i])
+  for j = 1, #all, 2 do
+    local n, rest = string.match(all[j], '^m(%d+):(.*)$')
+    if n then
+      n = tonumber(n)
+      local sat, ord, slot, p, ep = string.match(all[j + 1], '^(%-?%d+) (%d+) (%d+) (%d) (.*)$')
+      local x = {key = KEYS[i], field = all[j], sat = sat, at = tonumber(sat), ord = tonumber(ord), slot = slot, p = p, ep = ep}
+      if math.abs(at - x.at) <= w then
+        if string.sub(rest, 1, n) == side then
+          if string.sub(rest, n + 1) == member and better(x, retry) then retry = x end
+        elseif p == '0' and better(x, best) then
+          best = x
+        end
+      end
+    end
+  end
+end
+if retry then return {tonumber(retry.slot), retry.ep, tonumber(retry.p)} end
+local cf = 'c' .. #side .. ':' .. side
+if tonumber(redis.call('HGET', KEYS[2], cf) or '0') >= limit then return {0, '', 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[2], 'e', ARGV[7]) end
+local ord = redis.call('HINCRBY', KEYS[2], 'o', 1)
+redis.call('HINCRBY', KEYS[2], cf, 1)
+local slot, ep, p
+if best then
+  redis.call('HSET', best.key, best.field, best.sat .. ' ' .. best.ord .. ' ' .. best.slot .. ' 1 ' .. best.ep)
+  slot, ep, p = best.slot, best.ep, 1
+else
+  slot, ep, p = redis.call('HINCRBY', KEYS[2], 'n', 1), redis.call('HGET', KEYS[2], 'e'), 0
+end
+redis.call('HSET', KEYS[2], 'm' .. #side .. ':' .. side .. member, ARGV[3] .. ' ' .. ord .. ' ' .. slot .. ' ' .. p .. ' ' .. ep)
+local ttl = tonumber(ARGV[6])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return {tonumber(slot), ep, p}`)
 )
 
 // ms formats a TTL in whole milliseconds, rounding up, at least 1.
@@ -129,6 +166,25 @@ func ms(ttl time.Duration) string {
 
 // newEpoch returns a random epoch candidate: 64 random bits.
 func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// arriveCommand is the arrive script's call for a under key. The three
+// interval keys share the hash tag "{#" + key + "}" (never empty, so Redis
+// Cluster hashes the tag, whatever key holds).
+func (s *Store) arriveCommand(a *dedupe.Arrival, key string) []string {
+	at := a.At.UnixMilli()
+	w := max(1, int64((a.Window+time.Millisecond-1)/time.Millisecond))
+	b := at / w
+	if at%w != 0 && at < 0 {
+		b--
+	}
+	stem := s.prefix + "a:{#" + key + "}:"
+	// The record of the arrival's interval is kept TTL, and as much
+	// longer as the interval reaches past At: intervals expire whole.
+	ttl := a.TTL + time.Duration((b+1)*w-at)*time.Millisecond
+	return []string{"EVALSHA", arriveScript.sha, "3",
+		stem + strconv.FormatInt(b-1, 10), stem + strconv.FormatInt(b, 10), stem + strconv.FormatInt(b+1, 10),
+		a.Side, a.Member, strconv.FormatInt(at, 10), strconv.FormatInt(w, 10), strconv.Itoa(max(a.Limit, 0)), ms(ttl), newEpoch()}
+}
 
 func evalsha(sc script, key string, args ...string) []string {
 	return append([]string{"EVALSHA", sc.sha, "1", key}, args...)
@@ -149,7 +205,7 @@ func (s *Store) command(op *dedupe.Op) ([]string, *script) {
 	case dedupe.OpRelease:
 		return evalsha(releaseScript, s.prefix+"c:"+op.Key, valPending), &releaseScript
 	case dedupe.OpArrive:
-		return evalsha(arriveScript, s.prefix+"a:"+op.Key, op.Side, op.Member, ms(op.TTL), newEpoch()), &arriveScript
+		return s.arriveCommand(&op.Arrival, op.Key), &arriveScript
 	}
 	return nil, nil
 }
@@ -260,11 +316,12 @@ func (s *Store) result(ctx context.Context, op *dedupe.Op, reply any, err error)
 		case dedupe.OpCommit, dedupe.OpRelease:
 			return
 		case dedupe.OpArrive:
-			if res, ok := reply.([]any); ok && len(res) == 2 {
-				ord, ok1 := res[0].(int64)
+			if res, ok := reply.([]any); ok && len(res) == 3 {
+				slot, ok1 := res[0].(int64)
 				epoch, ok2 := res[1].(string)
-				if ok1 && ok2 {
-					op.Ordinal, op.Epoch = ord, epoch
+				paired, ok3 := res[2].(int64)
+				if ok1 && ok2 && ok3 {
+					op.Pairing = dedupe.Pairing{Epoch: epoch, Slot: slot, Paired: paired == 1}
 					return
 				}
 			}
@@ -281,7 +338,7 @@ func (s *Store) result(ctx context.Context, op *dedupe.Op, reply any, err error)
 		op.State = dedupe.Claimed
 	case dedupe.OpArrive:
 		// A slot of its own: it can be claimed by nobody else.
-		op.Ordinal, op.Epoch = 1, "failopen-"+newEpoch()
+		op.Pairing = dedupe.Pairing{Epoch: "failopen-" + newEpoch(), Slot: 1}
 	}
 }
 
@@ -327,9 +384,9 @@ func (s *Store) Release(ctx context.Context, key string) error {
 }
 
 // Arrive implements [dedupe.Store.Arrive].
-func (s *Store) Arrive(ctx context.Context, key, side, member string, ttl time.Duration) (int64, string, error) {
-	op := s.one(ctx, dedupe.Op{Kind: dedupe.OpArrive, Key: key, Side: side, Member: member, TTL: ttl})
-	return op.Ordinal, op.Epoch, op.Err
+func (s *Store) Arrive(ctx context.Context, key string, a dedupe.Arrival) (dedupe.Pairing, error) {
+	op := s.one(ctx, dedupe.Op{Kind: dedupe.OpArrive, Key: key, Arrival: a})
+	return op.Pairing, op.Err
 }
 
 // Close marks the store closed; it does not close the transport. It is

@@ -112,14 +112,18 @@ func TestNoScriptFallsBackToEval(t *testing.T) {
 	if _, err := c.Do(ctx, [][]string{{"SCRIPT", "FLUSH"}}); err != nil {
 		t.Fatal(err)
 	}
+	var first dedupe.Pairing
 	for i, want := range []int64{2, 1} { // NOSCRIPT + EVAL, then EVALSHA
 		before := ct.n.Load()
-		ord, _, err := s.Arrive(ctx, "K", "new", fmt.Sprint("m", i), time.Minute)
+		side := [...]string{"new", "legacy"}[i]
+		p, err := s.Arrive(ctx, "K", dedupe.Arrival{Side: side, Member: fmt.Sprint("m", i), At: time.Now(), Window: time.Minute, TTL: time.Minute, Limit: 8})
 		if err != nil {
 			t.Fatalf("Arrive %d: %v", i, err)
 		}
-		if got := int64(i + 1); ord != got {
-			t.Errorf("Arrive %d ordinal = %d, want %d", i, ord, got)
+		if i == 0 {
+			first = p
+		} else if !p.Paired || p.Epoch != first.Epoch || p.Slot != first.Slot {
+			t.Errorf("Arrive %d = %+v, want paired into %+v", i, p, first)
 		}
 		// Another test may load the script concurrently: at most want.
 		if got := ct.n.Load() - before; got > want || got < 1 {
