@@ -69,48 +69,72 @@
 //
 // The delivery key is built on its own (a retried duplicate needs nothing
 // else); every other key of one Begin is built in one buffer (a
-// strings.Builder sized once the occurrences are known), so a new delivery
-// with one occurrence costs the Deduper three allocations (delivery key,
-// key buffer, Lease; its occurrence list stays on the stack) on top of the
-// store's: eight in all on the LRU (BenchmarkDeduper).
+// strings.Builder sized once the occurrences are known).
 //
 // # Pairing
 //
 // Without a shared identifier, the same occurrence delivered once as legacy
 // and once as new is matched on its occurrence key
-// K = Type|CompanyID|ConnectionID|DataType|Status (length-prefixed fields).
-// Per K the store keeps a record ("p:"+K) with one counter per side (the
-// event's Format, "legacy" or "new") and a member -> ordinal map, where the
-// member is the delivery key (plus "#index" for a read.completed element).
-// [Store.Arrive] returns the member's 1-based ordinal among its side's
-// arrivals and the record's epoch; Begin then claims the slot
-// "o:"+K+"#"+epoch+"#"+ordinal like any other key. So:
+// K = Type|CompanyID|ConnectionID|DataType|Status (length-prefixed fields,
+// only those that every legacy rule of the type carries: see
+// [normalize.Occurrence]) and on its occurrence time:
 //
-//   - the i-th legacy arrival and the i-th new arrival of K share a slot:
-//     they are twins and the slot is processed once;
-//   - two arrivals on the SAME side never share a slot, so two genuine
-//     occurrences in one window (connected, disconnected, connected again)
-//     are never merged;
-//   - a retry of a delivery is the same member and gets the same ordinal.
+//   - a new event's time is its generatedDate, identical across Svix
+//     retries, resends and replays, even a day later (a date in the future
+//     counts as now);
+//   - a legacy delivery's time is when its first attempt arrived: legacy
+//     retries come within about 2 minutes and keep the AlertId, so a retry
+//     finds its first arrival again (the Retry rule of [Arrival]).
 //
-// Proof sketch. Fix K and let L and N be the numbers of distinct legacy and
-// new deliveries of K in the window (retries collapse into their member).
-// Ordinals on each side are 1..L and 1..N, so the slots claimed are exactly
-// 1..max(L, N), each processed once (the store's Claim is atomic and Commit
-// keeps it Done). If Codat delivers each occurrence of K once per enabled
-// format, the number of occurrences is max(L, N): every occurrence is
-// processed once. Occurrences with equal K are indistinguishable to the
-// matcher (same type, company, connection, data type and status), so which
-// legacy delivery pairs with which new one does not change what callbacks
-// are asked to do, only which copy of the body they receive.
+// [Store.Arrive] records each arrival under K and pairs it, atomically,
+// with the nearest unpaired arrival of the other side whose time is at most
+// [Config.Window] (default 10 minutes) away. Twins share one slot,
+// "o:"+K+"#"+epoch+"#"+slot, and Begin claims it like any other key, so the
+// occurrence is processed once, by whichever format gets there first.
+// Arrivals of one side never share a slot, so two genuine occurrences of
+// one key (connected, disconnected, connected again) are never merged, even
+// within one window. Occurrences with equal K are indistinguishable to the
+// matcher (same type, company, connection, data type and status): when two
+// fall in one window, which legacy delivery pairs with which new one does
+// not change what callbacks are asked to do, only which copy of the body
+// they receive.
 //
-// The record lives for [Config.Window] (default 30 hours) after the LAST
-// arrival of K (sliding). When it expires, the next arrival creates a new
-// epoch: ordinals restart at 1 and the old slots become unreachable. Limits:
-// a twin that arrives more than Window after the last arrival of its K is
-// processed again; and if one format drops an occurrence that the other
-// delivers, the count stays right but later twins of K may be matched with a
-// neighbour's body.
+// Errors stay local. An arrival is paired only with arrivals whose times
+// are at most Window from its own, and there is no counter: a delivery
+// missing in one format, or an extra one, can change only pairings of
+// arrivals of its key within Window of it (and, through them, of a run of
+// arrivals each within Window of the next). For a key that recurs less
+// often than Window, such as a daily sync, it affects only its own
+// occurrence, which is then processed once by the format that did arrive.
+// (Ordinal pairing, "the i-th legacy arrival is the twin of the i-th new
+// one", lost or doubled every later occurrence of the key after one
+// missing delivery; TestPairingRunbookOffset and TestPairingErrorsStayLocal
+// prove the difference.)
+//
+// Bounded records. Arrivals are kept per window-aligned interval of K
+// (see [Arrival]); an interval's record expires a fixed time after its
+// occurrence times, Window plus [Config.Retention] (default 30 hours,
+// covering Svix's 28-hour retry horizon), and never slides. A record holds
+// at most [Config.MaxArrivals] (default 64) arrivals per side: one more is
+// not recorded, is processed on a slot of its own, and its twin may be
+// processed too, a double and never a loss ([Deduper.Unpaired] counts
+// them, and the first in a minute is logged at Warn). A delivery whose
+// occurrence is older than Window plus Retention is handled the same way.
+// So a hot key at a steady rate costs at most one bounded record per
+// interval alive.
+//
+// The limits, so that every lost or doubled event can be explained:
+//
+//   - a twin that arrives more than Window after its occurrence time (a
+//     legacy delivery delayed by more than Window, or a replay of a new
+//     event older than Window plus Retention) is processed again;
+//   - a legacy retry more than Window after its first arrival, or a body
+//     without a generatedDate retried more than Window later, pairs afresh
+//     and may be processed again;
+//   - with two occurrences of K within Window, a delivery of one of them
+//     that never arrives can leave the other's twin unpaired (processed
+//     twice) when the nearest-first choice took the wrong partner first;
+//   - every replica sharing a store must use the same Window.
 //
 // # read.completed
 //
@@ -121,23 +145,20 @@
 // the delivery is a Duplicate; if any element is Pending elsewhere the
 // delivery is InFlight (and what Begin claimed is released; Begin records
 // every element's arrival before claiming any slot, so an InFlight delivery
-// has still taken its place on its side). A sync's element
-// therefore reaches the read.completed callback once, whichever format
-// delivered it first.
+// has still taken its place on its side). A sync's element therefore
+// reaches the read.completed callback once, whichever format delivered it
+// first.
 //
 // # Gated-off deliveries
 //
-// When one endpoint is switched off, its deliveries still arrive; pairing
-// stays aligned only if they still count. Example, legacy on and new off:
-// legacy connected #1..#3 are processed (legacy ordinals 1..3, slots 1..3);
-// their new twins are skipped. Then the operator flips the flags (legacy off,
-// new on) and a 4th occurrence arrives in both formats. Had the skipped new
-// deliveries not been counted, the new #4 would take new ordinal 1, find
-// slot 1 Done and be dropped as a duplicate: an occurrence lost. Because
-// [Deduper.Skip] records each skipped arrival, new #4 takes ordinal 4, its
-// slot is free, and it is processed; the skipped legacy #4 takes legacy
-// ordinal 4 for the same reason. A replay of a skipped delivery gets its
-// remembered ordinal and is processed only if its twin was not.
+// When one endpoint is switched off, its deliveries still arrive;
+// [Deduper.Skip] records their arrival without claiming anything. Example,
+// legacy on and new off: the legacy deliveries are processed and their new
+// twins, skipped, pair with them. After the operator flips the flags
+// (legacy off, new on) a legacy delivery is skipped and recorded, and its
+// new twin pairs with it and finds the slot free: it is processed. A replay
+// of a skipped delivery keeps its slot and is processed only if its twin
+// was not.
 //
 // # Stores
 //

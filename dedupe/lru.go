@@ -78,18 +78,25 @@ func WithLRULogger(l *slog.Logger) LRUOption {
 // next touches it, or evicted as the least recently used entry. No goroutine
 // is started, so an LRU needs no Close to avoid leaks (Close still stops it).
 //
-// The store holds at most capacity entries (claim keys and arrival records
-// together). When it is full, inserting a new key evicts the least recently
-// used one. Evicting an entry that had not expired yet forgets a claim, a
-// commit or a pairing record early, which can let a duplicate through; such
-// evictions are counted ([LRU.LiveEvictions]) and logged at Warn level (at most once per [EvictionWarnInterval]). Size
-// the capacity above the number of distinct deliveries (times about three:
-// delivery, exact and pairing keys) expected within the retention. Measured
-// on go1.26 amd64 (TestLRUMemoryPerEntry): a claim entry costs about 165
-// bytes (its key is not kept, only its hashes); an arrival record with one
-// member about 360 bytes plus the member (room for a second member and side
-// included), and past two members about 40 bytes plus the member per
-// further member.
+// The store holds at most capacity entries (claim keys and occurrence
+// records together). When it is full, inserting a new key evicts the least
+// recently used one. Evicting an entry that had not expired yet forgets a
+// claim, a commit or a pairing record early, which can let a duplicate
+// through; such evictions are counted ([LRU.LiveEvictions]) and logged at
+// Warn level (at most once per [EvictionWarnInterval]). Size the capacity
+// above the number of distinct deliveries (times about four: delivery,
+// event id, occurrence record and slot) expected within the retention.
+//
+// An occurrence key's arrivals are kept in one record per window-aligned
+// interval of the pairing window (see [Arrival]); an Arrive reads the
+// records of its interval and its two neighbours. A record holds at most
+// Limit arrivals per side and expires whole, a fixed time after its
+// interval ends, so one hot key costs a bounded record per interval, never
+// a record that grows. Measured on go1.26 amd64 (TestLRUMemoryPerEntry): a
+// claim entry costs about 130-165 bytes (its key is not kept, only its
+// hashes); a record with one arrival about 310 bytes (room for a second
+// included), and about 72 bytes more per further arrival, plus the member
+// strings it keeps.
 //
 // An LRU is local to one process: several replicas need a shared store such
 // as the redisstore module.

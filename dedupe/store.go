@@ -117,7 +117,8 @@ type Op struct {
 //
 //  1. Retry: if Member already arrived on Side under the key at an
 //     occurrence time at most Window from At, Arrive records nothing and
-//     returns that arrival's pairing (its slot; Paired as it is now).
+//     returns that arrival's pairing (its slot; Paired as it is now). Of
+//     several such arrivals, the nearest to At wins, then the earlier.
 //  2. Limit: if Limit arrivals of Side are already recorded under the key
 //     whose times fall in the same window-aligned interval as At (the
 //     interval [k*Window, (k+1)*Window) that holds At), Arrive records
