@@ -408,8 +408,8 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	// One batch: claim the exact keys and record every arrival. Arrivals
 	// are recorded whatever the exact keys say, before any slot is
 	// claimed, so that each delivery takes its place on its side when it
-	// first arrives: ordinals follow arrival order, not the order in which
-	// retries happen to get through (see the package documentation).
+	// first arrives, and a retry finds that arrival again (see the package
+	// documentation).
 	var (
 		arr [batchArr]Op
 		buf *opsBuf // both batches' room when they outgrow arr
@@ -533,9 +533,10 @@ func (d *Deduper) fail(ctx context.Context, l *Lease, op string, errs []error) (
 }
 
 // Skip records the arrival of a delivery that a flag switched off, without
-// claiming anything: its occurrences take their ordinals, so the formats
-// stay aligned when the other endpoint processes their twins, and a later
-// replay of the same delivery is processed (under its remembered ordinals).
+// claiming anything: its occurrences pair with their twins as if it had
+// been processed, so the other endpoint's twins find a free slot, and a
+// later replay of the same delivery is processed (in its remembered slots)
+// unless a twin was.
 func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	dk := deliveryKey(del)
 	ev := del.Event

@@ -11,12 +11,19 @@
 //
 //   - prefix + "c:" + key: a claim key, "P" while Pending, "D" once Done,
 //     with the claim's or the commit's TTL (PX);
-//   - prefix + "a:" + key: an arrival record, a hash: "e" the epoch,
-//     "n<len>:<side>" a side's counter, "m<len>:<side><member>" a member's
-//     ordinal; the hash expires ttl after the last arrival.
+//   - prefix + "a:{#" + key + "}:" + interval: the arrivals of an
+//     occurrence key in one window-aligned interval (interval = occurrence
+//     time in Unix ms divided by the window, rounded down), a hash: "e" the
+//     epoch, "n" the last slot, "o" arrivals recorded, "c<len>:<side>" a
+//     side's arrivals, "m<len>:<side><member>" an arrival ("<at> <order>
+//     <slot> <paired> <slot's epoch>"). It expires a fixed time after the
+//     interval ends (dedupe.Arrival's TTL plus the rest of the interval) and
+//     never slides.
 //
-// Every command touches one Redis key, so the store works with Redis
-// Cluster (a transport may split a batch across nodes).
+// Every command but Arrive touches one Redis key; Arrive's script touches
+// the three intervals around an arrival, which share the hash tag
+// "{#" + key + "}" and so one Redis Cluster slot (a transport may split a
+// batch across nodes).
 //
 // # Commands
 //
