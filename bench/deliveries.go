@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Secret signs every benchmark delivery.
@@ -14,15 +15,18 @@ const Secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 // §1.9 with n dataTypes elements and the given ids, so that each delivery is
 // distinct. With UUID-shaped ids as in §1.9 ([EventID], [CompanyID]) it is
 // 409 bytes (byte for byte the §1.9 body's shape) for n=1 and 1,484 bytes
-// for n=9.
+// for n=9. Its generatedDate is the current time, in the same 24-character
+// form as §1.9's: the receiver pairs it by that time, and a date older than
+// its pairing horizon would skip pairing and cost less than a real
+// delivery.
 func NewBody(eventID, companyID string, n int) []byte {
 	var dts []string
 	types := []string{"invoices", "bills", "customers", "suppliers", "payments", "billPayments", "creditNotes", "journals", "items"}
 	for i := range n {
 		dts = append(dts, fmt.Sprintf(`{"connectionId":"2e9d2c44-f675-40ba-8049-353bfcb5e171","dataType":%q,"recordsModified":false,"status":"Complete","issues":[]}`, types[i%len(types)]))
 	}
-	return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":"2022-10-23T00:00:00.000Z","payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"modifiedFromDate":"2022-10-23T00:00:00.000Z","dataTypes":[%s]}}`,
-		eventID, companyID, strings.Join(dts, ","))
+	return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":%q,"payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"modifiedFromDate":"2022-10-23T00:00:00.000Z","dataTypes":[%s]}}`,
+		eventID, time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), companyID, strings.Join(dts, ","))
 }
 
 // NewLegacyBody returns a legacy "Data sync completed" body, which codathook

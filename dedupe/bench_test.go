@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
@@ -30,7 +31,9 @@ func pool(b *testing.B, body func(i string) []byte) []dedupe.Delivery {
 	dels := make([]dedupe.Delivery, benchPool)
 	for i := range dels {
 		n := strconv.Itoa(i)
-		ev, err := normalize.Parse(body(n))
+		// Generated now: an occurrence older than Window plus Retention
+		// would skip pairing and measure less than a real delivery costs.
+		ev, err := normalize.Parse(generatedAt(body(n), time.Now()))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -21,10 +21,10 @@
 // record about 300 bytes plus its member. A new-format read.completed
 // delivery with one element writes four entries: the delivery claim
 // ("d:msg:" + webhook-id, 37 B), the event id claim ("i:" + id, 38 B), the
-// arrival record of its occurrence ("p:" + length-prefixed type, company,
+// occurrence record of its interval ("p:" + length-prefixed type, company,
 // connection, data type and status, 117 B; member: delivery key + "#0",
 // 37 B) and the slot claim of that arrival ("o:" + the same fields + "#" +
-// epoch + "#" + ordinal, about 130 B). The member is a substring of the
+// epoch + "#" + slot, about 130 B). The member is a substring of the
 // delivery's key buffer, which holds all of those keys (359 B) in one
 // allocation and stays alive with the record. A full store therefore holds
 // DefaultCapacity/4 deliveries at 3 x 165 + 300 + 359 = 1,154 B each: the
