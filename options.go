@@ -84,7 +84,9 @@ func WithSecrets(secrets ...string) Option {
 // on the legacy endpoint: the exact string configured in Codat (Basic,
 // Bearer or a raw value). Several values allow rotation. Values are compared
 // in constant time. An empty value makes [New] fail. Without it (and without
-// [WithInsecureNoAuth]) the legacy endpoint answers every request 401.
+// [WithInsecureNoAuth]) the legacy endpoint answers every request 401. The
+// value authenticates legacy rule bodies only: a new-format body on the
+// legacy endpoint must also carry a valid signature ([ErrUnsignedNewFormat]).
 func WithLegacyAuthorization(values ...string) Option {
 	return optionFunc(func(c *config) error {
 		a, err := newStaticAuth(values)
@@ -127,7 +129,9 @@ func newStaticAuth(values []string) (*staticAuth, error) {
 
 // WithInsecureNoAuth accepts unauthenticated deliveries on ep. Anyone who can
 // reach the endpoint can then inject events: use it only behind another
-// authentication layer (mTLS, a private network) or in development.
+// authentication layer (mTLS, a private network) or in development. On
+// [EndpointLegacy] it admits legacy rule bodies only: a new-format body
+// there still needs a valid signature ([ErrUnsignedNewFormat]).
 func WithInsecureNoAuth(ep Endpoint) Option {
 	return optionFunc(func(c *config) error {
 		i, ok := ep.index()

@@ -28,7 +28,9 @@ const (
 	// signed deliveries, usually new-format bodies, sometimes legacy-shaped.
 	EndpointNew Endpoint = "new"
 	// EndpointLegacy receives from Codat's legacy rules service: legacy bodies
-	// with a static Authorization header and no signature.
+	// with a static Authorization header and no signature. A new-format body
+	// there is refused (401, [ErrUnsignedNewFormat]) unless it carries a
+	// webhook signature that verifies with the secrets of [WithSecrets].
 	EndpointLegacy Endpoint = "legacy"
 )
 
@@ -323,6 +325,21 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 		return outcome{result: ResultMalformed, err: err}
 	}
 	o.Format, o.EventType = ev.Format, ev.Type
+	if ep == EndpointLegacy && ev.Format == normalize.FormatNew {
+		// The legacy endpoint's static Authorization (or none) does not
+		// authenticate the new format: only a signature does. Refuse before
+		// the flag gate and the store, so that a forged body records and
+		// claims nothing.
+		id, err := r.verifyNewOnLegacy(req.Header, body, start)
+		if err != nil {
+			return outcome{result: ResultUnauthorized, err: err}
+		}
+		msgKey = "msg:" + id
+		if r.deduper.Processed(req.Context(), msgKey) {
+			o.DeliveryID = msgKey
+			return outcome{result: ResultDuplicate}
+		}
+	}
 	del := &Delivery{
 		ID:         deliveryKey(msgKey, ev, body),
 		EventID:    ev.ID,
@@ -738,6 +755,21 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now tim
 	}
 }
 
+// verifyNewOnLegacy verifies the signature of a new-format body that
+// arrived on the legacy endpoint with the configured secrets and returns the
+// verified message id. Its errors match [ErrUnsignedNewFormat] (and the
+// verifier's sentinel, when it ran).
+func (r *Receiver) verifyNewOnLegacy(h http.Header, body []byte, now time.Time) (string, error) {
+	if len(r.verifier.secrets) == 0 {
+		return "", fmt.Errorf("%w (no signing secrets configured: WithSecrets)", ErrUnsignedNewFormat)
+	}
+	id, err := r.verifier.verifyAt(h, body, now)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnsignedNewFormat, err)
+	}
+	return id, nil
+}
+
 // deliveryKey is msgKey (the verified message id), else the body's id, else
 // a hash of the body.
 func deliveryKey(msgKey string, ev *normalize.Event, body []byte) string {
@@ -822,7 +854,8 @@ func StatusCode(err error) int {
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrInvalidSignature),
-		errors.Is(err, ErrStaleTimestamp), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotConfigured):
+		errors.Is(err, ErrStaleTimestamp), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotConfigured),
+		errors.Is(err, ErrUnsignedNewFormat):
 		return http.StatusUnauthorized
 	case errors.As(err, &me), errors.Is(err, io.ErrUnexpectedEOF):
 		return http.StatusBadRequest
