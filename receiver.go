@@ -128,6 +128,9 @@ func New(opts ...Option) (*Receiver, error) {
 			return nil, fmt.Errorf("codathook: invalid option: %w", err)
 		}
 	}
+	if err := checkCallbackTimeout(&c); err != nil {
+		return nil, err
+	}
 	r := &Receiver{cfg: c}
 	if r.cfg.fallback == nil {
 		r.cfg.fallback = r.defaultFallback
@@ -176,6 +179,23 @@ func New(opts ...Option) (*Receiver, error) {
 	r.handlers[0] = &endpointHandler{r: r, ep: EndpointNew}
 	r.handlers[1] = &endpointHandler{r: r, ep: EndpointLegacy}
 	return r, nil
+}
+
+// checkCallbackTimeout refuses a callback timeout that is not strictly
+// shorter than the effective claim lease: a callback still running when its
+// claim expires lets a copy of the delivery claim it and run concurrently.
+// A negative lease is left to dedupe.New, which refuses it.
+func checkCallbackTimeout(c *config) error {
+	lease := dedupe.DefaultLease
+	if c.dedupeCfg != nil && c.dedupeCfg.Lease != 0 {
+		lease = c.dedupeCfg.Lease
+	}
+	if lease < 0 || c.callbackTimeout < lease {
+		return nil
+	}
+	return fmt.Errorf("codathook: callback timeout %v must be shorter than the dedupe claim lease %v, or a callback that outlives its claim runs again alongside a copy: "+
+		"shorten WithCallbackTimeout (default %v) or raise the Lease of WithDedupe's dedupe.Config (default dedupe.DefaultLease, %v)",
+		c.callbackTimeout, lease, DefaultCallbackTimeout, dedupe.DefaultLease)
 }
 
 // Close releases what New created: the default in-memory store and the flag
