@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -227,9 +228,14 @@ func (r *Receiver) Handler(ep Endpoint) http.Handler {
 // normalizes, gates and deduplicates each delivery, then calls next with the
 // event in the request context ([EventFromContext], [DeliveryFromContext])
 // and r.Body restored to the exact bytes received. Registered callbacks are
-// not called. A 2xx from next commits the delivery; anything else, or a
-// panic, releases it so that a retry reaches next again. Duplicates and
-// gated-off deliveries are answered without calling next.
+// not called. The status next sends decides, so that the sender and the
+// store always agree: a 2xx (written, or the implicit 200 of a Write)
+// commits the delivery, also when next panics or ends its goroutine
+// afterwards (the panic is recovered and logged at Error with its stack;
+// the 2xx is sent). Any other status, or a panic before anything was sent,
+// releases it so that a retry reaches next again; with nothing sent the
+// sender gets 503 with Retry-After. Duplicates and gated-off deliveries are
+// answered without calling next.
 //
 // The result fits gorilla/mux's Router.Use, chi's Use and alice.
 func (r *Receiver) Middleware(ep Endpoint) func(http.Handler) http.Handler {
@@ -420,22 +426,38 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	ev = withElements(ev, lease.Elements())
 	del.event = ev
 	returned := false
+	var sw *statusWriter // the wrapped handler's writer, when there is one
 	defer func() {
-		if !returned {
-			// The callback or wrapped handler ended the goroutine
-			// (runtime.Goexit) or something here panicked: release the
-			// claims now, so that the sender's retry processes the
-			// delivery instead of finding it in flight until the lease
-			// expires.
-			r.cfg.logger.WarnContext(ctx, "codathook: the callback did not return; delivery released",
-				slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
-			r.settle(ctx, lease, outcome{}, errCallbackExited)
+		if returned {
+			return
 		}
+		if sw != nil && sw.answered2xx() {
+			// The wrapped handler answered 2xx, then ended its goroutine
+			// (runtime.Goexit), which nothing can recover. The sender may
+			// already hold the 2xx (the handler flushed it): flush it so
+			// that it does, and commit, so that the twin or a retry is a
+			// duplicate instead of running the handler again.
+			_ = http.NewResponseController(w).Flush()
+			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
+				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
+			r.settle(ctx, lease, outcome{}, nil)
+			return
+		}
+		// The callback or wrapped handler ended the goroutine
+		// (runtime.Goexit) before answering 2xx, or something here
+		// panicked: release the claims now, so that the sender's retry
+		// processes the delivery instead of finding it in flight until the
+		// lease expires. The sender gets no answer (the connection or
+		// stream is reset), or the non-2xx the handler wrote.
+		r.cfg.logger.WarnContext(ctx, "codathook: the callback did not return; delivery released",
+			slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
+		r.settle(ctx, lease, outcome{}, errCallbackExited)
 	}()
 	var cbErr error
 	switch {
 	case next != nil:
-		res, cbErr = r.runNext(context.WithValue(ctx, deliveryCtxKey, del), w, req, del, ev, next)
+		sw = &statusWriter{ResponseWriter: w}
+		res, cbErr = r.runNext(context.WithValue(ctx, deliveryCtxKey, del), sw, req, del, ev, next)
 	case req.ProtoMajor < 2:
 		res, cbErr = r.runCallback(ctx, w, req, del, ev)
 	default:
@@ -672,32 +694,48 @@ func (r *Receiver) safeDispatch(ctx context.Context, ev *normalize.Event) (err e
 }
 
 // runNext calls the wrapped handler synchronously with the event in the
-// request context. Its 2xx commits; anything else, or a panic, releases.
-func (r *Receiver) runNext(ctx context.Context, w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, next http.Handler) (res outcome, err error) {
+// request context, writing through sw. The rule is that the sender's view
+// and the store's agree: the status the handler sent decides, not how the
+// handler ended. A 2xx sent (explicitly, implicitly by Write) commits,
+// also when the handler panics afterwards: the panic is recovered and
+// logged at Error with its stack, and net/http completes the 2xx it already
+// holds. Re-panicking (with http.ErrAbortHandler) would not help: a
+// flushed 2xx is already on the wire, and an unflushed one turned into a
+// reset makes the sender retry what was committed. A non-2xx sent releases.
+// Nothing sent (the handler panicked first, or returned past its deadline)
+// is answered by serve: 503 with Retry-After and a release, or 204 and a
+// commit when the handler returned in time.
+func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Request, del *Delivery, ev *normalize.Event, next http.Handler) (res outcome, err error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	defer cancel()
 	req2 := req.WithContext(cctx)
 	req2.Body = io.NopCloser(bytes.NewReader(del.Body))
 	req2.ContentLength = int64(len(del.Body))
 	req2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(del.Body)), nil }
-	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
-		if p := recover(); p != nil {
-			err = &CallbackError{EventType: ev.Type, Panic: p}
-			res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
+		p := recover()
+		if p == nil {
+			return
 		}
+		if sw.answered2xx() {
+			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler panicked after answering 2xx; delivery committed",
+				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID),
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			res, err = outcome{result: ResultProcessed, written: true, status: sw.status}, nil
+			return
+		}
+		err = &CallbackError{EventType: ev.Type, Panic: p}
+		res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
 	}()
 	next.ServeHTTP(sw, req2)
-	if sw.status == 0 {
-		sw.status = http.StatusOK
-		res.written = false
+	switch {
+	case sw.status == 0:
 		// next wrote nothing: answer for it.
 		if cctx.Err() != nil {
 			return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
 		}
 		return outcome{result: ResultProcessed}, nil
-	}
-	if sw.status >= 200 && sw.status < 300 {
+	case sw.answered2xx():
 		return outcome{result: ResultProcessed, written: true, status: sw.status}, nil
 	}
 	err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
@@ -723,6 +761,9 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	}
 	return s.ResponseWriter.Write(b)
 }
+
+// answered2xx reports whether the handler sent a 2xx status.
+func (s *statusWriter) answered2xx() bool { return s.status >= 200 && s.status < 300 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
