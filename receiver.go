@@ -434,13 +434,14 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		if sw != nil && sw.answered2xx() {
 			// The wrapped handler answered 2xx, then ended its goroutine
 			// (runtime.Goexit), which nothing can recover. The sender may
-			// already hold the 2xx (the handler flushed it): flush it so
-			// that it does, and commit, so that the twin or a retry is a
-			// duplicate instead of running the handler again.
+			// already hold the 2xx (the handler flushed it): commit, so
+			// that the twin or a retry is a duplicate instead of running
+			// the handler again, then flush the 2xx so that the sender
+			// has it.
+			r.settle(ctx, lease, outcome{}, nil)
 			_ = http.NewResponseController(w).Flush()
 			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
 				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
-			r.settle(ctx, lease, outcome{}, nil)
 			return
 		}
 		// The callback or wrapped handler ended the goroutine
