@@ -1,8 +1,10 @@
 package codathook_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -115,7 +117,8 @@ func twinPair(t *testing.T, id string) (newBody, legacyBody []byte) {
 var protos = []string{"HTTP/1.1", "HTTP/2"}
 
 // The sender's view and the store's agree: whatever 2xx the wrapped
-// handler sent (explicitly, or implicitly by Write) commits the delivery, even when the handler panics
+// handler sent (explicitly, implicitly by Write or Flush, or after an
+// informational 1xx) commits the delivery, even when the handler panics
 // afterwards, so the other format's twin is a duplicate and the handler
 // runs once. The panic is logged at Error with its stack and the process
 // survives.
@@ -129,6 +132,19 @@ func TestMiddlewareTwoXXCommits(t *testing.T) {
 	}{
 		{name: "204 then panic", answer: func(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }, panics: true, wantFirst: 204},
 		{name: "Write without WriteHeader then panic", answer: func(w http.ResponseWriter) { _, _ = io.WriteString(w, "ok") }, panics: true, wantFirst: 200},
+		{name: "Flush before any write then panic", answer: func(w http.ResponseWriter) {
+			_ = http.NewResponseController(w).Flush()
+		}, panics: true, wantFirst: 200},
+		{name: "http.Flusher before any write then panic", answer: func(w http.ResponseWriter) {
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+		}, panics: true, wantFirst: 200},
+		{name: "103 Early Hints then 204", answer: func(w http.ResponseWriter) {
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+			w.WriteHeader(http.StatusNoContent)
+		}, wantFirst: 204},
 	}
 	for _, proto := range protos {
 		for _, tc := range tests {
@@ -171,7 +187,8 @@ func TestMiddlewareTwoXXCommits(t *testing.T) {
 	}
 }
 
-// A panic before any answer releases the delivery and is answered 503 with
+// A panic before any answer, or a status net/http refuses (it panics on an
+// invalid code), releases the delivery and is answered 503 with
 // Retry-After; the retry reaches the handler again and is processed.
 func TestMiddlewarePanicBeforeAnswerReleases(t *testing.T) {
 	t.Parallel()
@@ -184,6 +201,7 @@ func TestMiddlewarePanicBeforeAnswerReleases(t *testing.T) {
 			w.Header().Set("X-Partial", "1")
 			panic("wrapped handler panicked")
 		}},
+		{name: "an invalid status code", fail: func(w http.ResponseWriter) { w.WriteHeader(42) }},
 	}
 	for _, proto := range protos {
 		for _, tc := range tests {
@@ -268,4 +286,47 @@ func TestMiddlewareGoexitAfterTwoXXCommits(t *testing.T) {
 			})
 		}
 	}
+}
+
+// A wrapped handler cannot hijack the connection: the receiver could not
+// know what it answered, so it could neither commit nor release truthfully.
+// Hijack reports http.ErrNotSupported; a handler that then answers 503
+// releases the delivery and the retry is processed.
+func TestMiddlewareRefusesHijack(t *testing.T) {
+	t.Parallel()
+	var hijackErr atomic.Value
+	a := newWrappedApp(t, "HTTP/1.1", func(call int64, w http.ResponseWriter, r *http.Request) {
+		if call > 1 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			hijackErr.Store(err)
+			http.Error(w, "cannot hijack", http.StatusServiceUnavailable)
+			return
+		}
+		writeRaw503(buf)
+		conn.Close()
+	})
+	_, legB := twinPair(t, "occ-hijack")
+	resp, err := a.legacy(t, legB)
+	if err == nil && resp.StatusCode != 503 {
+		t.Errorf("first delivery: status %d, want 503", resp.StatusCode)
+	}
+	if err, _ := hijackErr.Load().(error); !errors.Is(err, http.ErrNotSupported) {
+		t.Errorf("Hijack error = %v, want one matching http.ErrNotSupported", err)
+	}
+	resp, err = a.legacy(t, legB)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if resp.StatusCode != 204 || a.calls.Load() != 2 {
+		t.Errorf("retry: status %d after %d handler calls, want 204 after 2 (the 503 released the claim)", resp.StatusCode, a.calls.Load())
+	}
+}
+
+func writeRaw503(buf *bufio.ReadWriter) {
+	_, _ = buf.WriteString("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	_ = buf.Flush()
 }

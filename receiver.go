@@ -1,6 +1,7 @@
 package codathook
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -229,13 +231,14 @@ func (r *Receiver) Handler(ep Endpoint) http.Handler {
 // event in the request context ([EventFromContext], [DeliveryFromContext])
 // and r.Body restored to the exact bytes received. Registered callbacks are
 // not called. The status next sends decides, so that the sender and the
-// store always agree: a 2xx (written, or the implicit 200 of a Write)
-// commits the delivery, also when next panics or ends its goroutine
+// store always agree: a 2xx (written, or the implicit 200 of a Write or a
+// Flush) commits the delivery, also when next panics or ends its goroutine
 // afterwards (the panic is recovered and logged at Error with its stack;
 // the 2xx is sent). Any other status, or a panic before anything was sent,
 // releases it so that a retry reaches next again; with nothing sent the
-// sender gets 503 with Retry-After. Duplicates and gated-off deliveries are
-// answered without calling next.
+// sender gets 503 with Retry-After. next cannot hijack the connection (the
+// receiver must know what it answered). Duplicates and gated-off
+// deliveries are answered without calling next.
 //
 // The result fits gorilla/mux's Router.Use, chi's Use and alice.
 func (r *Receiver) Middleware(ep Endpoint) func(http.Handler) http.Handler {
@@ -697,10 +700,10 @@ func (r *Receiver) safeDispatch(ctx context.Context, ev *normalize.Event) (err e
 // runNext calls the wrapped handler synchronously with the event in the
 // request context, writing through sw. The rule is that the sender's view
 // and the store's agree: the status the handler sent decides, not how the
-// handler ended. A 2xx sent (explicitly, implicitly by Write) commits,
-// also when the handler panics afterwards: the panic is recovered and
-// logged at Error with its stack, and net/http completes the 2xx it already
-// holds. Re-panicking (with http.ErrAbortHandler) would not help: a
+// handler ended. A 2xx sent (explicitly, implicitly by Write or Flush)
+// commits, also when the handler panics afterwards: the panic is recovered
+// and logged at Error with its stack, and net/http completes the 2xx it
+// already holds. Re-panicking (with http.ErrAbortHandler) would not help: a
 // flushed 2xx is already on the wire, and an unflushed one turned into a
 // reset makes the sender retry what was committed. A non-2xx sent releases.
 // Nothing sent (the handler panicked first, or returned past its deadline)
@@ -743,17 +746,24 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 	return outcome{result: ResultFailed, err: err, written: true, status: sw.status}, err
 }
 
-// statusWriter records the status the wrapped handler writes.
+// statusWriter records the final status the wrapped handler sends, as
+// net/http sends it: the first WriteHeader that net/http accepts, except
+// informational 1xx codes (101 Switching Protocols is final); 200 on a Write
+// or a Flush before any WriteHeader. It refuses Hijack: after a hijack the
+// receiver could not know what the sender was told.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status int // 0 until a final status is sent
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
+	// net/http panics on an invalid code without sending it: record the
+	// code only once the underlying writer has taken it.
+	s.ResponseWriter.WriteHeader(code)
+	informational := code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols
+	if s.status == 0 && !informational {
 		s.status = code
 	}
-	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
@@ -762,6 +772,26 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	}
 	return s.ResponseWriter.Write(b)
 }
+
+// FlushError flushes the underlying writer, as http.ResponseController's
+// Flush does; a flush before any WriteHeader sends 200.
+func (s *statusWriter) FlushError() error {
+	err := http.NewResponseController(s.ResponseWriter).Flush()
+	if s.status == 0 && !errors.Is(err, http.ErrNotSupported) {
+		s.status = http.StatusOK
+	}
+	return err
+}
+
+// Flush implements http.Flusher for handlers that assert it.
+func (s *statusWriter) Flush() { _ = s.FlushError() }
+
+// Hijack refuses: see [statusWriter].
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, errHijack
+}
+
+var errHijack = fmt.Errorf("codathook: a wrapped handler cannot hijack the connection: the receiver commits or releases the delivery by the status it answers: %w", http.ErrNotSupported)
 
 // answered2xx reports whether the handler sent a 2xx status.
 func (s *statusWriter) answered2xx() bool { return s.status >= 200 && s.status < 300 }
