@@ -42,8 +42,11 @@
 // entries other than v1 are skipped. The timestamp must be within the
 // tolerance ([WithTolerance], 5 minutes by default) in the past or the future.
 // The legacy endpoint compares the Authorization header with the accepted
-// values ([WithLegacyAuthorization]) in constant time. An endpoint with no
-// authentication exists only through [WithInsecureNoAuth].
+// values ([WithLegacyAuthorization]) in constant time; that admits legacy
+// rule bodies only: a new-format body there must also carry a valid
+// signature, or it is refused with 401 ([ErrUnsignedNewFormat]) before flags
+// and deduplication. An endpoint with no authentication exists only through
+// [WithInsecureNoAuth].
 //
 // # Payload versions
 //

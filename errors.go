@@ -20,6 +20,15 @@ var (
 	// ErrNotConfigured: the endpoint has no authentication configured and was
 	// not explicitly made insecure (401).
 	ErrNotConfigured = errors.New("codathook: endpoint has no authentication configured")
+	// ErrUnsignedNewFormat: a new-format body (an eventType envelope)
+	// arrived on the legacy endpoint without a signature that verifies with
+	// the secrets of [WithSecrets] (401). The legacy endpoint's static
+	// Authorization value, or [WithInsecureNoAuth], admits legacy rule
+	// bodies only; a new-format body there must be signed like one on the
+	// new endpoint. The error wraps the verifier's sentinel
+	// ([ErrMissingSignature], [ErrInvalidSignature], [ErrStaleTimestamp])
+	// when there was a signature to check.
+	ErrUnsignedNewFormat = errors.New("codathook: a new-format body on the legacy endpoint needs a valid webhook signature")
 	// ErrMethodNotAllowed: the request method is not POST or PUT (405).
 	ErrMethodNotAllowed = errors.New("codathook: method not allowed")
 	// ErrInFlight: the same delivery or occurrence is being processed by

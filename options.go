@@ -84,7 +84,9 @@ func WithSecrets(secrets ...string) Option {
 // on the legacy endpoint: the exact string configured in Codat (Basic,
 // Bearer or a raw value). Several values allow rotation. Values are compared
 // in constant time. An empty value makes [New] fail. Without it (and without
-// [WithInsecureNoAuth]) the legacy endpoint answers every request 401.
+// [WithInsecureNoAuth]) the legacy endpoint answers every request 401. The
+// value authenticates legacy rule bodies only: a new-format body on the
+// legacy endpoint must also carry a valid signature ([ErrUnsignedNewFormat]).
 func WithLegacyAuthorization(values ...string) Option {
 	return optionFunc(func(c *config) error {
 		a, err := newStaticAuth(values)
@@ -127,7 +129,9 @@ func newStaticAuth(values []string) (*staticAuth, error) {
 
 // WithInsecureNoAuth accepts unauthenticated deliveries on ep. Anyone who can
 // reach the endpoint can then inject events: use it only behind another
-// authentication layer (mTLS, a private network) or in development.
+// authentication layer (mTLS, a private network) or in development. On
+// [EndpointLegacy] it admits legacy rule bodies only: a new-format body
+// there still needs a valid signature ([ErrUnsignedNewFormat]).
 func WithInsecureNoAuth(ep Endpoint) Option {
 	return optionFunc(func(c *config) error {
 		i, ok := ep.index()
@@ -239,6 +243,8 @@ func WithStore(s dedupe.Store) Option {
 
 // WithDedupe sets the deduplication windows (retention, cross-format pairing
 // window, claim lease). A nil config means the defaults of [dedupe.Config].
+// The claim lease must be longer than the callback timeout
+// ([WithCallbackTimeout]), or [New] fails.
 func WithDedupe(cfg *dedupe.Config) Option {
 	return optionFunc(func(c *config) error {
 		c.dedupeCfg = cfg
@@ -268,7 +274,15 @@ func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 
 // WithCallbackTimeout sets the deadline of one callback or wrapped handler.
 // The default is [DefaultCallbackTimeout]. A non-positive duration makes
-// [New] fail.
+// [New] fail: there is no "no deadline" setting, because a callback without
+// one could outlive any claim lease.
+//
+// The timeout must be strictly shorter than the dedupe claim lease (the
+// Lease of [WithDedupe]'s [dedupe.Config], [dedupe.DefaultLease] when zero),
+// or [New] fails: a claim that expires while its callback runs lets a copy
+// of the delivery (a retry, the other format's twin) claim and run
+// concurrently. Leave the lease a margin above the timeout for the store's
+// round trips; a callback that ignores its context can still outlive both.
 //
 // A callback runs on the request's goroutine with a context that carries the
 // deadline. When the deadline passes first, the context is cancelled and the

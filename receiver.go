@@ -1,6 +1,7 @@
 package codathook
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,7 +31,9 @@ const (
 	// signed deliveries, usually new-format bodies, sometimes legacy-shaped.
 	EndpointNew Endpoint = "new"
 	// EndpointLegacy receives from Codat's legacy rules service: legacy bodies
-	// with a static Authorization header and no signature.
+	// with a static Authorization header and no signature. A new-format body
+	// there is refused (401, [ErrUnsignedNewFormat]) unless it carries a
+	// webhook signature that verifies with the secrets of [WithSecrets].
 	EndpointLegacy Endpoint = "legacy"
 )
 
@@ -126,6 +131,9 @@ func New(opts ...Option) (*Receiver, error) {
 			return nil, fmt.Errorf("codathook: invalid option: %w", err)
 		}
 	}
+	if err := checkCallbackTimeout(&c); err != nil {
+		return nil, err
+	}
 	r := &Receiver{cfg: c}
 	if r.cfg.fallback == nil {
 		r.cfg.fallback = r.defaultFallback
@@ -176,6 +184,23 @@ func New(opts ...Option) (*Receiver, error) {
 	return r, nil
 }
 
+// checkCallbackTimeout refuses a callback timeout that is not strictly
+// shorter than the effective claim lease: a callback still running when its
+// claim expires lets a copy of the delivery claim it and run concurrently.
+// A negative lease is left to dedupe.New, which refuses it.
+func checkCallbackTimeout(c *config) error {
+	lease := dedupe.DefaultLease
+	if c.dedupeCfg != nil && c.dedupeCfg.Lease != 0 {
+		lease = c.dedupeCfg.Lease
+	}
+	if lease < 0 || c.callbackTimeout < lease {
+		return nil
+	}
+	return fmt.Errorf("codathook: callback timeout %v must be shorter than the dedupe claim lease %v, or a callback that outlives its claim runs again alongside a copy: "+
+		"shorten WithCallbackTimeout (default %v) or raise the Lease of WithDedupe's dedupe.Config (default dedupe.DefaultLease, %v)",
+		c.callbackTimeout, lease, DefaultCallbackTimeout, dedupe.DefaultLease)
+}
+
 // Close releases what New created: the default in-memory store and the flag
 // gate's event subscriptions. A store passed with [WithStore] is not closed.
 // With the default store, deliveries after Close are answered 503.
@@ -205,9 +230,15 @@ func (r *Receiver) Handler(ep Endpoint) http.Handler {
 // normalizes, gates and deduplicates each delivery, then calls next with the
 // event in the request context ([EventFromContext], [DeliveryFromContext])
 // and r.Body restored to the exact bytes received. Registered callbacks are
-// not called. A 2xx from next commits the delivery; anything else, or a
-// panic, releases it so that a retry reaches next again. Duplicates and
-// gated-off deliveries are answered without calling next.
+// not called. The status next sends decides, so that the sender and the
+// store always agree: a 2xx (written, or the implicit 200 of a Write or a
+// Flush) commits the delivery, also when next panics or ends its goroutine
+// afterwards (the panic is recovered and logged at Error with its stack;
+// the 2xx is sent). Any other status, or a panic before anything was sent,
+// releases it so that a retry reaches next again; with nothing sent the
+// sender gets 503 with Retry-After. next cannot hijack the connection (the
+// receiver must know what it answered). Duplicates and gated-off
+// deliveries are answered without calling next.
 //
 // The result fits gorilla/mux's Router.Use, chi's Use and alice.
 func (r *Receiver) Middleware(ep Endpoint) func(http.Handler) http.Handler {
@@ -323,6 +354,21 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 		return outcome{result: ResultMalformed, err: err}
 	}
 	o.Format, o.EventType = ev.Format, ev.Type
+	if ep == EndpointLegacy && ev.Format == normalize.FormatNew {
+		// The legacy endpoint's static Authorization (or none) does not
+		// authenticate the new format: only a signature does. Refuse before
+		// the flag gate and the store, so that a forged body records and
+		// claims nothing.
+		id, err := r.verifyNewOnLegacy(req.Header, body, start)
+		if err != nil {
+			return outcome{result: ResultUnauthorized, err: err}
+		}
+		msgKey = "msg:" + id
+		if r.deduper.Processed(req.Context(), msgKey) {
+			o.DeliveryID = msgKey
+			return outcome{result: ResultDuplicate}
+		}
+	}
 	del := &Delivery{
 		ID:         deliveryKey(msgKey, ev, body),
 		EventID:    ev.ID,
@@ -383,22 +429,39 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	ev = withElements(ev, lease.Elements())
 	del.event = ev
 	returned := false
+	var sw *statusWriter // the wrapped handler's writer, when there is one
 	defer func() {
-		if !returned {
-			// The callback or wrapped handler ended the goroutine
-			// (runtime.Goexit) or something here panicked: release the
-			// claims now, so that the sender's retry processes the
-			// delivery instead of finding it in flight until the lease
-			// expires.
-			r.cfg.logger.WarnContext(ctx, "codathook: the callback did not return; delivery released",
-				slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
-			r.settle(ctx, lease, outcome{}, errCallbackExited)
+		if returned {
+			return
 		}
+		if sw != nil && sw.answered2xx() {
+			// The wrapped handler answered 2xx, then ended its goroutine
+			// (runtime.Goexit), which nothing can recover. The sender may
+			// already hold the 2xx (the handler flushed it): commit, so
+			// that the twin or a retry is a duplicate instead of running
+			// the handler again, then flush the 2xx so that the sender
+			// has it.
+			r.settle(ctx, lease, outcome{}, nil)
+			_ = http.NewResponseController(w).Flush()
+			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
+				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
+			return
+		}
+		// The callback or wrapped handler ended the goroutine
+		// (runtime.Goexit) before answering 2xx, or something here
+		// panicked: release the claims now, so that the sender's retry
+		// processes the delivery instead of finding it in flight until the
+		// lease expires. The sender gets no answer (the connection or
+		// stream is reset), or the non-2xx the handler wrote.
+		r.cfg.logger.WarnContext(ctx, "codathook: the callback did not return; delivery released",
+			slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
+		r.settle(ctx, lease, outcome{}, errCallbackExited)
 	}()
 	var cbErr error
 	switch {
 	case next != nil:
-		res, cbErr = r.runNext(context.WithValue(ctx, deliveryCtxKey, del), w, req, del, ev, next)
+		sw = &statusWriter{ResponseWriter: w}
+		res, cbErr = r.runNext(context.WithValue(ctx, deliveryCtxKey, del), sw, req, del, ev, next)
 	case req.ProtoMajor < 2:
 		res, cbErr = r.runCallback(ctx, w, req, del, ev)
 	default:
@@ -635,49 +698,72 @@ func (r *Receiver) safeDispatch(ctx context.Context, ev *normalize.Event) (err e
 }
 
 // runNext calls the wrapped handler synchronously with the event in the
-// request context. Its 2xx commits; anything else, or a panic, releases.
-func (r *Receiver) runNext(ctx context.Context, w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, next http.Handler) (res outcome, err error) {
+// request context, writing through sw. The rule is that the sender's view
+// and the store's agree: the status the handler sent decides, not how the
+// handler ended. A 2xx sent (explicitly, implicitly by Write or Flush)
+// commits, also when the handler panics afterwards: the panic is recovered
+// and logged at Error with its stack, and net/http completes the 2xx it
+// already holds. Re-panicking (with http.ErrAbortHandler) would not help: a
+// flushed 2xx is already on the wire, and an unflushed one turned into a
+// reset makes the sender retry what was committed. A non-2xx sent releases.
+// Nothing sent (the handler panicked first, or returned past its deadline)
+// is answered by serve: 503 with Retry-After and a release, or 204 and a
+// commit when the handler returned in time.
+func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Request, del *Delivery, ev *normalize.Event, next http.Handler) (res outcome, err error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	defer cancel()
 	req2 := req.WithContext(cctx)
 	req2.Body = io.NopCloser(bytes.NewReader(del.Body))
 	req2.ContentLength = int64(len(del.Body))
 	req2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(del.Body)), nil }
-	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
-		if p := recover(); p != nil {
-			err = &CallbackError{EventType: ev.Type, Panic: p}
-			res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
+		p := recover()
+		if p == nil {
+			return
 		}
+		if sw.answered2xx() {
+			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler panicked after answering 2xx; delivery committed",
+				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID),
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			res, err = outcome{result: ResultProcessed, written: true, status: sw.status}, nil
+			return
+		}
+		err = &CallbackError{EventType: ev.Type, Panic: p}
+		res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
 	}()
 	next.ServeHTTP(sw, req2)
-	if sw.status == 0 {
-		sw.status = http.StatusOK
-		res.written = false
+	switch {
+	case sw.status == 0:
 		// next wrote nothing: answer for it.
 		if cctx.Err() != nil {
 			return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
 		}
 		return outcome{result: ResultProcessed}, nil
-	}
-	if sw.status >= 200 && sw.status < 300 {
+	case sw.answered2xx():
 		return outcome{result: ResultProcessed, written: true, status: sw.status}, nil
 	}
 	err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
 	return outcome{result: ResultFailed, err: err, written: true, status: sw.status}, err
 }
 
-// statusWriter records the status the wrapped handler writes.
+// statusWriter records the final status the wrapped handler sends, as
+// net/http sends it: the first WriteHeader that net/http accepts, except
+// informational 1xx codes (101 Switching Protocols is final); 200 on a Write
+// or a Flush before any WriteHeader. It refuses Hijack: after a hijack the
+// receiver could not know what the sender was told.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status int // 0 until a final status is sent
 }
 
 func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
+	// net/http panics on an invalid code without sending it: record the
+	// code only once the underlying writer has taken it.
+	s.ResponseWriter.WriteHeader(code)
+	informational := code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols
+	if s.status == 0 && !informational {
 		s.status = code
 	}
-	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
@@ -686,6 +772,29 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 	}
 	return s.ResponseWriter.Write(b)
 }
+
+// FlushError flushes the underlying writer, as http.ResponseController's
+// Flush does; a flush before any WriteHeader sends 200.
+func (s *statusWriter) FlushError() error {
+	err := http.NewResponseController(s.ResponseWriter).Flush()
+	if s.status == 0 && !errors.Is(err, http.ErrNotSupported) {
+		s.status = http.StatusOK
+	}
+	return err
+}
+
+// Flush implements http.Flusher for handlers that assert it.
+func (s *statusWriter) Flush() { _ = s.FlushError() }
+
+// Hijack refuses: see [statusWriter].
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, errHijack
+}
+
+var errHijack = fmt.Errorf("codathook: a wrapped handler cannot hijack the connection: the receiver commits or releases the delivery by the status it answers: %w", http.ErrNotSupported)
+
+// answered2xx reports whether the handler sent a 2xx status.
+func (s *statusWriter) answered2xx() bool { return s.status >= 200 && s.status < 300 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
@@ -736,6 +845,21 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now tim
 		}
 		return "", nil
 	}
+}
+
+// verifyNewOnLegacy verifies the signature of a new-format body that
+// arrived on the legacy endpoint with the configured secrets and returns the
+// verified message id. Its errors match [ErrUnsignedNewFormat] (and the
+// verifier's sentinel, when it ran).
+func (r *Receiver) verifyNewOnLegacy(h http.Header, body []byte, now time.Time) (string, error) {
+	if len(r.verifier.secrets) == 0 {
+		return "", fmt.Errorf("%w (no signing secrets configured: WithSecrets)", ErrUnsignedNewFormat)
+	}
+	id, err := r.verifier.verifyAt(h, body, now)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnsignedNewFormat, err)
+	}
+	return id, nil
 }
 
 // deliveryKey is msgKey (the verified message id), else the body's id, else
@@ -822,7 +946,8 @@ func StatusCode(err error) int {
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrInvalidSignature),
-		errors.Is(err, ErrStaleTimestamp), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotConfigured):
+		errors.Is(err, ErrStaleTimestamp), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotConfigured),
+		errors.Is(err, ErrUnsignedNewFormat):
 		return http.StatusUnauthorized
 	case errors.As(err, &me), errors.Is(err, io.ErrUnexpectedEOF):
 		return http.StatusBadRequest
