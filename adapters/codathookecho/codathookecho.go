@@ -31,8 +31,9 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) echo.HandlerFunc {
 // [codathook.On] are not called.
 //
 // What the handler answers decides the delivery: a 2xx commits it (a
-// handler that writes nothing and returns nil is answered 204); any other
-// status, a returned error, or a panic, releases it so that Codat's retry
+// handler that writes nothing and returns nil is answered 204), also when a
+// panic follows the 2xx; any other status, a returned error, or a panic
+// before any answer, releases it so that Codat's retry
 // runs the handler again. A returned error is answered by echo's
 // HTTPErrorHandler before the delivery is settled, and is also returned, as
 // echo's own middleware do. Note that Codat's legacy service does not retry

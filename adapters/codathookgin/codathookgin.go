@@ -37,8 +37,9 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) gin.HandlerFunc {
 // with [codathook.On] are not called.
 //
 // What the rest of the chain answers decides the delivery: a 2xx commits it
-// (a chain that writes nothing is answered 204); any other status, a panic,
-// or errors recorded with c.Error and no response, release it so that
+// (a chain that writes nothing is answered 204), also when a panic follows
+// the 2xx; any other status, a panic before any answer, or errors recorded
+// with c.Error and no response, release it so that
 // Codat's retry runs the chain again (the last case is answered 503 with
 // Retry-After). Note that Codat's legacy service does not retry a 500:
 // answer 503 for failures that a retry may fix. Duplicates, deliveries that
