@@ -92,3 +92,46 @@ func TestMigrationRunbook(t *testing.T) {
 		t.Logf("note: this run had %d bursty clusters, %d late new deliveries and %d dropped deliveries; more companies or days exercise more", r.bursty, r.late, r.dropped)
 	}
 }
+
+// TestMigrationRunbookOffset is the runbook offset on its own: a key (one
+// connection's invoices sync, hourly, for the test company and another)
+// arrives a times in legacy alone before the new consumer exists, then
+// through steps 2-6. The legacy-only arrivals have no new twin; none of the
+// later occurrences may be lost for it, in step 5 (legacy off) least of all.
+func TestMigrationRunbookOffset(t *testing.T) {
+	t.Parallel()
+	seed, _, _ := migrationSettings()
+	for _, a := range []int{1, 3, 10} {
+		t.Run(fmt.Sprintf("a=%d", a), func(t *testing.T) {
+			t.Parallel()
+			counts := [6]int{a, 2, 2, 2, a + 2, 2} // occurrences per step, an hour apart
+			var durs [6]time.Duration
+			total := 0
+			for i, n := range counts {
+				durs[i] = time.Duration(n) * time.Hour
+				total += 2 * n
+			}
+			cfg := migConfig{seed: seed + uint64(a), replicas: 3, steps: durs, failRate: 0.05}
+			companies := []string{fmt.Sprintf("co-test-a%d", a), fmt.Sprintf("co-other-a%d", a)}
+			m := newMigration(t, cfg, companies[0])
+			g := newTraffic(m)
+			for i, s := range m.steps {
+				for j := range counts[i] {
+					at := s.start.Add(30*time.Minute + time.Duration(j)*time.Hour)
+					for _, co := range companies {
+						g.readIfFree(co, co+"-conn", at, []readElem{{dataType: "invoices", status: "Complete"}})
+					}
+				}
+			}
+			if len(m.occs) != total {
+				t.Fatalf("generated %d occurrences, want %d", len(m.occs), total)
+			}
+			m.run()
+			r := m.check()
+			t.Logf("seed=%d\n%v%s", cfg.seed, r, r.steps(m.steps))
+			if s5 := r.perStep[4]; s5.lost > 0 {
+				t.Errorf("step 5 (legacy off) lost %d of its %d occurrences after %d legacy-only arrivals per key", s5.lost, s5.want, a)
+			}
+		})
+	}
+}
