@@ -1,10 +1,22 @@
-// Package soak holds the migration soak and the multi-replica test: a
-// simulator plays Codat's two webhook services against three receivers that
-// share one redis-server, with retries, resends, concurrent copies, failing
-// callbacks and flag flips, and checks that nothing is lost or doubled.
+// Package soak holds the migration soak, the multi-replica test and the
+// migration simulation. The soak and the replica test play Codat's two
+// webhook services against three receivers that share one redis-server,
+// with retries, resends, concurrent copies, failing callbacks and flag
+// flips, and check that nothing is lost or doubled.
+//
+// The migration simulation (TestMigrationRunbook, TestMigrationRunbookOffset,
+// TestMigrationDroppedDelivery) plays the README's whole migration runbook in
+// simulated time: a codathooktest.Clock drives the receivers and the sender,
+// so weeks of Codat traffic (legacy retries within two minutes, Svix's
+// 28-hour schedule with jitter, deliveries that first reach us hours late,
+// dropped deliveries) run in seconds, and it checks that every occurrence
+// whose endpoint was enabled reaches a callback exactly once. Redis TTLs run
+// on real time, so nothing expires in Redis during a simulation.
 //
 // It is a separate module so that go-redis stays out of codathook's go.mod.
 // Run it with a redis-server at REDIS_ADDR (scripts/test.sh starts one):
 //
 //	REDIS_ADDR=127.0.0.1:6379 go test -run Soak -soak.occurrences 5000 -v .
+//	REDIS_ADDR=127.0.0.1:6379 go test -run Migration -v .
+//	REDIS_ADDR=127.0.0.1:6379 go test -run TestMigrationRunbook -migration.long -v .
 package soak
