@@ -131,9 +131,16 @@
 //   - a legacy retry more than Window after its first arrival, or a body
 //     without a generatedDate retried more than Window later, pairs afresh
 //     and may be processed again;
-//   - with two occurrences of K within Window, a delivery of one of them
-//     that never arrives can leave the other's twin unpaired (processed
-//     twice) when the nearest-first choice took the wrong partner first;
+//   - a delivery that Codat never sends affects its key only within
+//     Window of it. Alone in its window, its occurrence is processed once
+//     by the format that did arrive. With two occurrences of K within
+//     Window, the survivors may pair with each other: when each occurrence
+//     lost a different format, the two survivors are taken for twins and
+//     one occurrence is lost; when the survivor's endpoint was off and its
+//     twin was taken by the other occurrence, one is processed twice
+//     (soak's TestMigrationDroppedDelivery shows both). A narrower Window
+//     makes this rarer and a late legacy delivery more likely to be
+//     processed again;
 //   - every replica sharing a store must use the same Window.
 //
 // # read.completed
