@@ -150,105 +150,140 @@ func (r *refStore) Arrive(key string, a dedupe.Arrival) (slot refSlot, paired, r
 	return x.slot, x.paired, true
 }
 
+// Sequences of operations are drawn from small sets: keys, sides, members,
+// TTLs and occurrence times around interval boundaries of a 5 s window.
+var (
+	refKeys    = []string{"a", "b", "c", "", "é"}
+	refSides   = []string{"legacy", "new"}
+	refMembers = []string{"m1", "m2", "m3", "m4"}
+	refTTLs    = []time.Duration{time.Second, 5 * time.Second, time.Minute}
+	refBase    = time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
+	refAts     = []time.Duration{0, time.Millisecond, 2 * time.Second, 4999 * time.Millisecond, 5 * time.Second, 7 * time.Second, 10 * time.Second, 10001 * time.Millisecond, 16 * time.Second}
+)
+
 // TestLRUMatchesReference runs random operation sequences against the LRU
 // and the reference model and requires identical results. Slot values
 // differ between the two, so slots are compared by identity: a fresh
 // reference slot must be a fresh LRU slot, and a repeated one the same.
 func TestLRUMatchesReference(t *testing.T) {
 	t.Parallel()
-	const (
-		sequences = 300
-		ops       = 400
-	)
-	keys := []string{"a", "b", "c", "", "é"}
-	sides := []string{"legacy", "new"}
-	members := []string{"m1", "m2", "m3", "m4"}
-	ttls := []time.Duration{time.Second, 5 * time.Second, time.Minute}
-	// Occurrence times around interval boundaries of a 5 s window.
-	base := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
-	ats := []time.Duration{0, time.Millisecond, 2 * time.Second, 4999 * time.Millisecond, 5 * time.Second, 7 * time.Second, 10 * time.Second, 10001 * time.Millisecond, 16 * time.Second}
-	for seed := range uint64(sequences) {
+	for seed := range uint64(300) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 0x5eed))
-			clk := newClock()
-			lru := dedupe.NewLRU(1<<16, dedupe.WithLRUClock(clk.Now))
-			t.Cleanup(func() { _ = lru.Close(context.Background()) })
-			ref := newRef(clk.Now)
-			slotMap := map[refSlot][2]any{} // reference slot -> LRU slot
-			seenLRU := map[[2]any]bool{}
-			ctx := t.Context()
-			var trace []string
-			fail := func(format string, args ...any) {
-				t.Helper()
-				if os.Getenv("REFTRACE") != "" {
-					t.Log(strings.Join(trace, "\n"))
-				}
-				t.Fatalf("after %d ops (last: %v): "+format, append([]any{len(trace), trace[max(0, len(trace)-8):]}, args...)...)
-			}
-			for range ops {
-				k := keys[rng.IntN(len(keys))]
-				ttl := ttls[rng.IntN(len(ttls))]
-				switch op := rng.IntN(6); op {
-				case 0, 1:
-					trace = append(trace, fmt.Sprintf("Claim(%q,%v)", k, ttl))
-					got, err := lru.Claim(ctx, k, ttl)
-					if err != nil {
-						fail("Claim error: %v", err)
-					}
-					if want := ref.Claim(k, ttl); got != want {
-						fail("Claim(%q) = %v, reference says %v", k, got, want)
-					}
-				case 2:
-					trace = append(trace, fmt.Sprintf("Commit(%q,%v)", k, ttl))
-					if err := lru.Commit(ctx, k, ttl); err != nil {
-						fail("Commit error: %v", err)
-					}
-					ref.Commit(k, ttl)
-				case 3:
-					trace = append(trace, fmt.Sprintf("Release(%q)", k))
-					if err := lru.Release(ctx, k); err != nil {
-						fail("Release error: %v", err)
-					}
-					ref.Release(k)
-				case 4:
-					side, m := sides[rng.IntN(len(sides))], members[rng.IntN(len(members))]
-					a := dedupe.Arrival{Side: side, Member: m, At: base.Add(ats[rng.IntN(len(ats))]), Window: 5 * time.Second, TTL: ttl, Limit: 3}
-					trace = append(trace, fmt.Sprintf("Arrive(%q,%s,%s,%v,%v)", k, side, m, a.At.Sub(base), ttl))
-					got, err := lru.Arrive(ctx, k, a)
-					if err != nil {
-						fail("Arrive error: %v", err)
-					}
-					want, paired, recorded := ref.Arrive(k, a)
-					if !recorded {
-						if got != (dedupe.Pairing{}) {
-							fail("Arrive = %+v, want the zero Pairing (over the limit)", got)
-						}
-						break
-					}
-					if got.Paired != paired {
-						fail("Arrive Paired = %v, reference says %v", got.Paired, paired)
-					}
-					gs := [2]any{got.Epoch, got.Slot}
-					if mapped, ok := slotMap[want]; ok {
-						if gs != mapped {
-							fail("Arrive slot = %v, want %v (the reference's slot %v)", gs, mapped, want)
-						}
-					} else {
-						if seenLRU[gs] {
-							fail("Arrive slot = %v, reused although the reference made a new slot", gs)
-						}
-						slotMap[want] = gs
-						seenLRU[gs] = true
-					}
-				case 5:
-					// Coarse steps land exactly on expiry boundaries often.
-					steps := []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, time.Minute}
-					d := steps[rng.IntN(len(steps))]
-					trace = append(trace, fmt.Sprintf("Advance(%v)", d))
-					clk.Advance(d)
-				}
-			}
+			matchReference(t, 400, func(n int) (int, bool) { return rng.IntN(n), true })
 		})
+	}
+}
+
+// FuzzLRUMatchesReference is TestLRUMatchesReference with the sequence
+// drawn from the fuzzer's bytes.
+func FuzzLRUMatchesReference(f *testing.F) {
+	f.Add([]byte{4, 0, 0, 0, 0, 0, 4, 0, 1, 1, 0, 1, 5, 3, 4, 0, 0, 0, 4, 6})
+	f.Add([]byte("\x04\x01\x00\x01\x02\x03\x04\x02\x01\x00\x02\x04\x04\x01\x00\x00\x03\x05\x05\x04\x04\x01\x00\x00\x03\x05"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		matchReference(t, len(data), func(n int) (int, bool) {
+			if len(data) == 0 {
+				return 0, false
+			}
+			b := data[0]
+			data = data[1:]
+			return int(b) % n, true
+		})
+	})
+}
+
+// matchReference runs up to ops operations, each drawn with pick (which
+// returns false when it has nothing left), against an LRU and the
+// reference model, and fails at the first difference.
+func matchReference(t *testing.T, ops int, pick func(n int) (int, bool)) {
+	t.Helper()
+	clk := newClock()
+	lru := dedupe.NewLRU(1<<16, dedupe.WithLRUClock(clk.Now))
+	t.Cleanup(func() { _ = lru.Close(context.Background()) })
+	ref := newRef(clk.Now)
+	slotMap := map[refSlot][2]any{} // reference slot -> LRU slot
+	seenLRU := map[[2]any]bool{}
+	ctx := t.Context()
+	var trace []string
+	fail := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv("REFTRACE") != "" {
+			t.Log(strings.Join(trace, "\n"))
+		}
+		t.Fatalf("after %d ops (last: %v): "+format, append([]any{len(trace), trace[max(0, len(trace)-8):]}, args...)...)
+	}
+	ok := true
+	draw := func(n int) int {
+		i, more := pick(n)
+		ok = ok && more
+		return i
+	}
+	for range ops {
+		k := refKeys[draw(len(refKeys))]
+		ttl := refTTLs[draw(len(refTTLs))]
+		op := draw(6)
+		if !ok {
+			return
+		}
+		switch op {
+		case 0, 1:
+			trace = append(trace, fmt.Sprintf("Claim(%q,%v)", k, ttl))
+			got, err := lru.Claim(ctx, k, ttl)
+			if err != nil {
+				fail("Claim error: %v", err)
+			}
+			if want := ref.Claim(k, ttl); got != want {
+				fail("Claim(%q) = %v, reference says %v", k, got, want)
+			}
+		case 2:
+			trace = append(trace, fmt.Sprintf("Commit(%q,%v)", k, ttl))
+			if err := lru.Commit(ctx, k, ttl); err != nil {
+				fail("Commit error: %v", err)
+			}
+			ref.Commit(k, ttl)
+		case 3:
+			trace = append(trace, fmt.Sprintf("Release(%q)", k))
+			if err := lru.Release(ctx, k); err != nil {
+				fail("Release error: %v", err)
+			}
+			ref.Release(k)
+		case 4:
+			side, m := refSides[draw(len(refSides))], refMembers[draw(len(refMembers))]
+			a := dedupe.Arrival{Side: side, Member: m, At: refBase.Add(refAts[draw(len(refAts))]), Window: 5 * time.Second, TTL: ttl, Limit: 3}
+			trace = append(trace, fmt.Sprintf("Arrive(%q,%s,%s,%v,%v)", k, side, m, a.At.Sub(refBase), ttl))
+			got, err := lru.Arrive(ctx, k, a)
+			if err != nil {
+				fail("Arrive error: %v", err)
+			}
+			want, paired, recorded := ref.Arrive(k, a)
+			if !recorded {
+				if got != (dedupe.Pairing{}) {
+					fail("Arrive = %+v, want the zero Pairing (over the limit)", got)
+				}
+				break
+			}
+			if got.Paired != paired {
+				fail("Arrive Paired = %v, reference says %v", got.Paired, paired)
+			}
+			gs := [2]any{got.Epoch, got.Slot}
+			if mapped, ok := slotMap[want]; ok {
+				if gs != mapped {
+					fail("Arrive slot = %v, want %v (the reference's slot %v)", gs, mapped, want)
+				}
+			} else {
+				if seenLRU[gs] {
+					fail("Arrive slot = %v, reused although the reference made a new slot", gs)
+				}
+				slotMap[want] = gs
+				seenLRU[gs] = true
+			}
+		case 5:
+			// Coarse steps land exactly on expiry boundaries often.
+			steps := []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, time.Minute}
+			d := steps[draw(len(steps))]
+			trace = append(trace, fmt.Sprintf("Advance(%v)", d))
+			clk.Advance(d)
+		}
 	}
 }
