@@ -299,11 +299,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 		if err := codathook.On(rcv, "*", m.callback); err != nil {
 			t.Fatal(err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/webhooks/codat", rcv.Handler(codathook.EndpointNew))
-		mux.Handle("/webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
-		srv := httptest.NewServer(mux)
-		t.Cleanup(srv.Close)
+		srv := serve(t, rcv)
 		m.servers = append(m.servers, srv)
 	}
 	return m

@@ -58,6 +58,18 @@ func redisAddr(t *testing.T) string {
 	return addr
 }
 
+// serve mounts rcv's two endpoints on a mux, as an application would, behind
+// a real HTTP server closed at the end of the test.
+func serve(t *testing.T, rcv *codathook.Receiver) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/codat", rcv.Handler(codathook.EndpointNew))
+	mux.Handle("/webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // occurrence is one real-world event, delivered in up to two formats.
 type occurrence struct {
 	key       string // ledger key: what the callback records
@@ -164,11 +176,7 @@ func newSim(t *testing.T, cfg simConfig) *sim {
 		if err := codathook.On(rcv, "*", s.callback); err != nil {
 			t.Fatal(err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/webhooks/codat", rcv.Handler(codathook.EndpointNew))
-		mux.Handle("/webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
-		srv := httptest.NewServer(mux)
-		t.Cleanup(srv.Close)
+		srv := serve(t, rcv)
 		s.replicas = append(s.replicas, srv)
 		s.rcvs = append(s.rcvs, rcv)
 	}
