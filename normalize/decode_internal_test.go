@@ -59,6 +59,11 @@ func checkDecoder(t *testing.T, body []byte) (accepted bool) {
 // decoderSeeds are bodies that exercise the decoder's edges; they are seeds
 // of FuzzDecoderDifferential and cases of TestDecoderDifferential.
 var decoderSeeds = []string{
+	`{"id":"1","eventType":"connection.connected","payload":{"connection":{"id":"k"}},"payload":{"connection":{"status":"Linked"}}}`,
+	`{"id":"1","eventType":"connection.connected","payload":{"connection":{"id":"k"},"connection":{"status":"Linked"}}}`,
+	`{"id":"1","eventType":"read.completed","payload":{"dataTypes":[{"dataType":"a"}],"dataTypes":[{"status":"b"}]}}`,
+	`{"id":"1","Id":"2","eventType":"read.completed","payload":{}}`,
+	`{"AlertId":"a","RuleType":"Data sync completed","Data":{"dataType":"x"},"data":{"datasetId":"y"}}`,
 	`{"id":"1","eventType":"read.completed","payload":{"dataTypes":[]}}`,
 	`{"id":"1","eventType":"read.completed","payload":{"dataTypes":null,"referenceCompany":null}}`,
 	`{"ID":"1","EVENTTYPE":"read.completed","Payload":{"DataTypes":[{"ConnectionId":"c","RECORDSMODIFIED":true,"issues":[{"type":"t","links":{"logs":"l"}}]}]}}`,
@@ -176,6 +181,23 @@ func FuzzDecoderDifferential(f *testing.F) {
 			g, _ := json.Marshal(got)
 			w, _ := json.Marshal(want)
 			t.Fatalf("Parse = %s\ngeneral path = %s", g, w)
+		}
+		// One answer per body: a wrapped handler decoding the same bytes
+		// with encoding/json into the typed event gets what Parse gave.
+		if gerr == nil && got.Format == FormatNew && got.Typed != nil {
+			var head struct{ EventType string }
+			if json.Unmarshal(body, &head) != nil || head.EventType != got.Type {
+				return // classified through "type", or normalized: not the same decode
+			}
+			v := reflect.New(reflect.TypeOf(got.Typed).Elem())
+			if err := json.Unmarshal(body, v.Interface()); err != nil {
+				t.Fatalf("Parse accepted a body encoding/json refuses as %T: %v", got.Typed, err)
+			}
+			if !reflect.DeepEqual(v.Interface(), got.Typed) {
+				g, _ := json.Marshal(got.Typed)
+				w, _ := json.Marshal(v.Interface())
+				t.Fatalf("Parse's typed event = %s\nencoding/json into %T = %s", g, got.Typed, w)
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -128,6 +129,14 @@ func Parse(body []byte) (*Event, error) {
 	if ev, ok := decodeLegacy(s, body); ok {
 		return ev, nil
 	}
+	// Past the hand-written decoders (which give up on a repeated key they
+	// read), a body that repeats a key Parse reads is refused: encoding/json
+	// would keep the last copy of a raw value but merge the copies of an
+	// object decoded into a struct, so the event dedupe keys and the event a
+	// wrapped handler decodes from the same bytes could differ.
+	if k, ok := repeatedKey(body); ok {
+		return nil, &MalformedError{Reason: "repeated top-level key " + k, Offset: -1}
+	}
 	if typ, ok := prescan(body); ok && typ != nil {
 		if k := kindOf(string(typ)); k != kindNone {
 			if ev, ok, err := parseNewFast(body, typ, k); ok {
@@ -153,6 +162,44 @@ func Parse(body []byte) (*Event, error) {
 		ConnectionID: w.ConnectionID,
 		Body:         body,
 	}, nil
+}
+
+// readKeys are the top-level keys Parse reads, matched ignoring case as
+// encoding/json matches them.
+var readKeys = append(append([]string(nil), topFields...), "Data")
+
+// repeatedKey returns the name of a top-level key that Parse reads and that
+// body holds more than once (in any spelling encoding/json matches to it),
+// spelled as Parse spells it: never body content. It
+// reports false for a body that is not a valid JSON object: decoding reports
+// that.
+func repeatedKey(body []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	var seen uint64
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := t.(string)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+		for i, name := range readKeys {
+			if strings.EqualFold(k, name) {
+				if seen&(1<<i) != 0 {
+					return name, true
+				}
+				seen |= 1 << i
+				break
+			}
+		}
+	}
+	return "", false
 }
 
 // checkObject rejects bodies whose first non-space byte is not '{' before

@@ -13,6 +13,9 @@ func slowParse(body []byte) (*Event, error) {
 	if err := checkObject(body); err != nil {
 		return nil, err
 	}
+	if k, ok := repeatedKey(body); ok {
+		return nil, &MalformedError{Reason: "repeated top-level key " + k, Offset: -1}
+	}
 	var w wire
 	if err := json.Unmarshal(body, &w); err != nil {
 		return nil, malformed(err)

@@ -6,15 +6,12 @@ package normalize
 // format and the event type bytes (a subslice of b) when the body is new.
 // ok is false whenever prescan cannot decide cheaply and exactly as the
 // decoder would (escapes or non-ASCII bytes in a key or a classifying value,
-// a classifying key holding a non-string, anything malformed, a repeated
-// "payload" key); Parse then takes the general path. Parse also re-checks the
-// decoded values against prescan's. A repeated payload must take the general
-// path: the single pass would merge the copies into one typed payload (and a
-// null copy would detach it), where the general path keeps the last copy
-// only, as encoding/json does for any repeated key.
+// a classifying key holding a non-string, anything malformed); Parse then
+// takes the general path. Parse also re-checks the decoded values against
+// prescan's. Parse has refused a body that repeats a key it reads before
+// prescan runs.
 func prescan(b []byte) (eventType []byte, ok bool) {
 	var ev, typ, alert, rule []byte
-	payloads := 0
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
@@ -57,10 +54,6 @@ func prescan(b []byte) (eventType []byte, ok bool) {
 			slot = &alert
 		case foldEq(key, "RuleType"):
 			slot = &rule
-		case foldEq(key, "payload"):
-			if payloads++; payloads > 1 {
-				return nil, false
-			}
 		}
 		if slot != nil {
 			switch b[i] {
