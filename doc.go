@@ -1,6 +1,10 @@
 // Package codathook receives Codat webhooks from both of Codat's services
 // while you migrate from the legacy rule webhooks to the new event types, and
-// makes sure each occurrence reaches your code exactly once.
+// makes sure each occurrence reaches your code once. Delivery is
+// at-least-once: an occurrence can be processed twice when a commit fails
+// after its callback succeeded, when the store loses data, or at the
+// documented limits of cross-format pairing (the dedupe package lists them);
+// each case is logged and counted in [Receiver.Stats] (Stats.Dedupe).
 //
 // A [Receiver] serves two endpoints, [EndpointNew] (Codat's Svix-based
 // service) and [EndpointLegacy] (the legacy rules service). Register typed

@@ -123,6 +123,15 @@ func TestCommitFailureAfterProcessingAnswers2xx(t *testing.T) {
 	if resp.StatusCode != 204 || h.calls.Load() != 1 {
 		t.Errorf("status %d, calls %d, want 204 and 1", resp.StatusCode, h.calls.Load())
 	}
+	// The exception to "once" is counted where operators look.
+	if got := h.rcv.Stats().Dedupe.CommitFailures; got != 1 {
+		t.Errorf("Stats().Dedupe.CommitFailures = %d, want 1", got)
+	}
+	store.set()
+	send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e2")))
+	if got := h.rcv.Stats().Dedupe.CommitFailures; got != 1 {
+		t.Errorf("after a delivery that committed: CommitFailures = %d, want still 1", got)
+	}
 }
 
 // A failing callback whose release also fails still answers 503; the claim

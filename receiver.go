@@ -107,9 +107,10 @@ type Receiver struct {
 	regMu sync.Mutex
 	reg   atomic.Pointer[registry]
 
-	flight   flightGroup
-	handlers [2]*endpointHandler
-	counters [2]endpointCounters
+	flight         flightGroup
+	handlers       [2]*endpointHandler
+	counters       [2]endpointCounters
+	commitFailures atomic.Uint64
 }
 
 // New returns a receiver configured by opts. It returns an error when an
@@ -479,7 +480,8 @@ func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome,
 	if cbErr == nil {
 		if err := lease.Commit(ctx); err != nil {
 			// The event was processed: answering 503 would process it again.
-			r.cfg.logger.ErrorContext(ctx, "codathook: commit failed after processing; a concurrent copy may be processed again", slog.Any("error", err))
+			r.commitFailures.Add(1)
+			r.cfg.logger.ErrorContext(ctx, "codathook: commit failed after processing; a retry or the other format's twin may be processed again", slog.Any("error", err))
 		}
 		return res
 	}

@@ -3,6 +3,7 @@ package codathook
 import (
 	"sync/atomic"
 
+	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/toggle"
 )
 
@@ -26,6 +27,26 @@ type Stats struct {
 	New, Legacy EndpointStats
 	// Flags is the flag gate's snapshot; zero without [WithFlags].
 	Flags toggle.Stats
+	// Dedupe counts what can let an occurrence be processed twice.
+	Dedupe DedupeStats
+}
+
+// DedupeStats counts the events that can make deduplication process an
+// occurrence a second time. Each is logged when it happens; all stay zero
+// in a healthy deployment.
+type DedupeStats struct {
+	// CommitFailures counts deliveries whose callback succeeded but whose
+	// commit to the store failed: the sender got its 2xx, but a retry or
+	// the other format's twin may be processed again.
+	CommitFailures uint64
+	// Unpaired counts arrivals processed without pairing because they
+	// could not be recorded (over dedupe.Config.MaxArrivals, or older than
+	// its Window plus Retention): the twin of each may be processed too.
+	Unpaired uint64
+	// LiveEvictions counts entries the in-memory store ([dedupe.LRU], the
+	// default) evicted for room before they expired: each may let a
+	// duplicate through (raise its capacity). Zero for other stores.
+	LiveEvictions uint64
 }
 
 type endpointCounters [len(results)]atomic.Uint64
@@ -55,6 +76,11 @@ func (r *Receiver) Stats() Stats {
 	s := Stats{New: r.counters[0].snapshot(), Legacy: r.counters[1].snapshot()}
 	if r.gate != nil {
 		s.Flags = r.gate.Stats()
+	}
+	s.Dedupe.CommitFailures = r.commitFailures.Load()
+	s.Dedupe.Unpaired = r.deduper.Unpaired()
+	if lru, ok := r.cfg.store.(*dedupe.LRU); ok {
+		s.Dedupe.LiveEvictions = lru.LiveEvictions()
 	}
 	return s
 }
