@@ -225,8 +225,8 @@ func WithObserver(fn func(Outcome)) Option {
 }
 
 // WithStore sets the dedupe store. The default is an in-memory
-// [dedupe.LRU] with [dedupe.DefaultCapacity] entries: enough for one
-// process. Apps with several replicas use a shared store such as
+// [dedupe.LRU] with [dedupe.DefaultCapacity] entries (about 100,000
+// deliveries within the retention): enough for one process. Apps with several replicas use a shared store such as
 // dedupe/redisstore. A nil store makes [New] fail. The receiver does not
 // close the store. Store calls are not cancelled when the sender hangs up
 // (the outcome must still be recorded); bound them with the store's own

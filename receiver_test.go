@@ -35,10 +35,15 @@ var epoch = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 // parallel tests have in flight.
 var testClient = &http.Client{Transport: &http.Transport{}}
 
-// connectedBody is a connection.connected event generated now (the
-// occurrence time that pairs it with a legacy twin).
+// generatedNow is when the test binary started, the generatedDate of
+// connectedBody: an occurrence time that pairs it with a legacy twin (a
+// date older than the pairing horizon would not), fixed so that two bodies
+// built with one id are byte for byte the same.
+var generatedNow = time.Now().UTC().Format(time.RFC3339)
+
+// connectedBody is a connection.connected event generated at generatedNow.
 func connectedBody(id string) []byte {
-	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":%q,"payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"connection":{"id":%q,"integrationKey":"gbol","sourceType":"Accounting","platformName":"Xero","status":"Linked","created":"2024-08-24T14:15:22Z"}}}`, id, time.Now().UTC().Format(time.RFC3339Nano), companyID, connID)
+	return fmt.Appendf(nil, `{"id":%q,"eventType":"connection.connected","generatedDate":%q,"payload":{"referenceCompany":{"id":%q,"name":"Toft stores"},"connection":{"id":%q,"integrationKey":"gbol","sourceType":"Accounting","platformName":"Xero","status":"Linked","created":"2024-08-24T14:15:22Z"}}}`, id, generatedNow, companyID, connID)
 }
 
 func legacyConnectedBody(alertID string) []byte {

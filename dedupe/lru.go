@@ -16,19 +16,21 @@ import (
 )
 
 // DefaultCapacity is the number of entries [NewLRU] uses when given a
-// capacity <= 0. At the measured ~165 bytes per claim entry (keys are held
-// as hashes; TestLRUMemoryPerEntry, go1.26 amd64) a freshly filled store of
-// claims costs roughly 16 MiB; under sustained insert-and-evict churn the
-// heap it holds settles higher, within [DefaultCapacityMemory].
-const DefaultCapacity = 100_000
+// capacity <= 0: room for about 100,000 deliveries, at four entries each
+// (delivery key, event id, occurrence record, slot; twins share the last
+// two), which is about 55 deliveries a minute, sustained, over the 30-hour
+// retention. A delivery pushed out before its retention ends is forgotten:
+// its retry, or its twin, is processed again ([LRU.LiveEvictions] counts
+// such evictions; the receiver's Stats reports them).
+const DefaultCapacity = 400_000
 
 // DefaultCapacityMemory bounds the heap a full store of [DefaultCapacity]
 // entries holds under sustained churn: go -C bench run ./cmd/memory pushes
-// 1,000,000 (and 1,500,000) unique deliveries through a receiver with the
-// default store and measured about 36 MiB of live heap growth after the
-// first million (about 375 B per entry, arrival members and golang-lru's
-// bookkeeping included; 44-45 MiB when keys were held as 24-byte hashes).
-const DefaultCapacityMemory = 64 << 20
+// 1,000,000 unique deliveries through a receiver with the default store and
+// measured 74.4 MiB of live heap growth once the store was full (100,000
+// deliveries, about 745 B each, golang-lru's bookkeeping included; a
+// freshly filled store of the Deduper alone, 638 B).
+const DefaultCapacityMemory = 80 << 20
 
 // LRUOption configures [NewLRU].
 type LRUOption func(*lruConfig)
@@ -146,16 +148,21 @@ type lruEntry struct {
 
 // bucketRecord holds the arrivals of one occurrence key whose times fall in
 // one window-aligned interval (see [Arrival]), allocated in one piece with
-// room for the first two arrivals, which is all most records ever see.
+// room for the first arrival: an occurrence delivered in one format needs
+// no more, and its twin, when it comes, grows the slice once.
 type bucketRecord struct {
 	epoch    string // the epoch of the slots this record hands out
 	last     int64  // the last slot handed out
 	arrivals []arrival
-	arr      [2]arrival
+	arr      [1]arrival
 }
 
+// arrival is one recorded arrival. Its side and member are kept as hashes
+// (under the arrival namespace's seeds), like the store's keys: fixed size,
+// and no string of the caller's kept alive by the record.
 type arrival struct {
-	side, member string
+	side         uint64
+	member       lruKey
 	at           int64  // occurrence time, Unix milliseconds
 	epoch        string // the slot: its own record's epoch, or its twin's
 	slot         int64
@@ -238,8 +245,9 @@ func (s *LRU) onEvict(k lruKey, e lruEntry) {
 		return
 	}
 	s.lastWarn = s.opNow
-	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed (raise the capacity)",
+	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed. Size the capacity at about 4 entries per delivery received within the retention (30 hours by default), or use a shared store",
 		slog.Int("capacity", s.capacity),
+		slog.Int("deliveries_held", s.capacity/4),
 		slog.Bool("arrival", e.arr != nil),
 		slog.Duration("remaining", time.Duration(e.expires-s.opNow)),
 		slog.Uint64("live_evictions_total", n))
@@ -388,6 +396,7 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 	at, w := a.At.UnixMilli(), windowMillis(a.Window)
 	b := floorDiv(at, w)
 	h := s.key(true, key)
+	side, member := maphash.String(s.seeds[1][0], a.Side), s.key(true, a.Member)
 	var (
 		keys [3]lruKey
 		recs [3]*bucketRecord
@@ -407,8 +416,8 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 			x := &r.arrivals[j]
 			switch {
 			case abs(at-x.at) > w:
-			case x.side == a.Side:
-				if x.member == a.Member && nearer(at, x, retry) {
+			case x.side == side:
+				if x.member == member && nearer(at, x, retry) {
 					retry = x
 				}
 			case !x.paired && nearer(at, x, best):
@@ -423,7 +432,7 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 	if cur != nil && a.Limit > 0 {
 		n := 0
 		for j := range cur.arrivals {
-			if cur.arrivals[j].side == a.Side {
+			if cur.arrivals[j].side == side {
 				n++
 			}
 		}
@@ -439,7 +448,7 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 		e.expires = old.expires
 	}
 	e.arr = cur
-	x := arrival{side: a.Side, member: a.Member, at: at}
+	x := arrival{side: side, member: member, at: at}
 	if best != nil { // rule 3: its twin
 		best.paired = true
 		x.epoch, x.slot, x.paired = best.epoch, best.slot, true

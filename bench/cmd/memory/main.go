@@ -17,17 +17,14 @@
 //
 // The documented bound (dedupe/lru.go, measured by TestLRUMemoryPerEntry as
 // HeapAlloc growth): the store holds at most DefaultCapacity entries; a claim
-// entry costs about 165 bytes (keys are held as hashes, not kept), an arrival
-// record about 300 bytes plus its member. A new-format read.completed
-// delivery with one element writes four entries: the delivery claim
-// ("d:msg:" + webhook-id, 37 B), the event id claim ("i:" + id, 38 B), the
-// occurrence record of its interval ("p:" + length-prefixed type, company,
-// connection, data type and status, 117 B; member: delivery key + "#0",
-// 37 B) and the slot claim of that arrival ("o:" + the same fields + "#" +
-// epoch + "#" + slot, about 130 B). The member is a substring of the
-// delivery's key buffer, which holds all of those keys (359 B) in one
-// allocation and stays alive with the record. A full store therefore holds
-// DefaultCapacity/4 deliveries at 3 x 165 + 300 + 359 = 1,154 B each: the
+// entry costs about 131 bytes (keys are held as hashes, not kept), an
+// occurrence record with one arrival about 182 bytes (its side and member
+// are hashes too, so it keeps no key string alive). A new-format
+// read.completed delivery with one element writes four entries: the
+// delivery claim ("d:msg:" + webhook-id), the event id claim ("i:" + id),
+// the occurrence record of its interval and the slot claim of that arrival.
+// A full store therefore holds DefaultCapacity/4 deliveries at
+// 3 x 131 + 182 = 575 B each: the
 // documented estimate printed, 27.5 MiB. The check compares it with the HeapAlloc growth
 // (live bytes, as the documented figures are); HeapInuse, which also counts
 // free space in partly used spans, is printed beside it.
@@ -87,9 +84,9 @@ func run(n, every int, flagsName, memprofile string) error {
 	// Per-entry costs documented in dedupe/lru.go and this run's key sizes
 	// (see the command's documentation).
 	const (
-		claimCost   = 165
-		arrivalCost = 300
-		perDelivery = 3*claimCost + arrivalCost + 37 + 38 + 117 + 37 + 130 // the key buffer the member keeps alive
+		claimCost   = 131
+		arrivalCost = 182
+		perDelivery = 3*claimCost + arrivalCost
 	)
 	estimate := float64(dedupe.DefaultCapacity/4) * perDelivery
 	claimOnly := float64(dedupe.DefaultCapacity) * claimCost
@@ -136,7 +133,7 @@ func run(n, every int, flagsName, memprofile string) error {
 	fmt.Println()
 	fmt.Printf("callbacks: %d (one per delivery)\n", p.Calls.Load())
 	fmt.Printf("store entries: %d <= DefaultCapacity %d: %v\n", store.Len(), dedupe.DefaultCapacity, store.Len() <= dedupe.DefaultCapacity)
-	fmt.Printf("documented estimate for a full store: %d deliveries x %d B (3 claims x %d B + arrival record %d B + the key buffer its member keeps) = %.1f MiB; DefaultCapacity claim entries alone: %.1f MiB\n",
+	fmt.Printf("documented estimate for a full store: %d deliveries x %d B (3 claims x %d B + occurrence record %d B) = %.1f MiB; DefaultCapacity claim entries alone: %.1f MiB\n",
 		dedupe.DefaultCapacity/4, perDelivery, claimCost, arrivalCost, estimate/mib, claimOnly/mib)
 	fmt.Printf("heap after %d deliveries: HeapAlloc %.1f MiB, HeapInuse %.1f MiB; live growth over the empty receiver %.1f MiB (peak %.1f MiB), HeapInuse growth %.1f MiB\n",
 		n, float64(end.HeapAlloc)/mib, float64(end.HeapInuse)/mib, float64(int64(end.HeapAlloc)-int64(base.HeapAlloc))/mib, peakGrowth,
