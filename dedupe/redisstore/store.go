@@ -18,7 +18,10 @@ const DefaultPrefix = redisscript.DefaultPrefix
 // Option configures [New].
 type Option func(*options)
 
-type options struct{ cfg redisscript.Config }
+type options struct {
+	cfg             redisscript.Config
+	evictionAllowed bool
+}
 
 // WithPrefix sets the prefix of every Redis key the store writes (default
 // DefaultPrefix). Receivers that must see each other's deliveries use the
@@ -34,7 +37,15 @@ func WithPrefix(prefix string) Option {
 // The default is to fail closed (return the error; the receiver answers 503).
 func WithFailOpen() Option { return func(o *options) { o.cfg.FailOpen = true } }
 
-// WithLogger sets the logger for fail-open errors (default slog.Default()).
+// WithEvictionAllowed makes [New] accept a server whose maxmemory-policy
+// can evict dedupe keys before their TTL (any policy but noeviction; see
+// [EvictionPolicyError]), logging it at Info instead. Under memory
+// pressure such a server forgets committed deliveries, and their resends
+// are processed again. The default is to refuse such a server.
+func WithEvictionAllowed() Option { return func(o *options) { o.evictionAllowed = true } }
+
+// WithLogger sets the logger for fail-open errors and for what [New]'s
+// check finds (default slog.Default(); nil keeps the default).
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) {
 		if l != nil {
@@ -53,8 +64,27 @@ type Store struct {
 var _ dedupe.BatchStore = (*Store)(nil)
 
 // New returns a store on client (a *redis.Client, *redis.ClusterClient,
-// *redis.Ring or failover client). It fails on a nil client.
-func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
+// *redis.Ring or failover client), after checking, in one round trip per
+// server (each master of a cluster, each shard of a ring), the server's
+// eviction policy and persistence (CONFIG GET, INFO persistence and
+// memory); the package documentation, Durability, says what each setup
+// guarantees.
+//
+//   - A maxmemory-policy other than noeviction, with a memory limit, is
+//     refused with an [*EvictionPolicyError] unless [WithEvictionAllowed].
+//   - Persistence off, RDB snapshots only, and an AOF without
+//     appendfsync everysec or always are logged at Warn.
+//   - What a server refuses to tell (CONFIG or INFO forbidden, as on
+//     managed Redis) is logged at Warn, and New goes on.
+//   - A server New cannot reach is an error, or, with [WithFailOpen], a
+//     Warn and New goes on.
+//
+// ctx bounds the check; without a deadline New gives it 3 s. New fails
+// on a nil ctx or client.
+func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
+	if ctx == nil {
+		return nil, errors.New("redisstore: nil context")
+	}
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
 	}
@@ -63,6 +93,9 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 		if opt != nil {
 			opt(&o)
 		}
+	}
+	if err := check(ctx, client, &o); err != nil {
+		return nil, err
 	}
 	return &Store{core: redisscript.New(transport{client}, o.cfg)}, nil
 }

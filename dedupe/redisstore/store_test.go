@@ -68,7 +68,7 @@ func newClient(tb testing.TB) *redis.Client {
 func newStore(tb testing.TB, rdb *redis.Client, opts ...redisstore.Option) *redisstore.Store {
 	tb.Helper()
 	prefix := fmt.Sprintf("codathook-test:%x:", rand.Uint64())
-	s, err := redisstore.New(rdb, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
+	s, err := redisstore.New(tb.Context(), rdb, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -166,6 +166,60 @@ func unreachable(t *testing.T) *redis.Client {
 	return rdb
 }
 
+// errDown is every command's error once a down hook is on.
+var errDown = errors.New("dial tcp: connection refused (Redis is down)")
+
+// downErr is the error a client returns for a command on ctx while Redis
+// is down: ctx's if it ended, as go-redis's dial would, else errDown.
+func downErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return errDown
+}
+
+// down is a go-redis hook that fails every command with errDown while on:
+// Redis going down after the store was created.
+type down struct{ on atomic.Bool }
+
+func (d *down) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (d *down) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if d.on.Load() {
+			err := downErr(ctx)
+			cmd.SetErr(err)
+			return err
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (d *down) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if d.on.Load() {
+			err := downErr(ctx)
+			for _, cmd := range cmds {
+				cmd.SetErr(err)
+			}
+			return err
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// goesDown returns a store on REDIS_ADDR, made with opts, whose Redis then
+// goes down: every later command fails.
+func goesDown(t *testing.T, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	rdb := newClient(t)
+	var d down
+	rdb.AddHook(&d)
+	s := newStore(t, rdb, opts...)
+	d.on.Store(true)
+	return s
+}
+
 func TestFailureModes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -180,10 +234,7 @@ func TestFailureModes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := redisstore.New(unreachable(t), tt.opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := goesDown(t, tt.opts...)
 			ctx := t.Context()
 			st, err := s.Claim(ctx, "k", time.Minute)
 			if got := err != nil; got != tt.wantErr {
@@ -217,10 +268,7 @@ func TestFailureModes(t *testing.T) {
 	}
 	t.Run("a cancelled context is an error even when failing open", func(t *testing.T) {
 		t.Parallel()
-		s, err := redisstore.New(unreachable(t), redisstore.WithFailOpen())
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := goesDown(t, redisstore.WithFailOpen())
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		if _, err := s.Claim(ctx, "k", time.Minute); !errors.Is(err, context.Canceled) {
@@ -231,8 +279,8 @@ func TestFailureModes(t *testing.T) {
 
 func TestNewRefusesNilClient(t *testing.T) {
 	t.Parallel()
-	if _, err := redisstore.New(nil); err == nil {
-		t.Error("New(nil) error = nil, want an error")
+	if _, err := redisstore.New(t.Context(), nil); err == nil {
+		t.Error("New(ctx, nil) error = nil, want an error")
 	}
 }
 
