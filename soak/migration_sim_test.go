@@ -278,7 +278,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 		if err := rc.Ping(t.Context()).Err(); err != nil {
 			t.Fatalf("redis-server at %s: %v", addr, err)
 		}
-		store, err := redisstore.New(rc, redisstore.WithPrefix(prefix))
+		store, err := redisstore.New(t.Context(), rc, redisstore.WithPrefix(prefix))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -155,7 +155,7 @@ func newSim(t *testing.T, cfg simConfig) *sim {
 		if err := client.Ping(t.Context()).Err(); err != nil {
 			t.Fatalf("redis-server at %s: %v", addr, err)
 		}
-		store, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+		store, err := redisstore.New(t.Context(), client, redisstore.WithPrefix(prefix))
 		if err != nil {
 			t.Fatal(err)
 		}

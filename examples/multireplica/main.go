@@ -7,7 +7,7 @@
 // answers are retried, and it prints what each replica did. Every occurrence
 // must reach a callback exactly once across the three replicas.
 //
-//	redis-server --port 6391 --save '' --daemonize yes
+//	redis-server --port 6391 --appendonly yes --daemonize yes
 //	REDIS_ADDR=127.0.0.1:6391 go run .
 //
 // Flags:
@@ -137,7 +137,7 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 		if err := rdb.Ping(ctx).Err(); err != nil {
 			return nil, fmt.Errorf("redis at %s: %w", cfg.RedisAddr, err)
 		}
-		store, err := redisstore.New(rdb, redisstore.WithPrefix(prefix))
+		store, err := redisstore.New(ctx, rdb, redisstore.WithPrefix(prefix))
 		if err != nil {
 			return nil, err
 		}
