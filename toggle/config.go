@@ -112,6 +112,18 @@ type Config struct {
 	// decision the provider resolved with reason STATIC (no targeting rule
 	// ran, so it does not depend on the context) is cached once for the
 	// whole endpoint; other decisions are cached per evaluation context.
+	//
+	// The cache is bounded in bytes, whatever the requests carry: an entry
+	// keys its decision by a 16-byte hash of the evaluation context (two
+	// 64-bit hashes; the context's strings are never kept, however long a
+	// company id is) and holds at most 320 bytes: at most 192 of map storage
+	// and a variant name and a non-standard reason of at most 64 bytes each
+	// (a decision with a longer one is not cached). The cache therefore
+	// holds at most CacheSize × 320 bytes plus under 1 KiB, 3.1 MiB for
+	// 10,000 entries. Measured on go1.26 amd64 (TestGateCacheMemoryBound,
+	// with 100 KiB company ids): about 260 bytes per entry with 64-byte
+	// variant and reason strings, about 130 with the usual short variant
+	// names and standard reasons.
 	CacheSize int
 
 	// CacheTTL bounds the age of a cached decision, a safety net for

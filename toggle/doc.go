@@ -40,6 +40,9 @@
 // SDK delivers provider events asynchronously, so a cached decision can
 // outlive a provider change by the time the SDK takes to dispatch the event
 // (microseconds); without a cache the very next evaluation sees the change.
+// The cache is bounded in bytes as well as entries: it keeps a 16-byte hash
+// of each evaluation context, never the context's strings, so an entry costs
+// at most 320 bytes however long the company id (see [Config.CacheSize]).
 // The cache key covers only the Gate's own context: requests whose ctx
 // carries an OpenFeature transaction context bypass the cache, and contexts
 // set on the client or the API must stay constant while caching is on.

@@ -157,6 +157,7 @@ type Gate struct {
 	new     endpointGate
 	timeout time.Duration
 	cache   *cache
+	seeds   keySeeds
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -183,7 +184,7 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	g := &Gate{client: c, timeout: cfg.Timeout, log: cfg.Logger, now: cfg.Now}
+	g := &Gate{client: c, timeout: cfg.Timeout, log: cfg.Logger, now: cfg.Now, seeds: newKeySeeds()}
 	var err error
 	if g.legacy.endpointSettings, err = cfg.Legacy.resolve(EndpointLegacy, DefaultLegacyFlag); err != nil {
 		return nil, err
@@ -311,9 +312,8 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 	}
 
 	var (
-		key    cacheKey
-		gen    uint64
-		cached bool
+		key      cacheKey
+		useCache bool
 	)
 	if g.cache != nil && !hasTransactionContext(ctx) {
 		// A STATIC decision did not depend on the evaluation context, so one
@@ -321,11 +321,15 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 		// event (or CacheTTL).
 		d, ok := g.cache.getStatic(ep.index)
 		if !ok {
-			key = cacheKey{
+			in := evalInput{
 				endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
 				dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
 			}
-			d, gen, ok = g.cache.get(key)
+			key = g.seeds.key(&in)
+			var o outcome
+			if o, ok = g.cache.get(key); ok {
+				d = ep.decision(&o)
+			}
 		}
 		if ok {
 			ep.cacheHits.Add(1)
@@ -333,16 +337,20 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 			d.Cached = true
 			return d
 		}
-		cached = true
+		useCache = true
 	}
 
-	evalCtx := buildContext(ep, target, clientID, &req)
-	det, err := g.call(ctx, ep, evalCtx)
-	d := g.decide(ep, det, err, &req)
-	ep.count(d)
-	if cached && d.Err == nil {
-		g.cache.put(ep.index, d.Reason == string(openfeature.StaticReason), key, d, gen)
+	var gen uint64
+	if useCache {
+		gen = g.cache.generation()
 	}
+	evalCtx := buildContext(ep, target, clientID, &req)
+	o := g.call(ctx, ep, evalCtx)
+	if useCache && o.err == nil {
+		g.cache.put(ep, key, &o, gen)
+	}
+	d := ep.decision(&o)
+	g.record(ep, d, &req)
 	return d
 }
 
@@ -357,27 +365,31 @@ func (ep *endpointGate) count(d Decision) {
 	}
 }
 
-func (g *Gate) decide(ep *endpointGate, det openfeature.BooleanEvaluationDetails, err error, req *Request) Decision {
-	d := Decision{Flag: ep.flag, Reason: string(det.Reason), Variant: det.Variant}
+// outcome is what one flag evaluation produced; the endpoint's policy turns
+// it into a Decision.
+type outcome struct {
+	value           bool
+	reason, variant string
+	err             error
+}
+
+// decision applies the endpoint's policy to o. It has no side effects: a
+// cached outcome goes through it on every hit.
+func (ep *endpointGate) decision(o *outcome) Decision {
+	d := Decision{Flag: ep.flag, Reason: o.reason, Variant: o.variant}
 	switch {
-	case err != nil:
+	case o.err != nil:
 		if d.Reason == "" {
 			d.Reason = string(openfeature.ErrorReason)
 		}
-		d.Err = fmt.Errorf("toggle: flag %q: %w", ep.flag, err)
+		d.Err = fmt.Errorf("toggle: flag %q: %w", ep.flag, o.err)
 		d.Fallback = true
 		d.Enabled = !ep.failClosed
-		ep.errors.Add(1)
-		if errors.Is(err, ErrTimeout) {
-			ep.timeouts.Add(1)
-		}
-		g.warn(ep, "toggle: flag evaluation failed; fallback applied", req, d)
-	case det.Reason == openfeature.DisabledReason:
+	case o.reason == string(openfeature.DisabledReason):
 		d.Fallback = true
-		d.Enabled = det.Value
-		g.warn(ep, "toggle: flag is DISABLED in the provider; fallback applied (to turn an endpoint off, serve the false variant instead)", req, d)
+		d.Enabled = o.value
 	default:
-		d.Enabled = det.Value
+		d.Enabled = o.value
 	}
 	switch {
 	case d.Enabled:
@@ -392,6 +404,22 @@ func (g *Gate) decide(ep *endpointGate, det openfeature.BooleanEvaluationDetails
 		}
 	}
 	return d
+}
+
+// record counts a freshly evaluated decision and logs a failure or a
+// DISABLED flag.
+func (g *Gate) record(ep *endpointGate, d Decision, req *Request) {
+	ep.count(d)
+	switch {
+	case d.Err != nil:
+		ep.errors.Add(1)
+		if errors.Is(d.Err, ErrTimeout) {
+			ep.timeouts.Add(1)
+		}
+		g.warn(ep, "toggle: flag evaluation failed; fallback applied", req, d)
+	case d.Fallback:
+		g.warn(ep, "toggle: flag is DISABLED in the provider; fallback applied (to turn an endpoint off, serve the false variant instead)", req, d)
+	}
 }
 
 const noWarnYet = math.MinInt64
@@ -410,57 +438,50 @@ func (g *Gate) warn(ep *endpointGate, msg string, req *Request, d Decision) {
 		"suppressed_since_last", ep.suppressed.Swap(0))
 }
 
-type evalResult struct {
-	det openfeature.BooleanEvaluationDetails
-	err error
-}
-
 // call evaluates the flag, bounded by g.timeout, recovering panics.
-func (g *Gate) call(ctx context.Context, ep *endpointGate, evalCtx openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
+func (g *Gate) call(ctx context.Context, ep *endpointGate, evalCtx openfeature.EvaluationContext) outcome {
 	def := !ep.failClosed
 	if g.timeout < 0 {
-		r := g.safeCall(ctx, ep.flag, def, evalCtx)
-		return r.det, r.err
+		return g.safeCall(ctx, ep.flag, def, evalCtx)
 	}
 	tctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	ch := make(chan evalResult, 1)
+	ch := make(chan outcome, 1)
 	go func() { ch <- g.safeCall(tctx, ep.flag, def, evalCtx) }()
 	// A provider that gave up because of our deadline reports a timeout.
-	result := func(r evalResult) (openfeature.BooleanEvaluationDetails, error) {
-		if r.err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
-			r.err = fmt.Errorf("%w after %v: %w", ErrTimeout, g.timeout, r.err)
+	result := func(o outcome) outcome {
+		if o.err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+			o.err = fmt.Errorf("%w after %v: %w", ErrTimeout, g.timeout, o.err)
 		}
-		return r.det, r.err
+		return o
 	}
 	select {
-	case r := <-ch:
-		return result(r)
+	case o := <-ch:
+		return result(o)
 	case <-tctx.Done():
 		select {
-		case r := <-ch: // finished at the same instant: use it
-			return result(r)
+		case o := <-ch: // finished at the same instant: use it
+			return result(o)
 		default:
 		}
-		det := openfeature.BooleanEvaluationDetails{Value: def}
-		det.Reason = openfeature.ErrorReason
+		o := outcome{value: def, reason: string(openfeature.ErrorReason)}
 		if err := ctx.Err(); err != nil {
-			return det, fmt.Errorf("evaluation abandoned: %w", err)
+			o.err = fmt.Errorf("evaluation abandoned: %w", err)
+		} else {
+			o.err = fmt.Errorf("%w after %v", ErrTimeout, g.timeout)
 		}
-		return det, fmt.Errorf("%w after %v", ErrTimeout, g.timeout)
+		return o
 	}
 }
 
-func (g *Gate) safeCall(ctx context.Context, flag string, def bool, evalCtx openfeature.EvaluationContext) (r evalResult) {
+func (g *Gate) safeCall(ctx context.Context, flag string, def bool, evalCtx openfeature.EvaluationContext) (o outcome) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.det = openfeature.BooleanEvaluationDetails{Value: def}
-			r.det.Reason = openfeature.ErrorReason
-			r.err = fmt.Errorf("%w: %v", ErrProviderPanic, p)
+			o = outcome{value: def, reason: string(openfeature.ErrorReason), err: fmt.Errorf("%w: %v", ErrProviderPanic, p)}
 		}
 	}()
-	r.det, r.err = g.client.BooleanValueDetails(ctx, flag, def, evalCtx)
-	return r
+	det, err := g.client.BooleanValueDetails(ctx, flag, def, evalCtx)
+	return outcome{value: det.Value, reason: string(det.Reason), variant: det.Variant, err: err}
 }
 
 // Boxed values for the fixed attribute strings, so that putting them in the
