@@ -269,7 +269,9 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 
 // Close unsubscribes the Gate from provider events. It is idempotent. A
 // closed Gate still evaluates, but its cache (if any) is bypassed, since it
-// would no longer be invalidated.
+// would no longer be invalidated. Close does not wait for the evaluations
+// running on their own goroutines (at most [Config.MaxInFlight]): each ends
+// when the provider returns.
 func (g *Gate) Close() error {
 	g.closeOnce.Do(func() {
 		if g.cache != nil {
@@ -335,7 +337,11 @@ func (g *Gate) endpoint(name string) *endpointGate {
 // once: a delivery that finds them all running gets its fallback at once
 // ([ErrOverloaded]). A shared evaluation runs with the ctx of the delivery
 // that started it, without its cancellation; a delivery whose ctx carries
-// an OpenFeature transaction context never shares.
+// an OpenFeature transaction context never shares. A delivery can thus get
+// the answer of an evaluation that began shortly before it arrived (new
+// deliveries stop joining one as soon as a delivery waiting for it times
+// out), but never of one that began before the last provider event the
+// Gate received or [Gate.Invalidate].
 //
 // The evaluation context has the targeting key CompanyID, or the client id
 // (ClientHeader, else ClientID) when CompanyID is empty, and the attributes
