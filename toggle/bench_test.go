@@ -69,6 +69,28 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 		})
 	}
+	b.Run("gate/cached-targeted", func(b *testing.B) {
+		// A targeted flag's decision is cached per evaluation context (a
+		// STATIC one once per endpoint): this measures the keyed lookup.
+		ce := func(memprovider.InMemoryFlag, openfeature.FlattenedContext) (any, openfeature.ProviderResolutionDetail) {
+			return true, openfeature.ProviderResolutionDetail{Reason: openfeature.TargetingMatchReason, Variant: "on"}
+		}
+		f := boolFlag(true)
+		f.ContextEvaluator = &ce
+		tc, _ := newMemClient(b, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: f})
+		g, err := toggle.NewGate(tc, &toggle.Config{CacheSize: 10000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer g.Close()
+		g.Evaluate(b.Context(), benchReq)
+		b.ReportAllocs()
+		for b.Loop() {
+			if d := g.Evaluate(b.Context(), benchReq); !d.Enabled || !d.Cached {
+				b.Fatal(d)
+			}
+		}
+	})
 	b.Run("gate/cached-parallel", func(b *testing.B) {
 		g, err := toggle.NewGate(c, &toggle.Config{CacheSize: 10000})
 		if err != nil {

@@ -1,22 +1,90 @@
 package toggle
 
 import (
+	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/open-feature/go-sdk/openfeature"
 )
 
-// cacheKey is the complete evaluation context of a Gate evaluation (the
-// endpoint determines the flag key), so equal keys mean equal provider input.
-type cacheKey struct {
+// evalInput is the complete evaluation context of a Gate evaluation (the
+// endpoint determines the flag key and the default value), so equal inputs
+// mean equal provider input. It is hashed into a [cacheKey] and never kept.
+type evalInput struct {
 	endpoint, target, eventType, format, dataType, connectionID, clientID string
+}
+
+// cacheKey identifies an [evalInput] by two 64-bit hashes under independent
+// seeds, so the cache holds 16 bytes per key whatever the length of the
+// strings hashed (a company id can be as long as the body limit allows).
+// Two distinct inputs share a key only if both hashes agree, with
+// probability 2^-128 per pair.
+type cacheKey [2]uint64
+
+// keySeeds are a Gate's hash seeds, drawn per Gate.
+type keySeeds [2]maphash.Seed
+
+func newKeySeeds() keySeeds { return keySeeds{maphash.MakeSeed(), maphash.MakeSeed()} }
+
+// key hashes in. maphash.Comparable hashes each string field with its
+// length, so the field boundaries are part of what is hashed.
+func (s *keySeeds) key(in *evalInput) cacheKey {
+	return cacheKey{maphash.Comparable(s[0], *in), maphash.Comparable(s[1], *in)}
 }
 
 // numEndpoints is the number of endpoints a Gate knows: EndpointLegacy
 // (index 0) and EndpointNew (index 1).
 const numEndpoints = 2
 
+// maxCachedString bounds the length of the variant and reason strings a
+// cache entry keeps; a decision with a longer one is not cached.
+const maxCachedString = 64
+
+// cacheEntry is a cached evaluation outcome (48 bytes on 64-bit platforms,
+// plus a variant name of at most maxCachedString bytes held in its own
+// allocation); the endpoint's policy turns it back into a Decision.
 type cacheEntry struct {
+	reason, variant string
+	expires         int64 // clock nanoseconds; 0 = no expiry
+	value           bool
+}
+
+// knownReasons are the reasons the SDK defines, which entries share instead
+// of copying.
+var knownReasons = [...]openfeature.Reason{
+	openfeature.StaticReason, openfeature.TargetingMatchReason, openfeature.DefaultReason,
+	openfeature.DisabledReason, openfeature.SplitReason, openfeature.CachedReason, openfeature.UnknownReason,
+}
+
+// newCacheEntry returns the entry to cache for a successful evaluation, or
+// false when its strings are too long to cache. The strings are copied (or
+// shared with the SDK's constants), so an entry never pins a larger buffer
+// a provider sliced them from.
+func newCacheEntry(o *outcome) (cacheEntry, bool) {
+	if len(o.reason) > maxCachedString || len(o.variant) > maxCachedString {
+		return cacheEntry{}, false
+	}
+	e := cacheEntry{value: o.value, reason: o.reason, variant: strings.Clone(o.variant)}
+	for _, r := range knownReasons {
+		if o.reason == string(r) {
+			e.reason = string(r)
+			return e, true
+		}
+	}
+	e.reason = strings.Clone(o.reason)
+	return e, true
+}
+
+func (e *cacheEntry) outcome() outcome {
+	return outcome{value: e.value, reason: e.reason, variant: e.variant}
+}
+
+// staticEntry is the decision cached for a whole endpoint, complete so that
+// the fast path only copies it.
+type staticEntry struct {
 	d       Decision
 	expires int64 // clock nanoseconds; 0 = no expiry
 }
@@ -39,7 +107,7 @@ type cache struct {
 	ttl           time.Duration
 	now           func() int64
 	m             map[cacheKey]cacheEntry
-	static        [numEndpoints]atomic.Pointer[cacheEntry]
+	static        [numEndpoints]atomic.Pointer[staticEntry]
 	invalidations atomic.Uint64
 }
 
@@ -47,36 +115,47 @@ func newCache(size int, ttl time.Duration, now func() int64) *cache {
 	return &cache{max: size, ttl: ttl, now: now, m: make(map[cacheKey]cacheEntry, min(size, 1024))}
 }
 
-// live reports whether e is present and unexpired.
-func (c *cache) live(e *cacheEntry) bool {
-	return e != nil && (e.expires == 0 || c.now() < e.expires)
+// live reports whether an entry expiring at expires is unexpired.
+func (c *cache) live(expires int64) bool {
+	return expires == 0 || c.now() < expires
 }
 
 // getStatic returns the STATIC decision cached for the endpoint with index i.
 func (c *cache) getStatic(i int) (Decision, bool) {
-	if e := c.static[i].Load(); c.live(e) {
+	if e := c.static[i].Load(); e != nil && c.live(e.expires) {
 		return e.d, true
 	}
 	return Decision{}, false
 }
 
-// get returns the cached decision for k and the current generation, which the
-// caller passes to put after evaluating on a miss.
-func (c *cache) get(k cacheKey) (Decision, uint64, bool) {
+// get returns the cached outcome for k.
+func (c *cache) get(k cacheKey) (outcome, bool) {
 	c.mu.RLock()
 	e, ok := c.m[k]
-	gen, disabled := c.gen, c.disabled
+	disabled := c.disabled
 	c.mu.RUnlock()
-	if !ok || disabled || !c.live(&e) {
-		return Decision{}, gen, false
+	if !ok || disabled || !c.live(e.expires) {
+		return outcome{}, false
 	}
-	return e.d, gen, true
+	return e.outcome(), true
 }
 
-// put stores d for k, or for the endpoint with index i when static, unless
-// the cache was invalidated since generation gen.
-func (c *cache) put(i int, static bool, k cacheKey, d Decision, gen uint64) {
-	e := cacheEntry{d: d}
+// generation returns the current generation; an evaluation reads it before
+// it asks the provider and passes it to put.
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put stores the successful outcome o of ep's flag for k, or for the whole
+// endpoint when o is STATIC, unless the cache was invalidated since
+// generation gen or o's strings are too long to cache.
+func (c *cache) put(ep *endpointGate, k cacheKey, o *outcome, gen uint64) {
+	e, ok := newCacheEntry(o)
+	if !ok {
+		return
+	}
 	if c.ttl > 0 {
 		e.expires = c.now() + int64(c.ttl)
 	}
@@ -85,8 +164,9 @@ func (c *cache) put(i int, static bool, k cacheKey, d Decision, gen uint64) {
 	if c.gen != gen || c.disabled {
 		return
 	}
-	if static {
-		c.static[i].Store(&e)
+	if e.reason == string(openfeature.StaticReason) {
+		oc := e.outcome()
+		c.static[ep.index].Store(&staticEntry{d: ep.decision(&oc), expires: e.expires})
 		return
 	}
 	if _, ok := c.m[k]; !ok && len(c.m) >= c.max {

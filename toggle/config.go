@@ -21,6 +21,16 @@ const (
 	DefaultTimeout    = 50 * time.Millisecond
 	DefaultRetryAfter = 60 * time.Second
 	DefaultCacheTTL   = time.Second
+
+	// DefaultMaxInFlight is the default of [Config.MaxInFlight]. 64
+	// evaluations at once is far more than a healthy provider needs (at 1 ms
+	// per evaluation, 64,000 evaluations a second; an in-process provider
+	// answers in about a microsecond; sharing and the cache absorb repeats),
+	// and still a few hundred KiB of goroutine stacks when a hung provider
+	// holds them all. Evaluations that honour their deadline free their
+	// slot within [DefaultTimeout], so even every evaluation timing out
+	// leaves room for 1,280 a second.
+	DefaultMaxInFlight = 64
 )
 
 // Action tells the receiver what to do with a delivery. The zero value is
@@ -72,8 +82,8 @@ type EndpointConfig struct {
 
 	// FailClosed selects the fallback used when the flag cannot be evaluated
 	// (provider not ready, provider error, flag missing or mistyped, timeout,
-	// panic) and when the provider reports the flag as DISABLED (flagd and
-	// memprovider then return the caller's default).
+	// no free evaluation slot, panic) and when the provider reports the flag
+	// as DISABLED (flagd and memprovider then return the caller's default).
 	//
 	// The default (false) fails open: the endpoint processes the delivery.
 	// During the migration both endpoints may then process the same
@@ -94,14 +104,34 @@ type Config struct {
 	// New configures the gate of the new (Svix-signed) endpoint.
 	New EndpointConfig
 
-	// Timeout bounds one flag evaluation. The default is [DefaultTimeout]
-	// (50ms). The evaluation then runs on its own goroutine with a context
-	// that carries the deadline, so even a provider that ignores its context
-	// cannot stall a delivery: on expiry the fallback applies and the
-	// evaluation's result is discarded when it eventually arrives. A negative
-	// Timeout evaluates on the caller's goroutine with the caller's context
-	// unchanged (cheaper; suitable for in-memory providers).
+	// Timeout bounds the wait for one flag evaluation. The default is
+	// [DefaultTimeout] (50ms). The evaluation then runs on its own goroutine
+	// with a context that carries the deadline, so even a provider that
+	// ignores its context cannot stall a delivery: on expiry the fallback
+	// applies. The result, when it eventually arrives, is not returned to
+	// the deliveries that gave up, but is cached (with caching on, and no
+	// invalidation since the evaluation began). Concurrent deliveries with
+	// the same evaluation context share one evaluation, and MaxInFlight
+	// bounds the evaluations running at once.
+	//
+	// A negative Timeout evaluates on the caller's goroutine with the
+	// caller's context unchanged (cheaper; suitable for in-memory
+	// providers): no goroutine is started, so none can be left behind, but
+	// nothing is shared, MaxInFlight does not apply, and a hung provider
+	// holds the delivery.
 	Timeout time.Duration
+
+	// MaxInFlight bounds the flag evaluations running at once (Timeout not
+	// negative), each on its own goroutine. The default is
+	// [DefaultMaxInFlight] (64); negative is invalid. An evaluation holds its
+	// slot until the provider returns, even after every delivery waiting for
+	// it has given up, so a provider that hangs holds at most MaxInFlight
+	// goroutines. A delivery that needs an evaluation when none is free
+	// gets the endpoint's fallback at once (see [EndpointConfig.FailClosed]),
+	// with [ErrOverloaded], logged and counted like a timeout (in
+	// EndpointStats.Errors and Overloaded). Deliveries sharing an
+	// evaluation, and cached decisions, need no slot.
+	MaxInFlight int
 
 	// CacheSize enables a decision cache holding at most CacheSize entries,
 	// keyed by endpoint plus the complete evaluation context. The default (0)
@@ -112,6 +142,18 @@ type Config struct {
 	// decision the provider resolved with reason STATIC (no targeting rule
 	// ran, so it does not depend on the context) is cached once for the
 	// whole endpoint; other decisions are cached per evaluation context.
+	//
+	// The cache is bounded in bytes, whatever the requests carry: an entry
+	// keys its decision by a 16-byte hash of the evaluation context (two
+	// 64-bit hashes; the context's strings are never kept, however long a
+	// company id is) and holds at most 320 bytes: at most 192 of map storage
+	// and a variant name and a non-standard reason of at most 64 bytes each
+	// (a decision with a longer one is not cached). The cache therefore
+	// holds at most CacheSize × 320 bytes plus under 1 KiB, 3.1 MiB for
+	// 10,000 entries. Measured on go1.26 amd64 (TestGateCacheMemoryBound,
+	// with 100 KiB company ids): about 260 bytes per entry with 64-byte
+	// variant and reason strings, about 130 with the usual short variant
+	// names and standard reasons.
 	CacheSize int
 
 	// CacheTTL bounds the age of a cached decision, a safety net for

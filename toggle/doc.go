@@ -24,11 +24,20 @@
 // # Failures
 //
 // When the flag cannot be evaluated (provider not ready, provider error,
-// missing flag, timeout, panic) the endpoint's fallback decides: by default
-// the delivery is processed (fail open; dedupe absorbs the overlap), or with
-// [EndpointConfig.FailClosed] it is deferred. A failure is never silent: it is
-// counted in [Gate.Stats] and logged (rate-limited), and [Decision.Err] says
-// why.
+// missing flag, timeout, no free evaluation slot, panic) the endpoint's
+// fallback decides: by default the delivery is processed (fail open; dedupe
+// absorbs the overlap), or with [EndpointConfig.FailClosed] it is deferred. A
+// failure is never silent: it is counted in [Gate.Stats] and logged
+// (rate-limited), and [Decision.Err] says why.
+//
+// A provider that hangs costs a bounded number of goroutines. An evaluation
+// with a [Config.Timeout] runs on its own goroutine; concurrent deliveries
+// with the same evaluation context share one, and at most
+// [Config.MaxInFlight] (default [DefaultMaxInFlight], 64) run at once. A
+// delivery that would need another gets its fallback at once
+// ([ErrOverloaded]), so with the provider hung every delivery is answered
+// within the timeout, and at most MaxInFlight goroutines wait for the
+// provider until it returns.
 //
 // # Caching
 //
@@ -40,6 +49,9 @@
 // SDK delivers provider events asynchronously, so a cached decision can
 // outlive a provider change by the time the SDK takes to dispatch the event
 // (microseconds); without a cache the very next evaluation sees the change.
+// The cache is bounded in bytes as well as entries: it keeps a 16-byte hash
+// of each evaluation context, never the context's strings, so an entry costs
+// at most 320 bytes however long the company id (see [Config.CacheSize]).
 // The cache key covers only the Gate's own context: requests whose ctx
 // carries an OpenFeature transaction context bypass the cache, and contexts
 // set on the client or the API must stay constant while caching is on.

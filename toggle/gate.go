@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/codathook/codathook/internal/monotime"
 )
@@ -54,6 +56,10 @@ var (
 	// ErrProviderPanic reports an evaluation that panicked; the panic is
 	// recovered and the fallback applies.
 	ErrProviderPanic = errors.New("toggle: flag evaluation panicked")
+	// ErrOverloaded reports an evaluation refused because [Config.MaxInFlight]
+	// evaluations were already running (a slow or hung provider); the
+	// fallback applied at once.
+	ErrOverloaded = errors.New("toggle: too many flag evaluations in flight")
 	// ErrUnknownEndpoint reports a [Request.Endpoint] that is neither
 	// [EndpointLegacy] nor [EndpointNew]; such deliveries are processed.
 	ErrUnknownEndpoint = errors.New("toggle: unknown endpoint")
@@ -84,8 +90,8 @@ type Decision struct {
 	// DISABLED, ERROR, ...) or ReasonUngated.
 	Reason string
 	// Err is non-nil when the flag could not be evaluated and the fallback
-	// decided: a provider error, ErrTimeout, ErrProviderPanic or
-	// ErrUnknownEndpoint.
+	// decided: a provider error, ErrTimeout, ErrOverloaded,
+	// ErrProviderPanic or ErrUnknownEndpoint.
 	Err error
 	// Action is what the receiver does: process, acknowledge (2xx, not
 	// processed, not claimed) or defer (503 with Retry-After).
@@ -107,8 +113,9 @@ type EndpointStats struct {
 	Enabled     uint64 // decisions with ActionProcess
 	Disabled    uint64 // decisions with ActionAcknowledge or ActionDefer
 	Fallbacks   uint64 // decisions taken by the fallback (Errors + DISABLED flags)
-	Errors      uint64 // failed evaluations (provider error, not ready, timeout, panic)
+	Errors      uint64 // failed evaluations (provider error, not ready, timeout, overload, panic)
 	Timeouts    uint64 // evaluations that exceeded Config.Timeout (included in Errors)
+	Overloaded  uint64 // evaluations refused for want of a Config.MaxInFlight slot (included in Errors)
 	CacheHits   uint64 // decisions served from the cache
 }
 
@@ -118,10 +125,14 @@ type Stats struct {
 	New             EndpointStats
 	UnknownEndpoint uint64 // requests for an unknown endpoint (processed)
 	Invalidations   uint64 // cache clears caused by provider events or Invalidate
+	// InFlight is the number of evaluations running now, each on its own
+	// goroutine, at most Config.MaxInFlight. A provider that hangs keeps it
+	// at the maximum.
+	InFlight int64
 }
 
 type counters struct {
-	evaluations, enabled, disabled, fallbacks, errors, timeouts, cacheHits atomic.Uint64
+	evaluations, enabled, disabled, fallbacks, errors, timeouts, overloaded, cacheHits atomic.Uint64
 }
 
 func (c *counters) snapshot() EndpointStats {
@@ -132,6 +143,7 @@ func (c *counters) snapshot() EndpointStats {
 		Fallbacks:   c.fallbacks.Load(),
 		Errors:      c.errors.Load(),
 		Timeouts:    c.timeouts.Load(),
+		Overloaded:  c.overloaded.Load(),
 		CacheHits:   c.cacheHits.Load(),
 	}
 }
@@ -139,7 +151,8 @@ func (c *counters) snapshot() EndpointStats {
 type endpointGate struct {
 	endpointSettings
 	counters
-	index      int // in cache.static
+	index      int      // in cache.static
+	refused    *outcome // the outcome of an evaluation refused a slot
 	boxedName  any
 	lastWarn   atomic.Int64 // unix nanoseconds of the last failure warning, or noWarnYet
 	suppressed atomic.Uint64
@@ -157,8 +170,22 @@ type Gate struct {
 	new     endpointGate
 	timeout time.Duration
 	cache   *cache
+	seeds   keySeeds
 	log     *slog.Logger
 	now     func() time.Time
+
+	// Evaluations with a timeout (see flight.go): at most MaxInFlight run
+	// at once, each holding a slot of sem; concurrent identical ones share
+	// one through flight. epoch counts invalidations, so that a delivery
+	// arriving after one never joins an evaluation that started before it.
+	sem      *semaphore.Weighted
+	flight   singleflight.Group
+	inFlight atomic.Int64
+	epoch    atomic.Uint64
+
+	// testHookWaiting, when set (by tests, before any Evaluate), runs once
+	// a delivery has started or joined its evaluation and before it waits.
+	testHookWaiting func()
 
 	unknown   atomic.Uint64
 	closeOnce sync.Once
@@ -183,7 +210,7 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 	if cfg == nil {
 		cfg = &Config{}
 	}
-	g := &Gate{client: c, timeout: cfg.Timeout, log: cfg.Logger, now: cfg.Now}
+	g := &Gate{client: c, timeout: cfg.Timeout, log: cfg.Logger, now: cfg.Now, seeds: newKeySeeds()}
 	var err error
 	if g.legacy.endpointSettings, err = cfg.Legacy.resolve(EndpointLegacy, DefaultLegacyFlag); err != nil {
 		return nil, err
@@ -197,6 +224,18 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 	g.new.lastWarn.Store(noWarnYet)
 	if g.timeout == 0 {
 		g.timeout = DefaultTimeout
+	}
+	maxInFlight := cfg.MaxInFlight
+	switch {
+	case maxInFlight < 0:
+		return nil, fmt.Errorf("%w: negative MaxInFlight %d", errConfig, maxInFlight)
+	case maxInFlight == 0:
+		maxInFlight = DefaultMaxInFlight
+	}
+	g.sem = semaphore.NewWeighted(int64(maxInFlight))
+	overloaded := fmt.Errorf("%w (MaxInFlight %d)", ErrOverloaded, maxInFlight)
+	for _, ep := range []*endpointGate{&g.legacy, &g.new} {
+		ep.refused = &outcome{value: !ep.failClosed, reason: string(openfeature.ErrorReason), err: overloaded}
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -230,7 +269,9 @@ func NewGate(c Client, cfg *Config) (*Gate, error) {
 
 // Close unsubscribes the Gate from provider events. It is idempotent. A
 // closed Gate still evaluates, but its cache (if any) is bypassed, since it
-// would no longer be invalidated.
+// would no longer be invalidated. Close does not wait for the evaluations
+// running on their own goroutines (at most [Config.MaxInFlight]): each ends
+// when the provider returns.
 func (g *Gate) Close() error {
 	g.closeOnce.Do(func() {
 		if g.cache != nil {
@@ -246,8 +287,10 @@ func (g *Gate) Close() error {
 }
 
 // Invalidate clears the decision cache, for providers that change flags
-// without emitting events. It is a no-op without a cache.
+// without emitting events, and makes later deliveries start new evaluations
+// rather than share ones already in flight.
 func (g *Gate) Invalidate() {
+	g.epoch.Add(1)
 	if g.cache != nil {
 		g.cache.invalidate()
 	}
@@ -266,6 +309,7 @@ func (g *Gate) Stats() Stats {
 		Legacy:          g.legacy.snapshot(),
 		New:             g.new.snapshot(),
 		UnknownEndpoint: g.unknown.Load(),
+		InFlight:        g.inFlight.Load(),
 	}
 	if g.cache != nil {
 		s.Invalidations = g.cache.invalidations.Load()
@@ -287,6 +331,17 @@ func (g *Gate) endpoint(name string) *endpointGate {
 // panics and never blocks for longer than [Config.Timeout] (unless Timeout is
 // negative). When the flag cannot be evaluated the endpoint's fallback decides
 // (see [EndpointConfig.FailClosed]), and the failure is logged and counted.
+//
+// With a Timeout, concurrent deliveries with the same evaluation context
+// share one evaluation, and at most [Config.MaxInFlight] evaluations run at
+// once: a delivery that finds them all running gets its fallback at once
+// ([ErrOverloaded]). A shared evaluation runs with the ctx of the delivery
+// that started it, without its cancellation; a delivery whose ctx carries
+// an OpenFeature transaction context never shares. A delivery can thus get
+// the answer of an evaluation that began shortly before it arrived (new
+// deliveries stop joining one as soon as a delivery waiting for it times
+// out), but never of one that began before the last provider event the
+// Gate received or [Gate.Invalidate].
 //
 // The evaluation context has the targeting key CompanyID, or the client id
 // (ClientHeader, else ClientID) when CompanyID is empty, and the attributes
@@ -310,22 +365,33 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 		target = clientID
 	}
 
+	// Deliveries with a transaction context bypass the cache and never share
+	// an evaluation: the key covers only the Gate's own evaluation context.
+	bounded := g.timeout >= 0
+	shareable := (g.cache != nil || bounded) && !hasTransactionContext(ctx)
 	var (
-		key    cacheKey
-		gen    uint64
-		cached bool
+		key      cacheKey
+		haveKey  bool
+		useCache bool
 	)
-	if g.cache != nil && !hasTransactionContext(ctx) {
+	input := func() cacheKey {
+		in := evalInput{
+			endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
+			dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
+		}
+		return g.seeds.key(&in)
+	}
+	if g.cache != nil && shareable {
 		// A STATIC decision did not depend on the evaluation context, so one
 		// entry per endpoint serves every delivery until the next provider
 		// event (or CacheTTL).
 		d, ok := g.cache.getStatic(ep.index)
 		if !ok {
-			key = cacheKey{
-				endpoint: ep.name, target: target, eventType: req.EventType, format: req.Format,
-				dataType: req.DataType, connectionID: req.ConnectionID, clientID: clientID,
+			key, haveKey = input(), true
+			var o outcome
+			if o, ok = g.cache.get(key); ok {
+				d = ep.decision(&o)
 			}
-			d, gen, ok = g.cache.get(key)
 		}
 		if ok {
 			ep.cacheHits.Add(1)
@@ -333,16 +399,28 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 			d.Cached = true
 			return d
 		}
-		cached = true
+		useCache = true
 	}
 
 	evalCtx := buildContext(ep, target, clientID, &req)
-	det, err := g.call(ctx, ep, evalCtx)
-	d := g.decide(ep, det, err, &req)
-	ep.count(d)
-	if cached && d.Err == nil {
-		g.cache.put(ep.index, d.Reason == string(openfeature.StaticReason), key, d, gen)
+	var o outcome
+	if bounded {
+		if shareable && !haveKey {
+			key = input()
+		}
+		o = g.bounded(ctx, ep, evalCtx, shareable, key, useCache)
+	} else {
+		var gen uint64
+		if useCache {
+			gen = g.cache.generation()
+		}
+		o = g.safeCall(ctx, ep.flag, !ep.failClosed, evalCtx)
+		if useCache && o.err == nil {
+			g.cache.put(ep, key, &o, gen)
+		}
 	}
+	d := ep.decision(&o)
+	g.record(ep, d, &req)
 	return d
 }
 
@@ -357,27 +435,31 @@ func (ep *endpointGate) count(d Decision) {
 	}
 }
 
-func (g *Gate) decide(ep *endpointGate, det openfeature.BooleanEvaluationDetails, err error, req *Request) Decision {
-	d := Decision{Flag: ep.flag, Reason: string(det.Reason), Variant: det.Variant}
+// outcome is what one flag evaluation produced; the endpoint's policy turns
+// it into a Decision.
+type outcome struct {
+	value           bool
+	reason, variant string
+	err             error
+}
+
+// decision applies the endpoint's policy to o. It has no side effects: a
+// cached outcome goes through it on every hit.
+func (ep *endpointGate) decision(o *outcome) Decision {
+	d := Decision{Flag: ep.flag, Reason: o.reason, Variant: o.variant}
 	switch {
-	case err != nil:
+	case o.err != nil:
 		if d.Reason == "" {
 			d.Reason = string(openfeature.ErrorReason)
 		}
-		d.Err = fmt.Errorf("toggle: flag %q: %w", ep.flag, err)
+		d.Err = fmt.Errorf("toggle: flag %q: %w", ep.flag, o.err)
 		d.Fallback = true
 		d.Enabled = !ep.failClosed
-		ep.errors.Add(1)
-		if errors.Is(err, ErrTimeout) {
-			ep.timeouts.Add(1)
-		}
-		g.warn(ep, "toggle: flag evaluation failed; fallback applied", req, d)
-	case det.Reason == openfeature.DisabledReason:
+	case o.reason == string(openfeature.DisabledReason):
 		d.Fallback = true
-		d.Enabled = det.Value
-		g.warn(ep, "toggle: flag is DISABLED in the provider; fallback applied (to turn an endpoint off, serve the false variant instead)", req, d)
+		d.Enabled = o.value
 	default:
-		d.Enabled = det.Value
+		d.Enabled = o.value
 	}
 	switch {
 	case d.Enabled:
@@ -392,6 +474,25 @@ func (g *Gate) decide(ep *endpointGate, det openfeature.BooleanEvaluationDetails
 		}
 	}
 	return d
+}
+
+// record counts a freshly evaluated decision and logs a failure or a
+// DISABLED flag.
+func (g *Gate) record(ep *endpointGate, d Decision, req *Request) {
+	ep.count(d)
+	switch {
+	case d.Err != nil:
+		ep.errors.Add(1)
+		if errors.Is(d.Err, ErrTimeout) {
+			ep.timeouts.Add(1)
+		}
+		if errors.Is(d.Err, ErrOverloaded) {
+			ep.overloaded.Add(1)
+		}
+		g.warn(ep, "toggle: flag evaluation failed; fallback applied", req, d)
+	case d.Fallback:
+		g.warn(ep, "toggle: flag is DISABLED in the provider; fallback applied (to turn an endpoint off, serve the false variant instead)", req, d)
+	}
 }
 
 const noWarnYet = math.MinInt64
@@ -410,57 +511,14 @@ func (g *Gate) warn(ep *endpointGate, msg string, req *Request, d Decision) {
 		"suppressed_since_last", ep.suppressed.Swap(0))
 }
 
-type evalResult struct {
-	det openfeature.BooleanEvaluationDetails
-	err error
-}
-
-// call evaluates the flag, bounded by g.timeout, recovering panics.
-func (g *Gate) call(ctx context.Context, ep *endpointGate, evalCtx openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
-	def := !ep.failClosed
-	if g.timeout < 0 {
-		r := g.safeCall(ctx, ep.flag, def, evalCtx)
-		return r.det, r.err
-	}
-	tctx, cancel := context.WithTimeout(ctx, g.timeout)
-	defer cancel()
-	ch := make(chan evalResult, 1)
-	go func() { ch <- g.safeCall(tctx, ep.flag, def, evalCtx) }()
-	// A provider that gave up because of our deadline reports a timeout.
-	result := func(r evalResult) (openfeature.BooleanEvaluationDetails, error) {
-		if r.err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
-			r.err = fmt.Errorf("%w after %v: %w", ErrTimeout, g.timeout, r.err)
-		}
-		return r.det, r.err
-	}
-	select {
-	case r := <-ch:
-		return result(r)
-	case <-tctx.Done():
-		select {
-		case r := <-ch: // finished at the same instant: use it
-			return result(r)
-		default:
-		}
-		det := openfeature.BooleanEvaluationDetails{Value: def}
-		det.Reason = openfeature.ErrorReason
-		if err := ctx.Err(); err != nil {
-			return det, fmt.Errorf("evaluation abandoned: %w", err)
-		}
-		return det, fmt.Errorf("%w after %v", ErrTimeout, g.timeout)
-	}
-}
-
-func (g *Gate) safeCall(ctx context.Context, flag string, def bool, evalCtx openfeature.EvaluationContext) (r evalResult) {
+func (g *Gate) safeCall(ctx context.Context, flag string, def bool, evalCtx openfeature.EvaluationContext) (o outcome) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.det = openfeature.BooleanEvaluationDetails{Value: def}
-			r.det.Reason = openfeature.ErrorReason
-			r.err = fmt.Errorf("%w: %v", ErrProviderPanic, p)
+			o = outcome{value: def, reason: string(openfeature.ErrorReason), err: fmt.Errorf("%w: %v", ErrProviderPanic, p)}
 		}
 	}()
-	r.det, r.err = g.client.BooleanValueDetails(ctx, flag, def, evalCtx)
-	return r
+	det, err := g.client.BooleanValueDetails(ctx, flag, def, evalCtx)
+	return outcome{value: det.Value, reason: string(det.Reason), variant: det.Variant, err: err}
 }
 
 // Boxed values for the fixed attribute strings, so that putting them in the

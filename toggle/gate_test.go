@@ -303,11 +303,19 @@ func TestGateFlipMidStream(t *testing.T) {
 // TestGateCacheNeverStoresAStaleResult proves the generation check: an
 // evaluation that started before an invalidation must not be cached, whether
 // its decision would be cached per context or, resolved as STATIC, for the
-// whole endpoint (read without the cache's lock).
+// whole endpoint (read without the cache's lock), and whether it runs on the
+// delivery's goroutine or (with a timeout) on its own.
 func TestGateCacheNeverStoresAStaleResult(t *testing.T) {
 	t.Parallel()
-	for _, reason := range []openfeature.Reason{openfeature.TargetingMatchReason, openfeature.StaticReason} {
-		t.Run(string(reason), func(t *testing.T) {
+	for _, tc := range []struct {
+		reason  openfeature.Reason
+		timeout time.Duration
+	}{
+		{openfeature.TargetingMatchReason, -1}, {openfeature.StaticReason, -1},
+		{openfeature.TargetingMatchReason, time.Minute}, {openfeature.StaticReason, time.Minute},
+	} {
+		reason := tc.reason
+		t.Run(fmt.Sprintf("%s/timeout=%v", reason, tc.timeout), func(t *testing.T) {
 			t.Parallel()
 			started, release := make(chan struct{}), make(chan struct{})
 			f := &fakeClient{}
@@ -320,7 +328,7 @@ func TestGateCacheNeverStoresAStaleResult(t *testing.T) {
 				return d, nil
 			}
 			f.value.Store(true)
-			g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: -1})
+			g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: tc.timeout})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -650,6 +658,7 @@ func TestNewGateErrors(t *testing.T) {
 		{name: "nil client", c: nil},
 		{name: "cache without event source", c: onlyClient{&fakeClient{}}, cfg: &toggle.Config{CacheSize: 1}},
 		{name: "negative cache size", c: &fakeClient{}, cfg: &toggle.Config{CacheSize: -1}},
+		{name: "negative MaxInFlight", c: &fakeClient{}, cfg: &toggle.Config{MaxInFlight: -1}},
 		{name: "unknown WhenOff", c: &fakeClient{}, cfg: &toggle.Config{New: toggle.EndpointConfig{WhenOff: 7}}},
 		{name: "negative RetryAfter", c: &fakeClient{}, cfg: &toggle.Config{Legacy: toggle.EndpointConfig{RetryAfter: -time.Second}}},
 	}

@@ -140,3 +140,46 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// hungProvider is an OpenFeature provider whose boolean evaluations block
+// until unblock is called, ignoring their context, as a provider stuck on a
+// dead connection does. It then answers true, with the reason reason
+// (TARGETING_MATCH unless set).
+type hungProvider struct {
+	openfeature.NoopProvider
+	reason  openfeature.Reason
+	release chan struct{}
+	once    sync.Once
+	calls   atomic.Int64
+}
+
+func (p *hungProvider) Metadata() openfeature.Metadata { return openfeature.Metadata{Name: "hung"} }
+
+func (p *hungProvider) BooleanEvaluation(context.Context, string, bool, openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+	p.calls.Add(1)
+	<-p.release
+	return openfeature.BoolResolutionDetail{Value: true, ProviderResolutionDetail: openfeature.ProviderResolutionDetail{
+		Reason: cmp.Or(p.reason, openfeature.TargetingMatchReason), Variant: "on",
+	}}
+}
+
+// unblock releases every evaluation, present and future. It is idempotent.
+func (p *hungProvider) unblock() { p.once.Do(func() { close(p.release) }) }
+
+// newHungClient binds a fresh hungProvider to a fresh isolated API. When the
+// test ends the provider is unblocked and the API shut down.
+func newHungClient(t testing.TB) (*openfeature.Client, *hungProvider) {
+	t.Helper()
+	api := isolated.NewAPI()
+	p := &hungProvider{release: make(chan struct{})}
+	if err := api.SetProviderAndWait(context.Background(), p); err != nil {
+		t.Fatalf("SetProviderAndWait: %v", err)
+	}
+	t.Cleanup(func() {
+		p.unblock()
+		if err := api.Shutdown(context.Background()); err != nil {
+			t.Errorf("api.Shutdown: %v", err)
+		}
+	})
+	return api.NewClient(), p
+}
