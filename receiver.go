@@ -902,37 +902,6 @@ func (r *Receiver) defaultFallback(ctx context.Context, ev *normalize.Event) err
 	return nil
 }
 
-// readBody reads the whole body through the limit. The buffer is sized from
-// Content-Length when it is within the limit.
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
-	if req.Body == nil {
-		return nil, nil
-	}
-	if req.ContentLength > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
-	}
-	if n := req.ContentLength; n > 0 {
-		// net/http's server limits the body to Content-Length, which is
-		// within the limit here.
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(req.Body, buf); err != nil {
-			return nil, fmt.Errorf("codathook: reading body: %w", err)
-		}
-		return buf, nil
-	}
-	rd := http.MaxBytesReader(w, req.Body, limit)
-	defer rd.Close()
-	b, err := io.ReadAll(rd)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("codathook: reading body: %w", err)
-	}
-	return b, nil
-}
-
 // StatusCode returns the HTTP status [DefaultErrorHandler] answers err with.
 // It never returns 500: Codat's legacy service does not retry it.
 func StatusCode(err error) int {
