@@ -4,9 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"sync"
+	"time"
 )
+
+// ErrBodyTimeout: the request body did not arrive within the body read
+// deadline ([WithBodyReadTimeout]) or the server's ReadTimeout (408, which
+// both of Codat's services retry). Nothing was authenticated, recorded or
+// claimed.
+var ErrBodyTimeout = errors.New("codathook: request body not received in time")
 
 // bodyChunk is the most a request holds for its body before the body's
 // first bytes arrive: a body announced with at most bodyChunk bytes gets a
@@ -40,15 +49,17 @@ const bodyGrowth = 4
 // large body would be pinned by every stalled request that drew it.
 var bodyChunks sync.Pool
 
-// readBody reads req's whole body, at most limit bytes, into memory that
-// grows with the bytes received: a request that announces a large
-// Content-Length and sends nothing holds one bodyChunk, not what it
-// announced. A body over limit (announced or received) is an
-// [*http.MaxBytesError]; a body that ends before its Content-Length is
-// [io.ErrUnexpectedEOF] (wrapped), or [io.EOF] when not a byte came, as
-// with a body another middleware already read. The result is nil only for
-// a nil body.
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
+// readBody reads req's whole body, at most the configured limit, into
+// memory that grows with the bytes received: a request that announces a
+// large Content-Length and sends nothing holds one bodyChunk, not what it
+// announced. The read has a deadline ([WithBodyReadTimeout]) where the
+// ResponseWriter can set one. A body over the limit (announced or received)
+// is an [*http.MaxBytesError]; one that does not arrive in time matches
+// [ErrBodyTimeout]; one that ends before its Content-Length matches
+// [io.ErrUnexpectedEOF], or [io.EOF] when not a byte came (as with a body
+// another middleware already read). The result is nil only for a nil body.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+	limit := r.cfg.maxBody
 	if req.Body == nil {
 		return nil, nil
 	}
@@ -58,26 +69,57 @@ func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, er
 	if req.Body == http.NoBody {
 		return []byte{}, nil
 	}
+	rc := r.setBodyDeadline(w, req)
+	var b []byte
+	var err error
 	if n := req.ContentLength; n > 0 {
 		// net/http's server limits the body to its Content-Length, which is
 		// within the limit here; read no more than that from other bodies.
-		b, err := readKnown(req.Body, n)
-		if err != nil {
-			return nil, fmt.Errorf("codathook: reading body: %w", err)
+		b, err = readKnown(req.Body, n)
+	} else {
+		rd := http.MaxBytesReader(w, req.Body, limit)
+		defer rd.Close()
+		b, err = readToEOF(rd, limit)
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		if rc != nil {
+			// Lift the deadline, which is the body's only. (net/http
+			// lifts it itself over HTTP/1.x once the body is at its end;
+			// over HTTP/2 the stream's timer would fire for nothing.)
+			_ = rc.SetReadDeadline(time.Time{})
 		}
 		return b, nil
+	case errors.As(err, &mbe):
+		return nil, err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, fmt.Errorf("%w: %w", ErrBodyTimeout, err)
 	}
-	rd := http.MaxBytesReader(w, req.Body, limit)
-	defer rd.Close()
-	b, err := readToEOF(rd, limit)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, err
+	return nil, fmt.Errorf("codathook: reading body: %w", err)
+}
+
+// setBodyDeadline sets the read deadline of req's body to the body read
+// timeout from now, and returns the controller to lift it with, or nil when
+// no deadline was set: the server's own ReadTimeout is as short or shorter
+// (it counts from the request's first byte), or w cannot set deadlines.
+func (r *Receiver) setBodyDeadline(w http.ResponseWriter, req *http.Request) *http.ResponseController {
+	d := r.cfg.bodyTimeout
+	if srv, _ := req.Context().Value(http.ServerContextKey).(*http.Server); srv != nil && srv.ReadTimeout > 0 && srv.ReadTimeout <= d {
+		return nil
+	}
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
+		if errors.Is(err, http.ErrNotSupported) {
+			r.noDeadline.Do(func() {
+				r.cfg.logger.WarnContext(req.Context(), "codathook: the ResponseWriter cannot set read deadlines (it has no SetReadDeadline or Unwrap method); "+
+					"request bodies are read without WithBodyReadTimeout: set http.Server.ReadTimeout",
+					slog.String("writer", fmt.Sprintf("%T", w)))
+			})
 		}
-		return nil, fmt.Errorf("codathook: reading body: %w", err)
+		return nil
 	}
-	return b, nil
+	return rc
 }
 
 func getChunk() *[bodyChunk]byte {

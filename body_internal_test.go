@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"testing"
 )
@@ -37,6 +38,11 @@ func readBodyPrealloc(w http.ResponseWriter, req *http.Request, limit int64) ([]
 		return nil, fmt.Errorf("codathook: reading body: %w", err)
 	}
 	return b, nil
+}
+
+// bodyReader returns a receiver configured only as far as readBody needs.
+func bodyReader(limit int64) *Receiver {
+	return &Receiver{cfg: config{maxBody: limit, bodyTimeout: DefaultBodyReadTimeout, logger: slog.New(slog.DiscardHandler)}}
 }
 
 // nopWriter is a ResponseWriter that discards everything and supports no
@@ -92,7 +98,7 @@ func TestReadBody(t *testing.T) {
 					if known {
 						req.ContentLength = int64(size)
 					}
-					got, err := readBody(&nopWriter{}, req, limit)
+					got, err := bodyReader(limit).readBody(&nopWriter{}, req)
 					if err != nil {
 						t.Fatalf("readBody: %v", err)
 					}
@@ -149,7 +155,7 @@ func TestReadBodyErrors(t *testing.T) {
 				}
 				req.Body = rc
 			}
-			got, err := readBody(&nopWriter{}, req, limit)
+			got, err := bodyReader(limit).readBody(&nopWriter{}, req)
 			if tc.wantErr != nil {
 				if err == nil || !tc.wantErr(err) {
 					t.Fatalf("err = %v, want the documented error", err)
@@ -177,12 +183,13 @@ func (iotestErrReader) Read([]byte) (int, error) { return 0, errTestRead }
 // body is never the pooled buffer or a slice of it.
 func TestReadBodyNeverHandsOutPooledMemory(t *testing.T) {
 	t.Parallel()
+	rcv := bodyReader(1 << 20)
 	var kept [][]byte
 	var sent [][]byte
 	for i := range 200 {
 		size := []int{10, 1000, bodyChunk, bodyChunk + 1, 20_000}[i%5]
 		want := patterned(size, byte(i))
-		got, err := readBody(&nopWriter{}, &http.Request{Body: io.NopCloser(bytes.NewReader(want)), ContentLength: int64(size)}, 1<<20)
+		got, err := rcv.readBody(&nopWriter{}, &http.Request{Body: io.NopCloser(bytes.NewReader(want)), ContentLength: int64(size)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,12 +212,15 @@ func (*rewind) Close() error { return nil }
 // delivery to the default limit, with the length announced (as Codat
 // sends) or not (chunked).
 func BenchmarkReadBody(b *testing.B) {
+	rcv := bodyReader(DefaultMaxBodyBytes)
 	impls := []struct {
 		name string
-		read func(http.ResponseWriter, *http.Request, int64) ([]byte, error)
+		read func(http.ResponseWriter, *http.Request) ([]byte, error)
 	}{
-		{"prealloc", readBodyPrealloc},
-		{"growing", readBody},
+		{"prealloc", func(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+			return readBodyPrealloc(w, r, DefaultMaxBodyBytes)
+		}},
+		{"growing", rcv.readBody},
 	}
 	for _, size := range []int{1 << 10, 16 << 10, 256 << 10, 1 << 20} {
 		for _, known := range []bool{true, false} {
@@ -228,7 +238,7 @@ func BenchmarkReadBody(b *testing.B) {
 					b.ReportAllocs()
 					for b.Loop() {
 						body.Reset(data)
-						if _, err := impl.read(w, req, DefaultMaxBodyBytes); err != nil {
+						if _, err := impl.read(w, req); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -72,6 +72,7 @@ const (
 	ResultUnauthorized     Result = "unauthorized"       // 401
 	ResultMalformed        Result = "malformed"          // body is not a JSON object, or ended early: 400
 	ResultTooLarge         Result = "too_large"          // 413
+	ResultBodyTimeout      Result = "body_timeout"       // the body did not arrive in time (WithBodyReadTimeout): 408, nothing recorded
 	ResultMethodNotAllowed Result = "method_not_allowed" // 405
 )
 
@@ -107,9 +108,10 @@ type Receiver struct {
 	regMu sync.Mutex
 	reg   atomic.Pointer[registry]
 
-	flight   flightGroup
-	handlers [2]*endpointHandler
-	counters [2]endpointCounters
+	flight     flightGroup
+	noDeadline sync.Once // warns once of a ResponseWriter that cannot set read deadlines
+	handlers   [2]*endpointHandler
+	counters   [2]endpointCounters
 }
 
 // New returns a receiver configured by opts. It returns an error when an
@@ -122,6 +124,7 @@ func New(opts ...Option) (*Receiver, error) {
 		logger:          slog.Default(),
 		errorHandler:    DefaultErrorHandler,
 		callbackTimeout: DefaultCallbackTimeout,
+		bodyTimeout:     DefaultBodyReadTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -303,8 +306,13 @@ func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome)
 		w.WriteHeader(http.StatusNoContent)
 		return http.StatusNoContent
 	}
-	if res.result == ResultMethodNotAllowed {
+	switch {
+	case res.result == ResultMethodNotAllowed:
 		w.Header().Set("Allow", "POST, PUT")
+	case res.result == ResultBodyTimeout && req.ProtoMajor == 1:
+		// The rest of the body may still come: do not read it as the
+		// next request.
+		w.Header().Set("Connection", "close")
 	}
 	r.cfg.errorHandler(w, req, res.err)
 	return StatusCode(res.err)
@@ -324,12 +332,14 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {
 		return outcome{result: ResultMethodNotAllowed, err: ErrMethodNotAllowed}
 	}
-	body, err := readBody(w, req, r.cfg.maxBody)
+	body, err := r.readBody(w, req)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
 			return outcome{result: ResultTooLarge, err: err}
+		case errors.Is(err, ErrBodyTimeout):
+			return outcome{result: ResultBodyTimeout, err: err}
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return outcome{result: ResultMalformed, err: err}
 		}
@@ -903,7 +913,8 @@ func (r *Receiver) defaultFallback(ctx context.Context, ev *normalize.Event) err
 }
 
 // StatusCode returns the HTTP status [DefaultErrorHandler] answers err with.
-// It never returns 500: Codat's legacy service does not retry it.
+// It never returns 500: Codat's legacy service does not retry it. It
+// returns 408 for [ErrBodyTimeout], which both services retry.
 func StatusCode(err error) int {
 	var mbe *http.MaxBytesError
 	var me *normalize.MalformedError
@@ -912,6 +923,8 @@ func StatusCode(err error) int {
 		return http.StatusNoContent
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrBodyTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrInvalidSignature),

@@ -69,6 +69,8 @@ func measureStalled(t *testing.T, proto string, n int) (perRequest int64) {
 		codathook.WithSecrets(testSecret),
 		codathook.WithLegacyAuthorization(legacyAuth),
 		codathook.WithLogger(slog.New(slog.DiscardHandler)),
+		// Stalled for the whole measurement (its deadline set, as always).
+		codathook.WithBodyReadTimeout(time.Minute),
 	)
 	if err != nil {
 		t.Fatal(err)
