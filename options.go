@@ -61,6 +61,7 @@ type config struct {
 	gateCfg         *toggle.Config
 	callbackTimeout time.Duration
 	bodyTimeout     time.Duration
+	maxCallbacks    int
 	fallback        func(context.Context, *normalize.Event) error
 }
 
@@ -341,6 +342,37 @@ func WithBodyReadTimeout(d time.Duration) Option {
 			return fmt.Errorf("codathook: body read timeout must be positive, got %v", d)
 		}
 		c.bodyTimeout = d
+		return nil
+	})
+}
+
+// WithMaxConcurrentCallbacks sheds load for the app behind the receiver:
+// at most n deliveries, over both endpoints, run a callback or the wrapped
+// handler at once. A delivery that finds n running is answered 503 with
+// Retry-After at once, Result overloaded, [ErrOverloaded]; it is shed
+// before the dedupe claim, so nothing is claimed or recorded and the
+// sender's retry is processed as if it were the first arrival. A slot is
+// held from the claim until the callback has returned and the claim is
+// settled, including a callback that outlives its deadline (it still loads
+// the app). Retries of processed messages recognised before the claim,
+// copies waiting for a concurrent copy, skipped deliveries and refused
+// requests take no slot. The observer ([WithObserver]) sees each shed
+// delivery, which is also logged at Warn.
+//
+// The default, 0, is no bound: the receiver cannot know the app's
+// capacity, and a bound too low turns a burst (Codat's bulk recovery sends
+// every failed message at once) into retries, which cost more than
+// waiting: Codat's new service waits 5 s, then 5 minutes, then 30, before
+// its next attempts, and its legacy service retries at most three times in
+// about two minutes, then drops the event. Size n to what the app's
+// callbacks can run at once (a database pool, a downstream quota), with
+// room for bursts. A negative n makes [New] fail.
+func WithMaxConcurrentCallbacks(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("codathook: max concurrent callbacks must not be negative, got %d", n)
+		}
+		c.maxCallbacks = n
 		return nil
 	})
 }

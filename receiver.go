@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 	"github.com/codathook/codathook/toggle"
@@ -73,8 +75,15 @@ const (
 	ResultMalformed        Result = "malformed"          // body is not a JSON object, or ended early: 400
 	ResultTooLarge         Result = "too_large"          // 413
 	ResultBodyTimeout      Result = "body_timeout"       // the body did not arrive in time (WithBodyReadTimeout): 408, nothing recorded
+	ResultOverloaded       Result = "overloaded"         // WithMaxConcurrentCallbacks callbacks were running: 503, nothing claimed
 	ResultMethodNotAllowed Result = "method_not_allowed" // 405
 )
+
+// ErrOverloaded: [WithMaxConcurrentCallbacks] callbacks (or wrapped
+// handlers) were already running, so the delivery was shed before it was
+// claimed: nothing is recorded, and the sender's retry is processed as if
+// it were the first arrival (503 with Retry-After).
+var ErrOverloaded = errors.New("codathook: too many callbacks running")
 
 // Outcome describes one delivery, for metrics. See [WithObserver].
 //
@@ -109,7 +118,8 @@ type Receiver struct {
 	reg   atomic.Pointer[registry]
 
 	flight     flightGroup
-	noDeadline sync.Once // warns once of a ResponseWriter that cannot set read deadlines
+	callbacks  *semaphore.Weighted // WithMaxConcurrentCallbacks; nil when unbounded
+	noDeadline sync.Once           // warns once of a ResponseWriter that cannot set read deadlines
 	handlers   [2]*endpointHandler
 	counters   [2]endpointCounters
 }
@@ -138,6 +148,9 @@ func New(opts ...Option) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{cfg: c}
+	if c.maxCallbacks > 0 {
+		r.callbacks = semaphore.NewWeighted(int64(c.maxCallbacks))
+	}
 	if r.cfg.fallback == nil {
 		r.cfg.fallback = r.defaultFallback
 	}
@@ -426,6 +439,18 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		}
 	}()
 	ctx := context.WithoutCancel(req.Context())
+	// Shed before the store: a delivery over the bound claims and records
+	// nothing, so its retry is processed like a first arrival.
+	p, ok := r.acquire()
+	if !ok {
+		return outcome{result: ResultOverloaded, err: ErrOverloaded}
+	}
+	detached := false // a late detached callback holds p and releases it
+	defer func() {
+		if !detached {
+			p.release()
+		}
+	}()
 	lease, err := r.deduper.Begin(ctx, dd)
 	if err != nil {
 		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}
@@ -475,13 +500,37 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	case req.ProtoMajor < 2:
 		res, cbErr = r.runCallback(ctx, w, req, del, ev)
 	default:
-		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease)
+		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease, p)
 	}
 	returned = true
 	if next == nil && req.ProtoMajor >= 2 && errors.Is(cbErr, ErrCallbackTimeout) {
-		return res // the late callback commits or releases the lease itself
+		detached = true
+		return res // the late callback commits or releases the lease, and releases p, itself
 	}
 	return r.settle(ctx, lease, res, cbErr)
+}
+
+// permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
+// until the callback (or wrapped handler) has returned and its lease is
+// settled. The zero permit, of an unbounded receiver, releases nothing.
+type permit struct{ sem *semaphore.Weighted }
+
+func (p permit) release() {
+	if p.sem != nil {
+		p.sem.Release(1)
+	}
+}
+
+// acquire takes a slot without waiting; ok is false when every slot is
+// taken.
+func (r *Receiver) acquire() (p permit, ok bool) {
+	if r.callbacks == nil {
+		return permit{}, true
+	}
+	if !r.callbacks.TryAcquire(1) {
+		return permit{}, false
+	}
+	return permit{r.callbacks}, true
 }
 
 // settle commits a successful lease and releases a failed one.
@@ -656,8 +705,9 @@ func (b *bufferedAnswer) Write(p []byte) (int, error) {
 // under the callback deadline, for HTTP/2 and later, where a handler cannot
 // end its stream before it returns. When the deadline passes first, the
 // delivery is answered 503 at once and the callback's eventual result settles
-// the lease: a late success commits, a failure releases.
-func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease) (outcome, error) {
+// the lease: a late success commits, a failure releases; then p is
+// released, so that the bound counts the callback for as long as it runs.
+func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease, p permit) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {
@@ -686,6 +736,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 				res = outcome{result: ResultFailed, err: err}
 			}
 			r.settle(context.WithoutCancel(ctx), lease, res, err)
+			p.release()
 		}()
 		return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
 	}
