@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/codathook/codathook v0.0.0-00010101000000-000000000000
 
+require golang.org/x/sync v0.25.0 // indirect
+
 require (
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/open-feature/go-sdk v1.20.0

@@ -6,7 +6,7 @@ require (
 	github.com/codathook/codathook v0.0.0
 	github.com/codathook/codathook/dedupe/redisstore v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
-	golang.org/x/sync v0.24.0
+	golang.org/x/sync v0.25.0
 )
 
 require (
