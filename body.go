@@ -69,7 +69,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 	if req.Body == http.NoBody {
 		return []byte{}, nil
 	}
-	rc := r.setBodyDeadline(w, req)
+	deadline := r.setBodyDeadline(w, req)
 	var b []byte
 	var err error
 	if n := req.ContentLength; n > 0 {
@@ -81,16 +81,17 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 		defer rd.Close()
 		b, err = readToEOF(rd, limit)
 	}
-	var mbe *http.MaxBytesError
-	switch {
-	case err == nil:
-		if rc != nil {
+	if err == nil {
+		if deadline {
 			// Lift the deadline, which is the body's only. (net/http
 			// lifts it itself over HTTP/1.x once the body is at its end;
 			// over HTTP/2 the stream's timer would fire for nothing.)
-			_ = rc.SetReadDeadline(time.Time{})
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 		}
 		return b, nil
+	}
+	var mbe *http.MaxBytesError // declared here: &mbe escapes, so it costs an allocation
+	switch {
 	case errors.As(err, &mbe):
 		return nil, err
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -100,26 +101,24 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 }
 
 // setBodyDeadline sets the read deadline of req's body to the body read
-// timeout from now, and returns the controller to lift it with, or nil when
-// no deadline was set: the server's own ReadTimeout is as short or shorter
-// (it counts from the request's first byte), or w cannot set deadlines.
-func (r *Receiver) setBodyDeadline(w http.ResponseWriter, req *http.Request) *http.ResponseController {
+// timeout from now. It reports false when it set none: the server's own
+// ReadTimeout is as short or shorter (it counts from the request's first
+// byte), or w cannot set deadlines.
+func (r *Receiver) setBodyDeadline(w http.ResponseWriter, req *http.Request) bool {
 	d := r.cfg.bodyTimeout
 	if srv, _ := req.Context().Value(http.ServerContextKey).(*http.Server); srv != nil && srv.ReadTimeout > 0 && srv.ReadTimeout <= d {
-		return nil
+		return false
 	}
-	rc := http.NewResponseController(w)
-	if err := rc.SetReadDeadline(time.Now().Add(d)); err != nil {
-		if errors.Is(err, http.ErrNotSupported) {
-			r.noDeadline.Do(func() {
-				r.cfg.logger.WarnContext(req.Context(), "codathook: the ResponseWriter cannot set read deadlines (it has no SetReadDeadline or Unwrap method); "+
-					"request bodies are read without WithBodyReadTimeout: set http.Server.ReadTimeout",
-					slog.String("writer", fmt.Sprintf("%T", w)))
-			})
-		}
-		return nil
+	err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+	if err == nil {
+		return true
 	}
-	return rc
+	if errors.Is(err, http.ErrNotSupported) && r.noDeadlineWarned.CompareAndSwap(false, true) {
+		r.cfg.logger.WarnContext(req.Context(), "codathook: the ResponseWriter cannot set read deadlines (it has no SetReadDeadline or Unwrap method); "+
+			"request bodies are read without WithBodyReadTimeout: set http.Server.ReadTimeout",
+			slog.String("writer", fmt.Sprintf("%T", w)))
+	}
+	return false
 }
 
 func getChunk() *[bodyChunk]byte {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // readBodyPrealloc is the read path before issue 13: a buffer of the
@@ -57,6 +58,12 @@ func (w *nopWriter) Header() http.Header {
 }
 func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *nopWriter) WriteHeader(int)             {}
+
+// deadlineWriter is a nopWriter that can set read deadlines, as net/http's
+// writers can; it ignores them.
+type deadlineWriter struct{ nopWriter }
+
+func (*deadlineWriter) SetReadDeadline(time.Time) error { return nil }
 
 // trickle yields at most step bytes per Read, and hides its length.
 type trickle struct {
@@ -233,7 +240,7 @@ func BenchmarkReadBody(b *testing.B) {
 					if known {
 						req.ContentLength = int64(size)
 					}
-					w := &nopWriter{}
+					w := &deadlineWriter{}
 					b.SetBytes(int64(size))
 					b.ReportAllocs()
 					for b.Loop() {

@@ -117,11 +117,13 @@ type Receiver struct {
 	regMu sync.Mutex
 	reg   atomic.Pointer[registry]
 
-	flight     flightGroup
-	callbacks  *semaphore.Weighted // WithMaxConcurrentCallbacks; nil when unbounded
-	noDeadline sync.Once           // warns once of a ResponseWriter that cannot set read deadlines
-	handlers   [2]*endpointHandler
-	counters   [2]endpointCounters
+	flight    flightGroup
+	callbacks *semaphore.Weighted // WithMaxConcurrentCallbacks; nil when unbounded
+	// noDeadlineWarned: the receiver has warned of a ResponseWriter that
+	// cannot set read deadlines (once per receiver).
+	noDeadlineWarned atomic.Bool
+	handlers         [2]*endpointHandler
+	counters         [2]endpointCounters
 }
 
 // New returns a receiver configured by opts. It returns an error when an
