@@ -25,6 +25,13 @@ const DefaultFlagCacheSize = 10_000
 // delivery as failed.
 const DefaultCallbackTimeout = 10 * time.Second
 
+// DefaultBodyReadTimeout is the default deadline for receiving a request's
+// body once its headers are in. Codat sends a few kilobytes at once from a
+// data centre, so a body still incomplete after 5 s comes from a stalled or
+// hostile sender; and 5 s plus [DefaultCallbackTimeout] is Codat's 15 s
+// delivery timeout, past which Codat's new service has given up anyway.
+const DefaultBodyReadTimeout = 5 * time.Second
+
 // Option configures a [Receiver]. Options are applied in order; when the same
 // option appears twice, the later one wins. An invalid option makes [New]
 // return an error that wraps the option's error.
@@ -53,6 +60,8 @@ type config struct {
 	flags           toggle.Client
 	gateCfg         *toggle.Config
 	callbackTimeout time.Duration
+	bodyTimeout     time.Duration
+	maxCallbacks    int
 	fallback        func(context.Context, *normalize.Event) error
 }
 
@@ -304,6 +313,66 @@ func WithCallbackTimeout(d time.Duration) Option {
 			return fmt.Errorf("codathook: callback timeout must be positive, got %v", d)
 		}
 		c.callbackTimeout = d
+		return nil
+	})
+}
+
+// WithBodyReadTimeout sets the deadline for receiving a request's body,
+// counted from when the receiver starts reading it (its headers are in).
+// The default is [DefaultBodyReadTimeout]. A body that does not arrive in
+// time is answered 408 Request Timeout (Codat's legacy service retries
+// 408; the new one retries any non-2xx), with Connection: close over
+// HTTP/1.x, and [ErrBodyTimeout]; it is not authenticated, and nothing is
+// recorded or claimed. A non-positive duration makes [New] fail.
+//
+// The deadline is set with [http.ResponseController.SetReadDeadline], so it
+// holds over HTTP/1.x and HTTP/2 (per stream), and is lifted once the body
+// is in. It replaces the server's read deadline for the body, except that
+// a server whose ReadTimeout is as short or shorter keeps its own (it
+// counts from the request's first byte, so it is the tighter). A
+// ResponseWriter that cannot set deadlines (one that wraps net/http's
+// without an Unwrap method, or httptest.ResponseRecorder) gets no deadline:
+// the receiver logs that once and the server's ReadTimeout is all that
+// bounds a stalled body. Set ReadHeaderTimeout, ReadTimeout and IdleTimeout
+// on the http.Server in any case: this deadline starts only once the
+// headers are in.
+func WithBodyReadTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("codathook: body read timeout must be positive, got %v", d)
+		}
+		c.bodyTimeout = d
+		return nil
+	})
+}
+
+// WithMaxConcurrentCallbacks sheds load for the app behind the receiver:
+// at most n deliveries, over both endpoints, run a callback or the wrapped
+// handler at once. A delivery that finds n running is answered 503 with
+// Retry-After at once, Result overloaded, [ErrOverloaded]; it is shed
+// before the dedupe claim, so nothing is claimed or recorded and the
+// sender's retry is processed as if it were the first arrival. A slot is
+// held from the claim until the callback has returned and the claim is
+// settled, including a callback that outlives its deadline (it still loads
+// the app). Retries of processed messages recognised before the claim,
+// copies waiting for a concurrent copy, skipped deliveries and refused
+// requests take no slot. The observer ([WithObserver]) sees each shed
+// delivery, which is also logged at Warn.
+//
+// The default, 0, is no bound: the receiver cannot know the app's
+// capacity, and a bound too low turns a burst (Codat's bulk recovery sends
+// every failed message at once) into retries, which cost more than
+// waiting: Codat's new service waits 5 s, then 5 minutes, then 30, before
+// its next attempts, and its legacy service retries at most three times in
+// about two minutes, then drops the event. Size n to what the app's
+// callbacks can run at once (a database pool, a downstream quota), with
+// room for bursts. A negative n makes [New] fail.
+func WithMaxConcurrentCallbacks(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("codathook: max concurrent callbacks must not be negative, got %d", n)
+		}
+		c.maxCallbacks = n
 		return nil
 	})
 }

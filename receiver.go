@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 	"github.com/codathook/codathook/toggle"
@@ -72,8 +74,16 @@ const (
 	ResultUnauthorized     Result = "unauthorized"       // 401
 	ResultMalformed        Result = "malformed"          // body is not a JSON object, or ended early: 400
 	ResultTooLarge         Result = "too_large"          // 413
+	ResultBodyTimeout      Result = "body_timeout"       // the body did not arrive in time (WithBodyReadTimeout): 408, nothing recorded
+	ResultOverloaded       Result = "overloaded"         // WithMaxConcurrentCallbacks callbacks were running: 503, nothing claimed
 	ResultMethodNotAllowed Result = "method_not_allowed" // 405
 )
+
+// ErrOverloaded: [WithMaxConcurrentCallbacks] callbacks (or wrapped
+// handlers) were already running, so the delivery was shed before it was
+// claimed: nothing is recorded, and the sender's retry is processed as if
+// it were the first arrival (503 with Retry-After).
+var ErrOverloaded = errors.New("codathook: too many callbacks running")
 
 // Outcome describes one delivery, for metrics. See [WithObserver].
 //
@@ -107,10 +117,14 @@ type Receiver struct {
 	regMu sync.Mutex
 	reg   atomic.Pointer[registry]
 
-	flight         flightGroup
-	handlers       [2]*endpointHandler
-	counters       [2]endpointCounters
-	commitFailures atomic.Uint64
+	flight    flightGroup
+	callbacks *semaphore.Weighted // WithMaxConcurrentCallbacks; nil when unbounded
+	// noDeadlineWarned: the receiver has warned of a ResponseWriter that
+	// cannot set read deadlines (once per receiver).
+	noDeadlineWarned atomic.Bool
+	handlers         [2]*endpointHandler
+	counters         [2]endpointCounters
+	commitFailures   atomic.Uint64
 }
 
 // New returns a receiver configured by opts. It returns an error when an
@@ -123,6 +137,7 @@ func New(opts ...Option) (*Receiver, error) {
 		logger:          slog.Default(),
 		errorHandler:    DefaultErrorHandler,
 		callbackTimeout: DefaultCallbackTimeout,
+		bodyTimeout:     DefaultBodyReadTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -136,6 +151,9 @@ func New(opts ...Option) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{cfg: c}
+	if c.maxCallbacks > 0 {
+		r.callbacks = semaphore.NewWeighted(int64(c.maxCallbacks))
+	}
 	if r.cfg.fallback == nil {
 		r.cfg.fallback = r.defaultFallback
 	}
@@ -304,8 +322,13 @@ func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome)
 		w.WriteHeader(http.StatusNoContent)
 		return http.StatusNoContent
 	}
-	if res.result == ResultMethodNotAllowed {
+	switch {
+	case res.result == ResultMethodNotAllowed:
 		w.Header().Set("Allow", "POST, PUT")
+	case res.result == ResultBodyTimeout && req.ProtoMajor == 1:
+		// The rest of the body may still come: do not read it as the
+		// next request.
+		w.Header().Set("Connection", "close")
 	}
 	r.cfg.errorHandler(w, req, res.err)
 	return StatusCode(res.err)
@@ -325,12 +348,14 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {
 		return outcome{result: ResultMethodNotAllowed, err: ErrMethodNotAllowed}
 	}
-	body, err := readBody(w, req, r.cfg.maxBody)
+	body, err := r.readBody(w, req)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
 			return outcome{result: ResultTooLarge, err: err}
+		case errors.Is(err, ErrBodyTimeout):
+			return outcome{result: ResultBodyTimeout, err: err}
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return outcome{result: ResultMalformed, err: err}
 		}
@@ -417,6 +442,18 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		}
 	}()
 	ctx := context.WithoutCancel(req.Context())
+	// Shed before the store: a delivery over the bound claims and records
+	// nothing, so its retry is processed like a first arrival.
+	p, ok := r.acquire()
+	if !ok {
+		return outcome{result: ResultOverloaded, err: ErrOverloaded}
+	}
+	detached := false // a late detached callback holds p and releases it
+	defer func() {
+		if !detached {
+			p.release()
+		}
+	}()
 	lease, err := r.deduper.Begin(ctx, dd)
 	if err != nil {
 		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}
@@ -466,13 +503,37 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	case req.ProtoMajor < 2:
 		res, cbErr = r.runCallback(ctx, w, req, del, ev)
 	default:
-		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease)
+		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease, p)
 	}
 	returned = true
 	if next == nil && req.ProtoMajor >= 2 && errors.Is(cbErr, ErrCallbackTimeout) {
-		return res // the late callback commits or releases the lease itself
+		detached = true
+		return res // the late callback commits or releases the lease, and releases p, itself
 	}
 	return r.settle(ctx, lease, res, cbErr)
+}
+
+// permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
+// until the callback (or wrapped handler) has returned and its lease is
+// settled. The zero permit, of an unbounded receiver, releases nothing.
+type permit struct{ sem *semaphore.Weighted }
+
+func (p permit) release() {
+	if p.sem != nil {
+		p.sem.Release(1)
+	}
+}
+
+// acquire takes a slot without waiting; ok is false when every slot is
+// taken.
+func (r *Receiver) acquire() (p permit, ok bool) {
+	if r.callbacks == nil {
+		return permit{}, true
+	}
+	if !r.callbacks.TryAcquire(1) {
+		return permit{}, false
+	}
+	return permit{r.callbacks}, true
 }
 
 // settle commits a successful lease and releases a failed one.
@@ -648,8 +709,9 @@ func (b *bufferedAnswer) Write(p []byte) (int, error) {
 // under the callback deadline, for HTTP/2 and later, where a handler cannot
 // end its stream before it returns. When the deadline passes first, the
 // delivery is answered 503 at once and the callback's eventual result settles
-// the lease: a late success commits, a failure releases.
-func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease) (outcome, error) {
+// the lease: a late success commits, a failure releases; then p is
+// released, so that the bound counts the callback for as long as it runs.
+func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease, p permit) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {
@@ -678,6 +740,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 				res = outcome{result: ResultFailed, err: err}
 			}
 			r.settle(context.WithoutCancel(ctx), lease, res, err)
+			p.release()
 		}()
 		return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
 	}
@@ -904,39 +967,9 @@ func (r *Receiver) defaultFallback(ctx context.Context, ev *normalize.Event) err
 	return nil
 }
 
-// readBody reads the whole body through the limit. The buffer is sized from
-// Content-Length when it is within the limit.
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, error) {
-	if req.Body == nil {
-		return nil, nil
-	}
-	if req.ContentLength > limit {
-		return nil, &http.MaxBytesError{Limit: limit}
-	}
-	if n := req.ContentLength; n > 0 {
-		// net/http's server limits the body to Content-Length, which is
-		// within the limit here.
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(req.Body, buf); err != nil {
-			return nil, fmt.Errorf("codathook: reading body: %w", err)
-		}
-		return buf, nil
-	}
-	rd := http.MaxBytesReader(w, req.Body, limit)
-	defer rd.Close()
-	b, err := io.ReadAll(rd)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("codathook: reading body: %w", err)
-	}
-	return b, nil
-}
-
 // StatusCode returns the HTTP status [DefaultErrorHandler] answers err with.
-// It never returns 500: Codat's legacy service does not retry it.
+// It never returns 500: Codat's legacy service does not retry it. It
+// returns 408 for [ErrBodyTimeout], which both services retry.
 func StatusCode(err error) int {
 	var mbe *http.MaxBytesError
 	var me *normalize.MalformedError
@@ -945,6 +978,8 @@ func StatusCode(err error) int {
 		return http.StatusNoContent
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrBodyTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
 	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrInvalidSignature),

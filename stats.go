@@ -11,6 +11,7 @@ import (
 var results = [...]Result{
 	ResultProcessed, ResultDuplicate, ResultSkipped, ResultDeferred, ResultInFlight, ResultFailed,
 	ResultUnavailable, ResultUnauthorized, ResultMalformed, ResultTooLarge, ResultMethodNotAllowed,
+	ResultBodyTimeout, ResultOverloaded,
 }
 
 // EndpointStats counts one endpoint's deliveries by result.

@@ -72,7 +72,20 @@ func run(logger *slog.Logger) error {
 	if addr == "" {
 		addr = "127.0.0.1:8080"
 	}
-	srv := &http.Server{Addr: addr, Handler: newRouter(rcv, wrapped), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Addr:    addr,
+		Handler: newRouter(rcv, wrapped),
+		// Stalled senders hold a connection no longer than these. The
+		// receiver's own body deadline (codathook.WithBodyReadTimeout,
+		// 5 s) is the tighter for the body; WriteTimeout, counted from
+		// the end of the headers, must outlast it plus the callback
+		// deadline (10 s), or late answers are cut off.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      20 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 100}, // per connection, when served over HTTP/2
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go func() {

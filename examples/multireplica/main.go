@@ -181,7 +181,16 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 		if err != nil {
 			return nil, err
 		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{
+			Handler: mux,
+			// As in the quickstart: WriteTimeout outlasts the body
+			// deadline (5 s) plus the callback deadline (10 s).
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       10 * time.Second,
+			WriteTimeout:      20 * time.Second,
+			IdleTimeout:       60 * time.Second,
+			HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 100},
+		}
 		go srv.Serve(ln)
 		defer srv.Close()
 		urls[i] = "http://" + ln.Addr().String()

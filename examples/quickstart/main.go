@@ -127,7 +127,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler: mux,
+		// Stalled senders hold a connection no longer than these. The
+		// receiver's own body deadline (codathook.WithBodyReadTimeout,
+		// 5 s) is the tighter for the body; WriteTimeout, counted from
+		// the end of the headers, must outlast it plus the callback
+		// deadline (10 s), or late answers are cut off.
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      20 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 100}, // per connection, when served over HTTP/2
+	}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stderr, "codathook quickstart listening on %s\n", base)
 	fmt.Fprintf(stderr, "  new endpoint:    POST %s/webhooks/codat\n", base)
