@@ -161,12 +161,12 @@ type bucketRecord struct {
 // (under the arrival namespace's seeds), like the store's keys: fixed size,
 // and no string of the caller's kept alive by the record.
 type arrival struct {
-	side         uint64
-	member       lruKey
-	at           int64  // occurrence time, Unix milliseconds
-	epoch        string // the slot: its own record's epoch, or its twin's
-	slot         int64
-	paired       bool
+	side   uint64
+	member lruKey
+	at     int64  // occurrence time, Unix milliseconds
+	epoch  string // the slot: its own record's epoch, or its twin's
+	slot   int64
+	paired bool
 }
 
 // newBucketRecord returns an empty record of epoch.
