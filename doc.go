@@ -24,13 +24,15 @@
 // # One delivery
 //
 // Each request goes through: method check (POST or PUT, else 405), body read
-// once through a limit (413), authentication (401), classification of the
-// body (400 when it is not a JSON object), normalization, the endpoint's
+// once through a limit (413) and a read deadline (408 for a stalled body),
+// authentication (401), classification of the body (400 when it is not a
+// JSON object or repeats a key it reads), normalization, the endpoint's
 // feature flag, deduplication, the callback, and commit or release. The
 // response is 204 when the delivery was processed, was a duplicate, or was
 // deliberately skipped by a flag; 503 with Retry-After when it must be retried
 // (a callback failed, panicked or timed out; the store failed; a copy is in
-// flight elsewhere). The receiver never answers 500, which Codat's legacy
+// flight elsewhere; more callbacks are running than
+// [WithMaxConcurrentCallbacks] allows). The receiver never answers 500, which Codat's legacy
 // service does not retry, and never sends internal error text. The
 // [HeaderResult] response header names the [Result].
 //
