@@ -174,6 +174,12 @@ func (w *DiscardWriter) Write(p []byte) (int, error) { return len(p), nil }
 // WriteHeader records code.
 func (w *DiscardWriter) WriteHeader(code int) { w.Code = code }
 
+// SetReadDeadline accepts any deadline, as net/http's own ResponseWriter
+// does (http.ResponseController finds it): the receiver sets a body read
+// deadline on every delivery, and a writer without it would measure the
+// error path of a writer that cannot, not a server's.
+func (w *DiscardWriter) SetReadDeadline(time.Time) error { return nil }
+
 // Reset clears the header map and the status.
 func (w *DiscardWriter) Reset() {
 	clear(w.H)
