@@ -1,0 +1,98 @@
+package dedupe
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Outcome is what [Deduper.Begin] decided for a delivery.
+type Outcome int
+
+const (
+	// Process means the lease holds the delivery's keys: run the callbacks,
+	// then Commit on success or Release on failure.
+	Process Outcome = iota + 1
+	// Duplicate means the delivery, or every occurrence it carries, was
+	// already processed: acknowledge it (2xx) without running callbacks.
+	Duplicate
+	// InFlight means another holder (a concurrent copy, possibly on another
+	// replica) is processing it now: answer 503 with Retry-After.
+	InFlight
+)
+
+// String returns the outcome's lower-case name.
+func (o Outcome) String() string {
+	switch o {
+	case Process:
+		return "process"
+	case Duplicate:
+		return "duplicate"
+	case InFlight:
+		return "in-flight"
+	}
+	return "Outcome(" + strconv.Itoa(int(o)) + ")"
+}
+
+// Lease is the result of [Deduper.Begin]: an outcome and, for Process, the
+// keys claimed for the delivery. Exactly one of Commit or Release should be
+// called for a Process lease; the first call settles the lease and later
+// calls do nothing. A Lease is not safe for concurrent use.
+type Lease struct {
+	d        *Deduper
+	outcome  Outcome
+	settled  bool
+	held     []claim
+	elements []int
+	deadline time.Time
+	heldArr  [4]claim // held's array in the common case
+}
+
+// Settled leases shared by every retried duplicate and in-flight copy
+// decided at the delivery key: they hold nothing and are never written.
+var (
+	duplicateLease = &Lease{outcome: Duplicate, settled: true}
+	inFlightLease  = &Lease{outcome: InFlight, settled: true}
+)
+
+// Outcome reports the decision.
+func (l *Lease) Outcome() Outcome { return l.outcome }
+
+// Elements lists, for a read.completed or read.completed.initial delivery,
+// the indexes into Payload.DataTypes still to process, in order. nil means
+// all of them (and is the answer for every other event type). It is only
+// meaningful when Outcome is Process.
+func (l *Lease) Elements() []int { return l.elements }
+
+// Deadline is when the lease's claims expire (zero for a lease that holds
+// nothing). Processing that ends later may overlap with another holder's.
+func (l *Lease) Deadline() time.Time { return l.deadline }
+
+// Commit marks every key the lease claimed Done, so retries and twins of
+// the delivery are duplicates. It tries every key and joins the errors.
+// Use a context that is not already cancelled (for example
+// context.WithoutCancel of the request's, with a timeout).
+func (l *Lease) Commit(ctx context.Context) error {
+	if l == nil || l.settled {
+		return nil
+	}
+	l.settled = true
+	if late := l.d.now().Sub(l.deadline); late > 0 && len(l.held) > 0 {
+		l.d.logger.Warn("dedupe: commit after the lease expired; another holder may have processed the delivery too (raise Config.Lease or shorten the callback timeout)",
+			slog.Duration("late", late))
+	}
+	return l.d.settle(ctx, l.held, nil)
+}
+
+// Release forgets every key the lease claimed, so a retry of the delivery
+// processes it. Arrivals are kept: a retry pairs as before. It
+// tries every key and joins the errors. Use a context that is not already
+// cancelled.
+func (l *Lease) Release(ctx context.Context) error {
+	if l == nil || l.settled {
+		return nil
+	}
+	l.settled = true
+	return l.d.settle(ctx, nil, l.held)
+}

@@ -1,0 +1,116 @@
+package dedupe
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/codathook/codathook/normalize"
+)
+
+// arrival returns the arrival of ev's occurrences on side sd (without its
+// member) and whether it can still be recorded. Its occurrence time is a
+// new event's generatedDate (identical across Svix retries, resends and
+// replays), else now: a legacy delivery's first arrival (its retries find
+// that arrival again by their member). A date in the future counts as now.
+func (d *Deduper) arrival(ev *normalize.Event, sd string) (Arrival, bool) {
+	now := d.now()
+	at := now
+	if t, ok := generated(ev); ok && t.Before(now) {
+		at = t
+	}
+	ttl := at.Add(d.window + d.retention).Sub(now)
+	return Arrival{Side: sd, At: at, Window: d.window, TTL: ttl, Limit: d.maxArrivals}, ttl > 0
+}
+
+// generated returns ev's generatedDate, when it has one that parses (an
+// unqualified time is UTC).
+func generated(ev *normalize.Event) (time.Time, bool) {
+	if ev.GeneratedDate == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range [...]string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, ev.GeneratedDate); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// arrive appends to ops an OpArrive of a for each of p's pairs; when a
+// cannot be recorded (its occurrence is older than Window plus Retention),
+// it appends none and gives every pair a slot of its own instead.
+func (d *Deduper) arrive(ops []Op, kb *keyBuf, p *plan, a Arrival, recordable bool, ev *normalize.Event) []Op {
+	for i := range p.pairs {
+		pr := &p.pairs[i]
+		if !recordable {
+			pr.slot = slotKey(kb, pr, a.Side, Pairing{})
+			continue
+		}
+		a.Member = pr.member
+		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Arrival: a})
+	}
+	if !recordable && len(p.pairs) > 0 {
+		d.unpaired.Add(uint64(len(p.pairs)))
+		d.logger.Debug("dedupe: an occurrence too old to pair is processed on its own",
+			slog.String("event_type", ev.Type), slog.String("generated", ev.GeneratedDate))
+	}
+	return ops
+}
+
+// overLimit counts an arrival that Config.MaxArrivals kept from being
+// recorded, and warns (at most once per EvictionWarnInterval).
+func (d *Deduper) overLimit(ev *normalize.Event) {
+	n := d.unpaired.Add(1)
+	now := time.Now().UnixNano()
+	last := d.lastOverWarn.Load()
+	if last != 0 && now-last < int64(EvictionWarnInterval) || !d.lastOverWarn.CompareAndSwap(last, now) {
+		return
+	}
+	d.logger.Warn("dedupe: an occurrence key had more arrivals in one pairing window than Config.MaxArrivals; the arrival is processed without pairing, so its twin may be processed too",
+		slog.String("event_type", ev.Type), slog.String("company_id", ev.CompanyID),
+		slog.Int("max_arrivals", d.maxArrivals), slog.Uint64("unpaired_total", n))
+}
+
+// Unpaired reports how many arrivals were processed without pairing because
+// they could not be recorded: over [Config.MaxArrivals], or older than
+// Window plus Retention. Each may be processed once more by its twin.
+func (d *Deduper) Unpaired() uint64 { return d.unpaired.Load() }
+
+// Skip records the arrival of a delivery that a flag switched off, without
+// claiming anything: its occurrences pair with their twins as if it had
+// been processed, so the other endpoint's twins find a free slot, and a
+// later replay of the same delivery is processed (in its remembered slots)
+// unless a twin was.
+func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
+	dk := deliveryKey(del)
+	ev := del.Event
+	sd := side(ev)
+	if sd == "" {
+		return nil
+	}
+	var (
+		kb       keyBuf
+		exactArr [3]string
+		pairArr  [2]pair
+	)
+	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0])
+	var (
+		arr [batchArr]Op
+		buf *opsBuf
+	)
+	defer func() { releaseOps(buf) }()
+	a, recordable := d.arrival(ev, sd)
+	ops := d.arrive(opsRoom(&arr, len(p.pairs), &buf), &kb, &p, a, recordable, ev)
+	d.do(ctx, ops)
+	for i := range ops {
+		if ops[i].Err != nil {
+			return fmt.Errorf("dedupe: skip: %w", ops[i].Err)
+		}
+		if ops[i].Pairing.Epoch == "" {
+			d.overLimit(ev)
+		}
+	}
+	return nil
+}
