@@ -2,11 +2,20 @@ module github.com/codathook/codathook/bench
 
 go 1.26.0
 
-require github.com/codathook/codathook v0.0.0-00010101000000-000000000000
-
-require golang.org/x/sync v0.25.0 // indirect
+require (
+	github.com/codathook/codathook v0.0.0
+	github.com/redis/go-redis/v9 v9.23.0
+)
 
 require (
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	go.uber.org/atomic v1.12.0 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
+)
+
+require (
+	github.com/codathook/codathook/dedupe/redisstore v0.0.0-00010101000000-000000000000
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/open-feature/go-sdk v1.20.0
 	github.com/svix/svix-webhooks v1.44.0
@@ -15,3 +24,5 @@ require (
 )
 
 replace github.com/codathook/codathook => ../
+
+replace github.com/codathook/codathook/dedupe/redisstore => ../dedupe/redisstore

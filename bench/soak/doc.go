@@ -13,10 +13,11 @@
 // whose endpoint was enabled reaches a callback exactly once. Redis TTLs run
 // on real time, so nothing expires in Redis during a simulation.
 //
-// It is a separate module so that go-redis stays out of codathook's go.mod.
-// Run it with a redis-server at REDIS_ADDR (scripts/test.sh starts one):
+// It lives in the bench module, which keeps go-redis and the baselines'
+// libraries out of codathook's go.mod. Run it from bench/ with a
+// redis-server at REDIS_ADDR (scripts/test.sh starts one):
 //
-//	REDIS_ADDR=127.0.0.1:6379 go test -run Soak -soak.occurrences 5000 -v .
-//	REDIS_ADDR=127.0.0.1:6379 go test -run Migration -v .
-//	REDIS_ADDR=127.0.0.1:6379 go test -run TestMigrationRunbook -migration.long -v .
+//	REDIS_ADDR=127.0.0.1:6379 go test -run Soak -soak.occurrences 5000 -v ./soak
+//	REDIS_ADDR=127.0.0.1:6379 go test -run Migration -v ./soak
+//	REDIS_ADDR=127.0.0.1:6379 go test -run TestMigrationRunbook -migration.long -v ./soak
 package soak
