@@ -3,9 +3,12 @@ package codathook_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/memprovider"
@@ -18,35 +21,73 @@ import (
 // quiet keeps the examples' output deterministic.
 var quiet = codathook.WithLogger(slog.New(slog.DiscardHandler))
 
-// The quick start: one receiver, both endpoints, one typed callback written
-// against the new event types.
+// The quick start, which the README copies: one receiver, a typed callback
+// written against the new event types, both endpoints, and an http.Server
+// with timeouts, so that a sender that stalls holds a connection only so
+// long. The receiver adds its own deadline for the body
+// (WithBodyReadTimeout, 5 s); WriteTimeout, counted from the end of the
+// headers, must outlast it plus the callback deadline (WithCallbackTimeout,
+// 10 s). A signed delivery on the new endpoint is processed; its legacy twin
+// is a duplicate.
 func Example() {
-	secret := codathooktest.DevSecret // your endpoint's signing secret, from Codat's Portal
+	secret := codathooktest.DevSecret            // yours: os.Getenv("CODAT_WEBHOOK_SECRET"), the new consumer's whsec_...
+	legacyAuth := codathooktest.DevAuthorization // yours: os.Getenv("CODAT_LEGACY_AUTH"), the legacy Authorization value
+
 	rcv, err := codathook.New(
 		codathook.WithSecrets(secret),
-		codathook.WithLegacyAuthorization("Bearer my-legacy-token"),
-		quiet,
+		codathook.WithLegacyAuthorization(legacyAuth),
 	)
 	if err != nil {
-		panic(err)
+		log.Fatal(err)
 	}
-	codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
+	defer rcv.Close(context.Background())
+	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
 		fmt.Println("connected:", ev.Payload.ReferenceCompany.ID, ev.Payload.Connection.PlatformName)
 		return nil
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/codat", rcv.Handler(codathook.EndpointNew))
 	mux.Handle("POST /webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
 
+	srv := &http.Server{
+		Addr:              ":8080",
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      20 * time.Second, // > body deadline (5 s) + callback deadline (10 s)
+		IdleTimeout:       60 * time.Second,
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 100},
+	}
+	// log.Fatal(srv.ListenAndServe())
+
+	// Here, a loopback port instead of srv.Addr, and two deliveries.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	send := func(path string, req *http.Request) {
+		resp, err := codathooktest.Send(context.Background(), nil, base+path, req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
+	}
 	body := []byte(`{"id":"e1","eventType":"connection.connected","payload":{"referenceCompany":{"id":"company-1"},"connection":{"id":"k1","platformName":"Xero","status":"Linked"}}}`)
-	req := codathooktest.MustSigner(secret).NewRequest(http.MethodPost, "/webhooks/codat", body)
-	rec := httptest.NewRecorder()
-	mux.ServeHTTP(rec, req)
-	fmt.Println(rec.Code, rec.Header().Get(codathook.HeaderResult))
+	send("/webhooks/codat", codathooktest.MustSigner(secret).NewRequest(http.MethodPost, "/webhooks/codat", body))
+	legacyBody := []byte(`{"AlertId":"a1","RuleType":"DataConnectionStatusChanged","CompanyId":"company-1","DataConnectionId":"k1","Data":{"newStatus":"Linked","oldStatus":"PendingAuth"}}`)
+	send("/webhooks/codat/legacy", codathooktest.NewLegacyRequest("/webhooks/codat/legacy", legacyAuth, legacyBody))
 	// Output:
 	// connected: company-1 Xero
 	// 204 processed
+	// 204 duplicate
 }
 
 // Legacy rule deliveries reach the same callbacks as the new event types.

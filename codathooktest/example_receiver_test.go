@@ -12,7 +12,7 @@ import (
 )
 
 // Example_testingYourCallbacks is the "Testing your callbacks" walk-through
-// of the package documentation and the README: drive your own callbacks
+// of the package documentation and docs/TESTING.md: drive your own callbacks
 // with signed deliveries, a resend, a stale timestamp and the legacy twin
 // of the same occurrence, all without Codat.
 func Example_testingYourCallbacks() {

@@ -37,7 +37,8 @@
 // "()", hyphens and the Svix PascalCase catalogue names (for example
 // "PushOperationStatusChanged") all match; "synchronised" equals
 // "synchronized". [LegacyMappings] lists every rule, the event type(s) it maps
-// to and the field mapping; the README table is generated from it.
+// to and the field mapping; the table in the repository's docs/EVENTS.md is
+// generated from it.
 //
 // Mapping decisions where Codat's tables are silent:
 //

@@ -12,7 +12,7 @@ import (
 	"github.com/codathook/codathook/normalize"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*/*.golden and the README mapping section")
+var update = flag.Bool("update", false, "rewrite testdata/*/*.golden and the mapping section of docs/EVENTS.md")
 
 // golden is what a .golden file holds: the Event (Body omitted, Typed and
 // Legacy included) and its Occurrences.

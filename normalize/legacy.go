@@ -27,7 +27,7 @@ const (
 )
 
 // ruleSpec is one legacy rule type: the data both the mapping code and the
-// README table are built from.
+// mapping table of docs/EVENTS.md are built from.
 type ruleSpec struct {
 	id    ruleID
 	svix  string   // Svix catalogue name

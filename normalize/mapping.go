@@ -94,7 +94,7 @@ func orNone(s string) string {
 }
 
 // MappingMarkdown renders [CommonFieldMappings] and [LegacyMappings] as the
-// Markdown that the README carries between its mapping markers.
+// Markdown that docs/EVENTS.md carries between its mapping markers.
 func MappingMarkdown() string {
 	var b strings.Builder
 	b.WriteString("Generated from `normalize.LegacyMappings`; `go test ./normalize -run TestREADMEMapping -update` rewrites it.\n")

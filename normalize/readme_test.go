@@ -9,43 +9,47 @@ import (
 )
 
 const (
-	readmePath  = "../README.md"
+	// mappingDoc is the Markdown file that carries the generated mapping
+	// table between the two markers.
+	mappingDoc  = "../docs/EVENTS.md"
 	beginMarker = "<!-- BEGIN mapping"
 	endMarker   = "<!-- END mapping -->"
 )
 
-// TestREADMEMapping fails when README.md's mapping section is not exactly what
-// normalize.MappingMarkdown generates; -update rewrites only that section.
+// TestREADMEMapping fails when docs/EVENTS.md's mapping section is not
+// exactly what normalize.MappingMarkdown generates; -update rewrites only
+// that section. The test keeps its name because the generated text tells
+// readers to run it (go test ./normalize -run TestREADMEMapping -update).
 func TestREADMEMapping(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile(readmePath)
+	doc, err := os.ReadFile(mappingDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := bytes.Index(readme, []byte(beginMarker))
+	b := bytes.Index(doc, []byte(beginMarker))
 	if b < 0 {
-		t.Fatalf("README.md has no %q marker", beginMarker)
+		t.Fatalf("%s has no %q marker", mappingDoc, beginMarker)
 	}
-	start := b + bytes.IndexByte(readme[b:], '\n') + 1
-	end := bytes.Index(readme[start:], []byte(endMarker))
+	start := b + bytes.IndexByte(doc[b:], '\n') + 1
+	end := bytes.Index(doc[start:], []byte(endMarker))
 	if end < 0 {
-		t.Fatalf("README.md has no %q marker after %q", endMarker, beginMarker)
+		t.Fatalf("%s has no %q marker after %q", mappingDoc, endMarker, beginMarker)
 	}
 	end += start
-	got := string(readme[start:end])
+	got := string(doc[start:end])
 	want := normalize.MappingMarkdown()
 	if got == want {
 		return
 	}
 	if *update {
 		var out bytes.Buffer
-		out.Write(readme[:start])
+		out.Write(doc[:start])
 		out.WriteString(want)
-		out.Write(readme[end:])
-		if err := os.WriteFile(readmePath, out.Bytes(), 0o644); err != nil {
+		out.Write(doc[end:])
+		if err := os.WriteFile(mappingDoc, out.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("README.md mapping section differs from normalize.MappingMarkdown() (go test ./normalize -run TestREADMEMapping -update rewrites it)\ngot:\n%s\nwant:\n%s", got, want)
+	t.Errorf("%s mapping section differs from normalize.MappingMarkdown() (go test ./normalize -run TestREADMEMapping -update rewrites it)\ngot:\n%s\nwant:\n%s", mappingDoc, got, want)
 }

@@ -418,23 +418,19 @@ func TestFileProviderTypes(t *testing.T) {
 	}
 }
 
-// TestRunbookFlagFiles loads every flag file shown in the README's migration
-// runbook and checks that the stage-3 and stage-5 targeting does what the
-// runbook says.
+// TestRunbookFlagFiles loads every flag file shown in the migration runbook
+// (docs/MIGRATION.md) and checks that the stage-3 and stage-5 targeting does
+// what the runbook says.
 func TestRunbookFlagFiles(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../README.md")
+	const runbook = "../docs/MIGRATION.md"
+	md, err := os.ReadFile(runbook)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, md, ok := strings.Cut(string(readme), "\n## Migration runbook\n")
-	if !ok {
-		t.Fatal(`README.md has no "## Migration runbook" section`)
-	}
-	md, _, _ = strings.Cut(md, "\n## ")
-	parts := strings.Split(md, "```json\n")[1:]
+	parts := strings.Split(string(md), "```json\n")[1:]
 	if got, want := len(parts), 5; got != want {
-		t.Fatalf("flag files in the README's migration runbook = %d, want %d", got, want)
+		t.Fatalf("flag files in %s = %d, want %d", runbook, got, want)
 	}
 	type check struct {
 		flag string
@@ -445,7 +441,7 @@ func TestRunbookFlagFiles(t *testing.T) {
 		0: {{toggle.DefaultLegacyFlag, nil, true}, {toggle.DefaultNewFlag, nil, false}},
 		1: {{toggle.DefaultNewFlag, openfeature.FlattenedContext{"targetingKey": "<test-company-id>"}, true}, {toggle.DefaultNewFlag, openfeature.FlattenedContext{"targetingKey": "x"}, false}},
 		2: {{toggle.DefaultLegacyFlag, nil, true}, {toggle.DefaultNewFlag, nil, true}},
-		3: {{toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "SyncStarted"}, true}, {toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "connection.connected"}, false}, {toggle.DefaultNewFlag, nil, true}},
+		3: {{toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "SyncStarted"}, true}, {toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "PushOperationStatusChanged"}, true}, {toggle.DefaultLegacyFlag, openfeature.FlattenedContext{"eventType": "connection.connected"}, false}, {toggle.DefaultNewFlag, nil, true}},
 		4: {{toggle.DefaultNewFlag, nil, true}},
 	}
 	for i, part := range parts {

@@ -5,13 +5,14 @@
 // flips, and check that nothing is lost or doubled.
 //
 // The migration simulation (TestMigrationRunbook, TestMigrationRunbookOffset,
-// TestMigrationDroppedDelivery) plays the README's whole migration runbook in
-// simulated time: a codathooktest.Clock drives the receivers and the sender,
-// so weeks of Codat traffic (legacy retries within two minutes, Svix's
-// 28-hour schedule with jitter, deliveries that first reach us hours late,
-// dropped deliveries) run in seconds, and it checks that every occurrence
-// whose endpoint was enabled reaches a callback exactly once. Redis TTLs run
-// on real time, so nothing expires in Redis during a simulation.
+// TestMigrationDroppedDelivery) plays the whole migration runbook
+// (docs/MIGRATION.md) in simulated time: a codathooktest.Clock drives the
+// receivers and the sender, so weeks of Codat traffic (legacy retries within
+// two minutes, Svix's 28-hour schedule with jitter, deliveries that first
+// reach us hours late, dropped deliveries) run in seconds, and it checks that
+// every occurrence whose endpoint was enabled reaches a callback exactly once.
+// Redis TTLs run on real time, so nothing expires in Redis during a
+// simulation.
 //
 // It lives in the bench module, which keeps go-redis and the baselines'
 // libraries out of codathook's go.mod. Run it from bench/ with a

@@ -29,8 +29,8 @@ import (
 )
 
 // The migration simulation plays Codat's two webhook services, as a customer
-// lives the README's migration runbook, against three receivers that share
-// one redis-server. Time is simulated: a codathooktest.Clock drives every
+// lives the migration runbook (docs/MIGRATION.md), against three receivers
+// that share one redis-server. Time is simulated: a codathooktest.Clock drives every
 // receiver (signature timestamps, legacy occurrence times, dedupe deadlines)
 // and the sender, and jumps from one scheduled instant to the next, so weeks
 // run in seconds. Every attempt due at one instant is sent concurrently, each
@@ -79,9 +79,9 @@ type step struct {
 	newPilot    string // codat-new-endpoint is on for this company (step 3)
 }
 
-// runbook returns the README's migration runbook as a customer lives it,
-// starting at start, with the given durations, and company as step 3's test
-// company.
+// runbook returns the migration runbook (docs/MIGRATION.md) as a customer
+// lives it, starting at start, with the given durations, and company as step
+// 3's test company.
 func runbook(start time.Time, durs [6]time.Duration, pilot string) []step {
 	steps := []step{
 		{name: "1 legacy alone", legacyRules: true, legacyOn: true},

@@ -48,8 +48,8 @@ func stepDurations(days int) [6]time.Duration {
 }
 
 // TestMigrationRunbook is the library's central promise, end to end: across
-// the README's whole migration runbook, every occurrence whose endpoint was
-// enabled reaches a callback exactly once.
+// the whole migration runbook (docs/MIGRATION.md), every occurrence whose
+// endpoint was enabled reaches a callback exactly once.
 //
 // Several companies live the runbook in simulated time (a week or more in a
 // few seconds): step 1, the legacy consumer alone for days (no new
