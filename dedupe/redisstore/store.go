@@ -267,7 +267,8 @@ func (s *Store) arrive(ctx context.Context, c redis.Cmdable, eval evalFunc, a *d
 
 // queue adds op's command to c, a pipeline (sent by its Exec) or the
 // client (sent at once). Scripts go through eval: EVALSHA first, EVAL to
-// resend one the server answered NOSCRIPT.
+// resend one the server answered NOSCRIPT. go-redis sends a TTL of whole
+// seconds as EX, the same expiry as PX.
 func (s *Store) queue(ctx context.Context, c redis.Cmdable, eval evalFunc, op *dedupe.Op) redis.Cmder {
 	switch op.Kind {
 	case dedupe.OpClaim:
@@ -286,20 +287,31 @@ func (s *Store) queue(ctx context.Context, c redis.Cmdable, eval evalFunc, op *d
 	panic("unreachable: Do checks the kinds")
 }
 
-// send sends n ops, op(0) to op(n-1), in one round trip: a single
-// command on the client, several in one pipeline. It returns their
-// commands, answered.
-func (s *Store) send(ctx context.Context, eval evalFunc, n int, op func(j int) *dedupe.Op) []redis.Cmder {
+// send sends ops, or those at idx when idx is not nil, in one round trip:
+// a single command on the client, several in one pipeline. It returns
+// their commands, answered.
+func (s *Store) send(ctx context.Context, eval evalFunc, ops []dedupe.Op, idx []int) []redis.Cmder {
+	n := len(ops)
+	if idx != nil {
+		n = len(idx)
+	}
 	cmds := make([]redis.Cmder, n)
-	if n == 1 {
-		cmds[0] = s.queue(ctx, s.client, eval, op(0))
-		return cmds
+	var c redis.Cmdable = s.client
+	var pipe redis.Pipeliner
+	if n > 1 {
+		pipe = s.client.Pipeline()
+		c = pipe
 	}
-	pipe := s.client.Pipeline()
 	for j := range cmds {
-		cmds[j] = s.queue(ctx, pipe, eval, op(j))
+		i := j
+		if idx != nil {
+			i = idx[j]
+		}
+		cmds[j] = s.queue(ctx, c, eval, &ops[i])
 	}
-	_, _ = pipe.Exec(ctx) // errors are per command, read from cmds
+	if pipe != nil {
+		_, _ = pipe.Exec(ctx) // errors are per command, read from cmds
+	}
 	return cmds
 }
 
@@ -325,10 +337,10 @@ func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	cmds := s.send(ctx, (*redis.Script).EvalSha, len(ops), func(j int) *dedupe.Op { return &ops[j] })
+	cmds := s.send(ctx, (*redis.Script).EvalSha, ops, nil)
 	err := roundTripErr(cmds)
 	if again := s.resendable(ops, cmds); err == nil && again != nil {
-		resent := s.send(ctx, (*redis.Script).Eval, len(again), func(j int) *dedupe.Op { return &ops[again[j]] })
+		resent := s.send(ctx, (*redis.Script).Eval, ops, again)
 		for j, c := range resent {
 			cmds[again[j]] = c
 		}
