@@ -49,20 +49,38 @@
 // Each operation is one round trip: Claim is SET key P NX GET PX ttl (Redis
 // 7.0 or later; on an older server the store switches once, automatically,
 // to an equivalent Lua script), Commit is SET key D PX ttl, and Release and
-// Arrive are Lua scripts run with EVALSHA (one extra round trip the first
-// time a server sees a script). The store is also a [dedupe.BatchStore]:
-// the Deduper sends each of its batches as one pipeline. A new delivery
-// costs 4 round trips whatever its number of keys (claim the delivery key;
-// claim the exact keys and record the arrivals; claim the slots; commit),
-// where one call per key took 7 for a paired event and 13 for a
-// read.completed with three data types; a retried duplicate costs 1, and
-// a cross-format twin decided at its slot 4. See TestRoundTripsPerDelivery.
+// Arrive are Lua scripts ([redis.Script]) run with EVALSHA, resent with
+// EVAL, which loads them, when the server answers NOSCRIPT: one extra
+// round trip the first time a server sees a script. The store is also a
+// [dedupe.BatchStore]: the Deduper sends each of its batches as one
+// go-redis pipeline, and the commands answered NOSCRIPT in it go again in
+// one more. A new delivery costs 4 round trips whatever its number of keys
+// (claim the delivery key; claim the exact keys and record the arrivals;
+// claim the slots; commit), where one call per key took 7 for a paired
+// event and 13 for a read.completed with three data types; a retried
+// duplicate costs 1, and a cross-format twin decided at its slot 4. See
+// TestRoundTripsPerDelivery.
 //
-// The commands, scripts and key layout live in the core module's
-// internal/redisscript package, shared with the quickstart's stdlib Redis
-// client, so both write the same keys with the same semantics.
+// # Key layout
 //
-// Every key touches one Redis key, so the store works with Redis Cluster.
+// Under the prefix ([WithPrefix], default [DefaultPrefix]):
+//
+//   - prefix + "c:" + key: a claim key, "P" while Pending, "D" once Done,
+//     with the claim's or the commit's TTL (PX);
+//   - prefix + "a:{#" + key + "}:" + interval: the arrivals of an
+//     occurrence key in one window-aligned interval (interval = occurrence
+//     time in Unix ms divided by the window, rounded down), a hash: "e" the
+//     epoch, "n" the last slot, "o" arrivals recorded, "c<len>:<side>" a
+//     side's arrivals, "m<len>:<side><member>" an arrival ("<at> <order>
+//     <slot> <paired> <slot's epoch>"). It expires a fixed time after the
+//     interval ends (dedupe.Arrival's TTL plus the rest of the interval) and
+//     never slides.
+//
+// Receivers that share a Redis and a prefix see each other's deliveries.
+// Every command but Arrive touches one Redis key; Arrive's
+// script touches the three intervals around an arrival, which share the
+// hash tag "{#" + key + "}" and so one slot: the store works with Redis
+// Cluster, whose pipelines go out per node.
 //
 // # Failure modes
 //

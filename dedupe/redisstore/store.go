@@ -3,24 +3,40 @@ package redisstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
-	"github.com/codathook/codathook/internal/redisscript"
 	"github.com/redis/go-redis/v9"
 )
 
 // DefaultPrefix starts every key the store writes unless [WithPrefix] says
 // otherwise.
-const DefaultPrefix = redisscript.DefaultPrefix
+const DefaultPrefix = "codathook:dedupe:"
+
+// Values of a claim key.
+const (
+	valPending = "P"
+	valDone    = "D"
+)
 
 // Option configures [New].
 type Option func(*options)
 
 type options struct {
-	cfg             redisscript.Config
+	cfg             config
 	evictionAllowed bool
+}
+
+// config is what the store keeps of its options.
+type config struct {
+	Prefix   string
+	FailOpen bool
+	Logger   *slog.Logger // nil: slog.Default()
 }
 
 // WithPrefix sets the prefix of every Redis key the store writes (default
@@ -58,7 +74,12 @@ func WithLogger(l *slog.Logger) Option {
 // number of goroutines and processes sharing the Redis keyspace. It also
 // implements [dedupe.BatchStore]: a batch is one pipeline.
 type Store struct {
-	core *redisscript.Store
+	client redis.UniversalClient
+	cfg    config
+
+	luaClaim   atomic.Bool // the server rejected SET NX GET (Redis < 7.0)
+	closed     atomic.Bool
+	failErrors atomic.Uint64
 }
 
 var _ dedupe.BatchStore = (*Store)(nil)
@@ -88,7 +109,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
 	}
-	o := options{cfg: redisscript.Config{Prefix: DefaultPrefix}}
+	o := options{cfg: config{Prefix: DefaultPrefix}}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
@@ -97,95 +118,358 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if err := check(ctx, client, &o); err != nil {
 		return nil, err
 	}
-	return &Store{core: redisscript.New(transport{client}, o.cfg)}, nil
+	s := &Store{client: client, cfg: o.cfg}
+	if s.cfg.Logger == nil {
+		s.cfg.Logger = slog.Default()
+	}
+	return s, nil
 }
 
 // FailOpenErrors reports how many Redis errors a fail-open store has
 // swallowed. Each one may have let a duplicate through.
-func (s *Store) FailOpenErrors() uint64 { return s.core.FailOpenErrors() }
+func (s *Store) FailOpenErrors() uint64 { return s.failErrors.Load() }
 
 // Claim implements [dedupe.Store.Claim] with SET key P NX GET PX ttl.
 func (s *Store) Claim(ctx context.Context, key string, ttl time.Duration) (dedupe.State, error) {
-	return s.core.Claim(ctx, key, ttl)
+	op := s.one(ctx, dedupe.Op{Kind: dedupe.OpClaim, Key: key, TTL: ttl})
+	return op.State, op.Err
 }
 
 // Commit implements [dedupe.Store.Commit] with SET key D PX ttl.
 func (s *Store) Commit(ctx context.Context, key string, ttl time.Duration) error {
-	return s.core.Commit(ctx, key, ttl)
+	return s.one(ctx, dedupe.Op{Kind: dedupe.OpCommit, Key: key, TTL: ttl}).Err
 }
 
 // Release implements [dedupe.Store.Release]: it deletes the key only while
 // it is Pending, in one Lua call.
 func (s *Store) Release(ctx context.Context, key string) error {
-	return s.core.Release(ctx, key)
+	return s.one(ctx, dedupe.Op{Kind: dedupe.OpRelease, Key: key}).Err
 }
 
 // Arrive implements [dedupe.Store.Arrive] in one Lua call.
 func (s *Store) Arrive(ctx context.Context, key string, a dedupe.Arrival) (dedupe.Pairing, error) {
-	return s.core.Arrive(ctx, key, a)
-}
-
-// Do implements [dedupe.BatchStore.Do]: the ops go out as one pipeline
-// (one round trip per node on a cluster).
-func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
-	return s.core.Do(ctx, ops)
+	op := s.one(ctx, dedupe.Op{Kind: dedupe.OpArrive, Key: key, Arrival: a})
+	return op.Pairing, op.Err
 }
 
 // Close marks the store closed; it does not close the client. It is
 // idempotent; afterwards every method returns [dedupe.ErrClosed].
-func (s *Store) Close(ctx context.Context) error { return s.core.Close(ctx) }
+func (s *Store) Close(_ context.Context) error {
+	s.closed.Store(true)
+	return nil
+}
 
-// transport is the go-redis [redisscript.Transport]: one command with Do,
-// several with a pipeline.
-type transport struct{ c redis.UniversalClient }
+// one runs a single op.
+func (s *Store) one(ctx context.Context, op dedupe.Op) dedupe.Op {
+	ops := [1]dedupe.Op{op}
+	_ = s.Do(ctx, ops[:])
+	return ops[0]
+}
 
-func (t transport) Do(ctx context.Context, cmds [][]string) ([]any, error) {
-	if len(cmds) == 1 {
-		r, err := reply(t.c.Do(ctx, args(cmds[0])...))
-		if err != nil {
-			return nil, err
-		}
-		return []any{r}, nil
+var (
+	claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false`)
+
+	releaseScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`)
+
+	// arriveScript implements dedupe.Arrival's rules on one hash per
+	// window-aligned interval of an occurrence key: KEYS[1..3] are the
+	// intervals before, of and after the arrival's (one hash tag, so one
+	// cluster slot). A hash holds "e" (its epoch, ARGV[7] at creation),
+	// "n" (the last slot handed out), "o" (arrivals recorded), "c<len>:<side>"
+	// (arrivals of a side) and per arrival "m<len>:<side><member>" =
+	// "<at> <order> <slot> <paired 0|1> <slot's epoch>". ARGV: side, member,
+	// at and window (Unix ms), limit, the TTL of KEYS[2] in ms, the epoch.
+	// The reply is {slot, epoch, paired}; epoch "" when over the limit.
+	arriveScript = redis.NewScript(`
+local side, member = ARGV[1], ARGV[2]
+local at, w, limit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local retry, best
+local function better(x, y)
+  if not y then return true end
+  local dx, dy = math.abs(at - x.at), math.abs(at - y.at)
+  return dx < dy or (dx == dy and (x.at < y.at or (x.at == y.at and x.ord < y.ord)))
+end
+for i = 1, 3 do
+  local all = redis.call('HGETALL', KEYS[i])
+  for j = 1, #all, 2 do
+    local n, rest = string.match(all[j], '^m(%d+):(.*)$')
+    if n then
+      n = tonumber(n)
+      local sat, ord, slot, p, ep = string.match(all[j + 1], '^(%-?%d+) (%d+) (%d+) (%d) (.*)$')
+      local x = {key = KEYS[i], field = all[j], sat = sat, at = tonumber(sat), ord = tonumber(ord), slot = slot, p = p, ep = ep}
+      if math.abs(at - x.at) <= w then
+        if string.sub(rest, 1, n) == side then
+          if string.sub(rest, n + 1) == member and better(x, retry) then retry = x end
+        elseif p == '0' and better(x, best) then
+          best = x
+        end
+      end
+    end
+  end
+end
+if retry then return {tonumber(retry.slot), retry.ep, tonumber(retry.p)} end
+local cf = 'c' .. #side .. ':' .. side
+if tonumber(redis.call('HGET', KEYS[2], cf) or '0') >= limit then return {0, '', 0} end
+if redis.call('EXISTS', KEYS[2]) == 0 then redis.call('HSET', KEYS[2], 'e', ARGV[7]) end
+local ord = redis.call('HINCRBY', KEYS[2], 'o', 1)
+redis.call('HINCRBY', KEYS[2], cf, 1)
+local slot, ep, p
+if best then
+  redis.call('HSET', best.key, best.field, best.sat .. ' ' .. best.ord .. ' ' .. best.slot .. ' 1 ' .. best.ep)
+  slot, ep, p = best.slot, best.ep, 1
+else
+  slot, ep, p = redis.call('HINCRBY', KEYS[2], 'n', 1), redis.call('HGET', KEYS[2], 'e'), 0
+end
+redis.call('HSET', KEYS[2], 'm' .. #side .. ':' .. side .. member, ARGV[3] .. ' ' .. ord .. ' ' .. slot .. ' ' .. p .. ' ' .. ep)
+local ttl = tonumber(ARGV[6])
+if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end
+return {tonumber(slot), ep, p}`)
+)
+
+// ms is a TTL in whole milliseconds, rounded up, at least 1.
+func ms(ttl time.Duration) int64 {
+	if ttl <= 0 {
+		return 1
 	}
-	pipe := t.c.Pipeline()
-	rcmds := make([]*redis.Cmd, len(cmds))
+	return int64((ttl + time.Millisecond - 1) / time.Millisecond)
+}
+
+// newEpoch returns a random epoch candidate: 64 random bits.
+func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
+
+// evalFunc runs or queues a script on a client or pipeline: one of
+// (*redis.Script).EvalSha and (*redis.Script).Eval.
+type evalFunc = func(*redis.Script, context.Context, redis.Scripter, []string, ...any) *redis.Cmd
+
+// arrive queues (or runs) the arrive script for a under key. The three
+// interval keys share the hash tag "{#" + key + "}" (never empty, so Redis
+// Cluster hashes the tag, whatever key holds).
+func (s *Store) arrive(ctx context.Context, c redis.Cmdable, eval evalFunc, a *dedupe.Arrival, key string) *redis.Cmd {
+	at := a.At.UnixMilli()
+	w := max(1, int64((a.Window+time.Millisecond-1)/time.Millisecond))
+	b := at / w
+	if at%w != 0 && at < 0 {
+		b--
+	}
+	stem := s.cfg.Prefix + "a:{#" + key + "}:"
+	// The record of the arrival's interval is kept TTL, and as much
+	// longer as the interval reaches past At: intervals expire whole.
+	ttl := a.TTL + time.Duration((b+1)*w-at)*time.Millisecond
+	keys := []string{stem + strconv.FormatInt(b-1, 10), stem + strconv.FormatInt(b, 10), stem + strconv.FormatInt(b+1, 10)}
+	return eval(arriveScript, ctx, c, keys, a.Side, a.Member, at, w, max(a.Limit, 0), ms(ttl), newEpoch())
+}
+
+// queue adds op's command to c, a pipeline (sent by its Exec) or the
+// client (sent at once). Scripts go through eval: EVALSHA first, EVAL to
+// resend one the server answered NOSCRIPT. go-redis sends a TTL of whole
+// seconds as EX, the same expiry as PX.
+func (s *Store) queue(ctx context.Context, c redis.Cmdable, eval evalFunc, op *dedupe.Op) redis.Cmder {
+	switch op.Kind {
+	case dedupe.OpClaim:
+		k := s.cfg.Prefix + "c:" + op.Key
+		if s.luaClaim.Load() {
+			return eval(claimScript, ctx, c, []string{k}, valPending, ms(op.TTL))
+		}
+		return c.SetArgs(ctx, k, valPending, redis.SetArgs{Mode: "NX", Get: true, TTL: time.Duration(ms(op.TTL)) * time.Millisecond})
+	case dedupe.OpCommit:
+		return c.Set(ctx, s.cfg.Prefix+"c:"+op.Key, valDone, time.Duration(ms(op.TTL))*time.Millisecond)
+	case dedupe.OpRelease:
+		return eval(releaseScript, ctx, c, []string{s.cfg.Prefix + "c:" + op.Key}, valPending)
+	case dedupe.OpArrive:
+		return s.arrive(ctx, c, eval, &op.Arrival, op.Key)
+	}
+	panic("unreachable: Do checks the kinds")
+}
+
+// send sends ops, or those at idx when idx is not nil, in one round trip:
+// a single command on the client, several in one pipeline. It returns
+// their commands, answered.
+func (s *Store) send(ctx context.Context, eval evalFunc, ops []dedupe.Op, idx []int) []redis.Cmder {
+	n := len(ops)
+	if idx != nil {
+		n = len(idx)
+	}
+	cmds := make([]redis.Cmder, n)
+	var c redis.Cmdable = s.client
+	var pipe redis.Pipeliner
+	if n > 1 {
+		pipe = s.client.Pipeline()
+		c = pipe
+	}
+	for j := range cmds {
+		i := j
+		if idx != nil {
+			i = idx[j]
+		}
+		cmds[j] = s.queue(ctx, c, eval, &ops[i])
+	}
+	if pipe != nil {
+		_, _ = pipe.Exec(ctx) // errors are per command, read from cmds
+	}
+	return cmds
+}
+
+// Do implements [dedupe.BatchStore.Do]: the ops go out as one pipeline
+// (one round trip per node on a cluster), plus one more the first time a
+// server meets a script (NOSCRIPT) or rejects SET NX GET.
+func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
+	if s.closed.Load() {
+		for i := range ops {
+			ops[i].Err = dedupe.ErrClosed
+		}
+		return dedupe.ErrClosed
+	}
+	for i := range ops {
+		if k := ops[i].Kind; k < dedupe.OpClaim || k > dedupe.OpArrive {
+			err := fmt.Errorf("redisstore: unknown op kind %d", k)
+			for j := range ops {
+				ops[j].Err = err
+			}
+			return err
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	cmds := s.send(ctx, (*redis.Script).EvalSha, ops, nil)
+	err := roundTripErr(cmds)
+	if again := s.resendable(ops, cmds); err == nil && again != nil {
+		resent := s.send(ctx, (*redis.Script).Eval, ops, again)
+		for j, c := range resent {
+			cmds[again[j]] = c
+		}
+		err = roundTripErr(resent)
+	}
+	if err != nil {
+		var firstErr error
+		for i := range ops {
+			s.fail(ctx, &ops[i], err)
+			if firstErr == nil {
+				firstErr = ops[i].Err
+			}
+		}
+		return firstErr
+	}
+	for i := range ops {
+		s.result(ctx, &ops[i], cmds[i])
+	}
+	return nil
+}
+
+// resendable returns the ops the server could not run as sent: a script it
+// does not have yet (NOSCRIPT; resent as EVAL, which loads it) and SET NX
+// GET on a server older than 7.0 (a syntax error; resent as the claim
+// script, which every later claim then uses). Neither ran, so resending is
+// safe.
+func (s *Store) resendable(ops []dedupe.Op, cmds []redis.Cmder) []int {
+	var idx []int
 	for i, c := range cmds {
-		rcmds[i] = pipe.Do(ctx, args(c)...)
-	}
-	_, _ = pipe.Exec(ctx) // errors are per command, read below
-	out := make([]any, len(cmds))
-	for i, c := range rcmds {
-		r, err := reply(c)
-		if err != nil {
-			return nil, err
+		err := c.Err()
+		switch {
+		case err == nil:
+		case errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT"):
+			idx = append(idx, i)
+		case ops[i].Kind == dedupe.OpClaim && c.Name() == "set" && redis.HasErrorPrefix(err, "syntax error"):
+			s.luaClaim.Store(true)
+			idx = append(idx, i)
 		}
-		out[i] = r
 	}
-	return out, nil
+	return idx
 }
 
-func args(c []string) []any {
-	a := make([]any, len(c))
-	for i, s := range c {
-		a[i] = s
+// roundTripErr returns the first error that is not a reply (redis.Nil or
+// a server's error): the round trip failed, and no reply is known.
+func roundTripErr(cmds []redis.Cmder) error {
+	for _, c := range cmds {
+		err := c.Err()
+		var rerr redis.Error
+		if err != nil && !errors.Is(err, redis.Nil) && !errors.As(err, &rerr) {
+			return err
+		}
 	}
-	return a
+	return nil
 }
 
-// reply converts a go-redis result to a redisscript reply: a server error
-// becomes a redisscript.Error, anything else that failed is a transport
-// error.
-func reply(c *redis.Cmd) (any, error) {
-	v, err := c.Result()
-	switch {
-	case err == nil:
-		return v, nil
-	case errors.Is(err, redis.Nil):
-		return nil, nil
+// result fills op from its answered command.
+func (s *Store) result(ctx context.Context, op *dedupe.Op, c redis.Cmder) {
+	var err error
+	switch op.Kind {
+	case dedupe.OpClaim:
+		var v string
+		switch c := c.(type) {
+		case *redis.StatusCmd: // SET NX GET
+			v, err = c.Result()
+		case *redis.Cmd: // the claim script
+			v, err = c.Text()
+		}
+		switch {
+		case errors.Is(err, redis.Nil):
+			op.State = dedupe.Claimed
+			return
+		case err == nil && v == valDone:
+			op.State = dedupe.Done
+			return
+		case err == nil:
+			op.State = dedupe.Pending
+			return
+		}
+	case dedupe.OpCommit, dedupe.OpRelease:
+		if err = c.Err(); err == nil {
+			return
+		}
+	case dedupe.OpArrive:
+		var res []any
+		if res, err = c.(*redis.Cmd).Slice(); err == nil {
+			if len(res) == 3 {
+				slot, ok1 := res[0].(int64)
+				epoch, ok2 := res[1].(string)
+				paired, ok3 := res[2].(int64)
+				if ok1 && ok2 && ok3 {
+					op.Pairing = dedupe.Pairing{Epoch: epoch, Slot: slot, Paired: paired == 1}
+					return
+				}
+			}
+			err = fmt.Errorf("unexpected reply %v", res)
+		}
 	}
-	var rerr redis.Error
-	if errors.As(err, &rerr) {
-		return redisscript.Error(rerr.Error()), nil
+	s.fail(ctx, op, err)
+}
+
+// fail sets op's error, or when failing open, the answer that lets
+// processing go on.
+func (s *Store) fail(ctx context.Context, op *dedupe.Op, err error) {
+	op.Err = s.failed(ctx, opName[op.Kind], err)
+	if op.Err != nil {
+		return
 	}
-	return nil, err
+	switch op.Kind {
+	case dedupe.OpClaim:
+		op.State = dedupe.Claimed
+	case dedupe.OpArrive:
+		// A slot of its own: it can be claimed by nobody else.
+		op.Pairing = dedupe.Pairing{Epoch: "failopen-" + newEpoch(), Slot: 1}
+	}
+}
+
+var opName = [...]string{dedupe.OpClaim: "claim", dedupe.OpCommit: "commit", dedupe.OpRelease: "release", dedupe.OpArrive: "arrive"}
+
+// failed handles a Redis error: it returns the wrapped error when failing
+// closed (or when ctx is done), and nil after logging when failing open.
+func (s *Store) failed(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	if !s.cfg.FailOpen {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	s.failErrors.Add(1)
+	s.cfg.Logger.Warn("redisstore: Redis error ignored (fail-open); a duplicate may be processed",
+		slog.String("op", op), slog.Any("error", err))
+	return nil
 }

@@ -16,15 +16,17 @@
 //	-addr ADDR    listen address (default 127.0.0.1:8080)
 //	-flags FILE   flagd-style flag file switching the endpoints live
 //	              (keys codat-new-endpoint and codat-legacy-endpoint)
-//	-redis ADDR   use a redis-server at ADDR as the dedupe store
 //
 // Environment:
 //
 //	CODAT_WEBHOOK_SECRET  whsec_ secrets of the new endpoint (space or comma separated)
 //	CODAT_LEGACY_AUTH     accepted Authorization values of the legacy endpoint (comma separated)
-//	CODATHOOK_REDIS_PREFIX  key prefix in redis with -redis (default: dedupe/redisstore's)
 //
 // When unset, fixed development values are used and printed.
+//
+// The in-memory store deduplicates within one process. Replicas that must
+// see each other's deliveries share a Redis store (module dedupe/redisstore,
+// on go-redis): examples/multireplica runs three.
 package main
 
 import (
@@ -72,7 +74,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	flagsFile := fs.String("flags", "", "flagd-style JSON flag file (codat-new-endpoint, codat-legacy-endpoint)")
-	redisAddr := fs.String("redis", "", "redis-server address for the dedupe store (default: in-memory)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		codathook.WithLegacyAuthorization(auths...),
 		codathook.WithLogger(logger),
 	}
-	extra, cleanup, err := setup(ctx, *flagsFile, *redisAddr, logger)
+	extra, cleanup, err := setup(*flagsFile, logger)
 	if err != nil {
 		return err
 	}
