@@ -26,7 +26,7 @@
 //
 // The in-memory store deduplicates within one process. Replicas that must
 // see each other's deliveries share a Redis store (module dedupe/redisstore,
-// on go-redis): examples/multireplica runs three.
+// on go-redis): examples/integrations/multireplica runs three.
 package main
 
 import (

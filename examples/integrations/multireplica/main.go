@@ -7,12 +7,13 @@
 // answers are retried, and it prints what each replica did. Every occurrence
 // must reach a callback exactly once across the three replicas.
 //
-// It is a module of its own (go-redis stays out of the core module), so it
-// runs from its directory, against a redis-server with AOF on, as
-// dedupe/redisstore recommends (its data in a directory of its own):
+// It is in the examples/integrations module (go-redis and chi stay out of
+// the core module), so it runs from its directory, against a redis-server
+// with AOF on, as dedupe/redisstore recommends (its data in a directory of
+// its own):
 //
 //	redis-server --port 6391 --appendonly yes --dir "$(mktemp -d)" --daemonize yes
-//	cd examples/multireplica
+//	cd examples/integrations/multireplica
 //	REDIS_ADDR=127.0.0.1:6391 go run .
 //	redis-cli -p 6391 shutdown nosave
 //
