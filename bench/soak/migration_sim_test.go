@@ -20,11 +20,9 @@ import (
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"github.com/open-feature/go-sdk/openfeature/memprovider"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/codathooktest"
-	"github.com/codathook/codathook/dedupe/redisstore"
 	"github.com/codathook/codathook/toggle"
 )
 
@@ -273,15 +271,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 	prefix := fmt.Sprintf("migration:%d:%x:", cfg.seed, rand.Uint64())
 	logger := slog.New(slog.DiscardHandler)
 	for range cfg.replicas {
-		rc := redis.NewClient(&redis.Options{Addr: addr})
-		t.Cleanup(func() { rc.Close() })
-		if err := rc.Ping(t.Context()).Err(); err != nil {
-			t.Fatalf("redis-server at %s: %v", addr, err)
-		}
-		store, err := redisstore.New(t.Context(), rc, redisstore.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
+		store := replicaStore(t, addr, prefix)
 		rcv, err := codathook.New(
 			codathook.WithSecrets(secret),
 			codathook.WithLegacyAuthorization(legacyAuth),

@@ -58,6 +58,22 @@ func redisAddr(t *testing.T) string {
 	return addr
 }
 
+// replicaStore returns one replica's store: its own Redis client on the
+// shared server, under the run's key prefix.
+func replicaStore(t *testing.T, addr, prefix string) *redisstore.Store {
+	t.Helper()
+	client := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { client.Close() })
+	if err := client.Ping(t.Context()).Err(); err != nil {
+		t.Fatalf("redis-server at %s: %v", addr, err)
+	}
+	store, err := redisstore.New(t.Context(), client, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 // serve mounts rcv's two endpoints on a mux, as an application would, behind
 // a real HTTP server closed at the end of the test.
 func serve(t *testing.T, rcv *codathook.Receiver) *httptest.Server {
@@ -150,15 +166,7 @@ func newSim(t *testing.T, cfg simConfig) *sim {
 	prefix := fmt.Sprintf("soak:%d:%d:", time.Now().UnixNano(), cfg.seed)
 	logger := slog.New(slog.DiscardHandler)
 	for range cfg.replicas {
-		client := redis.NewClient(&redis.Options{Addr: addr})
-		t.Cleanup(func() { client.Close() })
-		if err := client.Ping(t.Context()).Err(); err != nil {
-			t.Fatalf("redis-server at %s: %v", addr, err)
-		}
-		store, err := redisstore.New(t.Context(), client, redisstore.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
+		store := replicaStore(t, addr, prefix)
 		opts := []codathook.Option{
 			codathook.WithSecrets(secret),
 			codathook.WithLegacyAuthorization(legacyAuth),
