@@ -1,11 +1,15 @@
 package toggle_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"github.com/open-feature/go-sdk/openfeature/memprovider"
 )
 
@@ -106,4 +110,42 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 		})
 	})
+}
+
+// BenchmarkEvaluateFileProvider measures Gate.Evaluate through a
+// FileProvider, uncached, with a static flag and with the runbook's step-3
+// targeting (the company listed, so the targeting matches).
+func BenchmarkEvaluateFileProvider(b *testing.B) {
+	for _, tc := range []struct{ name, targeting string }{
+		{"static", ""},
+		{"targeted", `,"targeting":{"if":[{"in":[{"var":"targetingKey"},["c0","c1","` + benchReq.CompanyID + `"]]},"on","off"]}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "flags.json")
+			file := `{"flags":{"codat-new-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"` + tc.targeting + `}}}`
+			if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			p, err := toggle.NewFileProvider(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			api := isolated.NewAPI()
+			if err := api.SetProviderAndWait(b.Context(), p); err != nil {
+				b.Fatal(err)
+			}
+			defer api.Shutdown(context.Background())
+			g, err := toggle.NewGate(api.NewClient(), &toggle.Config{Timeout: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if d := g.Evaluate(b.Context(), benchReq); !d.Enabled {
+					b.Fatal(d)
+				}
+			}
+		})
+	}
 }

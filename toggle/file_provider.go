@@ -1,18 +1,22 @@
 package toggle
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/memprovider"
 )
 
 // FileProviderName is the provider name in [FileProvider.Metadata] and in
@@ -59,9 +63,12 @@ func WithLogger(l *slog.Logger) FileOption {
 }
 
 // FileProvider is an OpenFeature provider serving the flags of a flagd
-// flag-definition file, for the quickstart and small deployments. It
-// implements openfeature.FeatureProvider, openfeature.StateHandler and
-// openfeature.EventHandler and is safe for concurrent use.
+// flag-definition file, for the quickstart and small deployments. It parses
+// the file into [memprovider.InMemoryFlag] values and evaluates them with an
+// in-memory provider from the OpenFeature SDK. It implements
+// openfeature.FeatureProvider, openfeature.StateHandler and
+// openfeature.EventHandler (not openfeature.Tracker: tracking events are
+// dropped) and is safe for concurrent use.
 //
 // # Supported format
 //
@@ -70,28 +77,26 @@ func WithLogger(l *slog.Logger) FileOption {
 //	{"flags": {"codat-new-endpoint": {
 //	    "state": "ENABLED",
 //	    "variants": {"on": true, "off": false},
-//	    "defaultVariant": "on",
+//	    "defaultVariant": "off",
 //	    "targeting": {"if": [{"in": [{"var": "targetingKey"}, ["company-1", "company-2"]]}, "on", "off"]}
 //	}}}
 //
 // Supported: "flags" with "state" ("ENABLED" or "DISABLED"; a disabled flag
-// resolves to the caller's default with reason DISABLED, as flagd and the
-// OpenFeature in-memory provider do), "variants" of any JSON type (boolean,
-// string, number, object or array: the typed evaluations check the type; an
-// integer evaluation needs an integral number), "defaultVariant" (a variant
-// name, or null for the caller's default), flag-level and top-level "metadata"
-// (returned as flag metadata; flag-level wins), and "$schema" (ignored).
+// resolves to the caller's default with reason DISABLED), "variants" of any
+// JSON type (the typed evaluations check the type; an integral number serves
+// both IntEvaluation and FloatEvaluation, and ObjectEvaluation returns it as
+// an int64), "defaultVariant" (a variant name; null, the caller's default, is
+// rejected), "$schema" and "metadata" (both accepted and ignored).
 //
-// "targeting" supports a subset of JsonLogic: "var" (dotted paths, optional
-// default; "targetingKey" and every context attribute, plus
-// "$flagd.flagKey"), "if", "==", "===", "!=", "!==", "!", "!!", "and", "or",
-// "in" (array membership or substring), "<", "<=", ">", ">=" and flagd's
-// "starts_with" and "ends_with". Targeting must yield a variant name (a
-// boolean yields the variant "true" or "false"); null selects the
-// defaultVariant with reason DEFAULT. Not supported, rejected when the file
-// is loaded: flagd's "fractional" and "sem_ver", "$evaluators" references
-// ("$ref"), and every other JsonLogic operator. An unknown top-level key is
-// ignored.
+// "targeting" is {"if": [condition, result, ..., else]}: each condition is
+// {"in": [{"var": NAME}, [STRING, ...]]} or {"==": [{"var": NAME}, STRING]},
+// where NAME is "targetingKey" or a context attribute holding a string; the
+// first condition that holds selects its result, else the last argument
+// (if the count is odd). A result is a variant name (reason
+// TARGETING_MATCH) or null (the defaultVariant, reason DEFAULT). Every other
+// construct, among them the other JsonLogic operators, flagd's "fractional"
+// and "sem_ver" and "$ref", is rejected when the file is loaded, with an
+// error naming it. An unknown key is ignored.
 //
 // # Reloading
 //
@@ -108,7 +113,7 @@ type FileProvider struct {
 	path     string
 	interval time.Duration
 	log      *slog.Logger
-	flags    atomic.Pointer[flagSet]
+	mem      *memprovider.InMemoryProvider // not embedded: its UpdateFlags and Track must not be promoted
 	events   chan openfeature.Event
 
 	mu      sync.Mutex // guards started and stopped
@@ -118,6 +123,7 @@ type FileProvider struct {
 	wg      sync.WaitGroup
 
 	// Poller state, owned by the poller goroutine.
+	raw      map[string]string // the served flags' definitions, from flagFile.raw
 	lastInfo os.FileInfo
 	lastHash [sha256.Size]byte
 	badHash  [sha256.Size]byte
@@ -168,7 +174,7 @@ func NewFileProvider(path string, opts ...FileOption) (*FileProvider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("toggle: flag file %s: %w", path, err)
 	}
-	p.flags.Store(fs)
+	p.mem, p.raw = memprovider.NewInMemoryProvider(fs.flags), fs.raw
 	p.lastInfo, p.lastHash = fi, sha256.Sum256(data)
 	return p, nil
 }
@@ -259,10 +265,19 @@ func (p *FileProvider) check() {
 		p.emit(openfeature.ProviderError, fmt.Sprintf("flag file %s is malformed (previous flags kept): %v", p.path, err), nil)
 		return
 	}
-	prev := p.flags.Swap(fs)
 	recovered := p.state != fileOK
 	p.state, p.lastHash = fileOK, h
-	changes := changedFlags(prev, fs)
+	changes := changedFlags(p.raw, fs.raw)
+	if len(changes) > 0 {
+		p.raw = fs.raw
+		p.mem.UpdateFlags(fs.flags)
+		// Drop UpdateFlags' own event: it names every flag and the in-memory
+		// provider, and cannot be ordered with READY; ours is emitted below.
+		select {
+		case <-p.mem.EventChannel():
+		default:
+		}
+	}
 	p.log.Info("toggle: flag file reloaded", "path", p.path, "flags_changed", changes)
 	if recovered {
 		p.emit(openfeature.ProviderReady, "flag file "+p.path+" is valid again", nil)
@@ -300,67 +315,108 @@ func (p *FileProvider) emit(t openfeature.EventType, msg string, changes []strin
 	}
 }
 
-// BooleanEvaluation resolves a boolean flag.
-func (p *FileProvider) BooleanEvaluation(_ context.Context, flag string, defaultValue bool, flat openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
-	v, d, ok := p.flags.Load().resolve(flag, flat)
-	if ok {
-		if b, isBool := v.(bool); isBool {
-			return openfeature.BoolResolutionDetail{Value: b, ProviderResolutionDetail: d}
-		}
-		d = typeMismatch(d, "boolean", v)
+// flagFile is one parsed flag-definition file. It is immutable once built.
+type flagFile struct {
+	flags map[string]memprovider.InMemoryFlag
+	raw   map[string]string // compacted JSON of each definition, for change detection
+}
+
+// parseFlags parses a flagd flag-definition document.
+func parseFlags(data []byte) (*flagFile, error) {
+	var doc struct {
+		Flags map[string]json.RawMessage `json:"flags"`
 	}
-	return openfeature.BoolResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	if doc.Flags == nil {
+		return nil, errors.New(`missing "flags" object`)
+	}
+	ff := &flagFile{flags: map[string]memprovider.InMemoryFlag{}, raw: map[string]string{}}
+	for _, key := range slices.Sorted(maps.Keys(doc.Flags)) {
+		f, err := parseFlag(key, doc.Flags[key])
+		if err != nil {
+			return nil, fmt.Errorf("flag %q: %w", key, err)
+		}
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, doc.Flags[key]) // valid JSON: it was decoded
+		ff.flags[key], ff.raw[key] = f, buf.String()
+	}
+	return ff, nil
+}
+
+func parseFlag(key string, raw json.RawMessage) (memprovider.InMemoryFlag, error) {
+	var fj struct {
+		State          string         `json:"state"`
+		Variants       map[string]any `json:"variants"`
+		DefaultVariant *string        `json:"defaultVariant"`
+		Targeting      any            `json:"targeting"`
+	}
+	f := memprovider.InMemoryFlag{Key: key}
+	if err := json.Unmarshal(raw, &fj); err != nil {
+		return f, err
+	}
+	if f.State = memprovider.State(fj.State); f.State != memprovider.Enabled && f.State != memprovider.Disabled {
+		return f, fmt.Errorf(`state %q: want "ENABLED" or "DISABLED"`, fj.State)
+	}
+	if fj.DefaultVariant == nil {
+		return f, errors.New(`missing or null defaultVariant (the caller's default) is not supported: name a variant, or use "state": "DISABLED"`)
+	}
+	if _, ok := fj.Variants[*fj.DefaultVariant]; !ok {
+		return f, fmt.Errorf(`defaultVariant %q is not a variant in "variants"`, *fj.DefaultVariant)
+	}
+	f.DefaultVariant, f.Variants = *fj.DefaultVariant, fj.Variants
+	for name, v := range f.Variants { // JSON numbers are float64; integral ones serve IntEvaluation too
+		if n, ok := v.(float64); ok && n == math.Trunc(n) && math.Abs(n) <= 1<<53 {
+			f.Variants[name] = int64(n)
+		}
+	}
+	var err error
+	if f.ContextEvaluator, err = compileTargeting(fj.Targeting, fj.Variants); err != nil {
+		return f, fmt.Errorf("targeting: %w", err)
+	}
+	return f, nil
+}
+
+// changedFlags lists the keys added, removed or modified between a and b.
+func changedFlags(a, b map[string]string) []string {
+	var out []string
+	for k := range a {
+		if _, ok := b[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	for k, d := range b {
+		if o, ok := a[k]; !ok || o != d {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// BooleanEvaluation resolves a boolean flag.
+func (p *FileProvider) BooleanEvaluation(ctx context.Context, flag string, defaultValue bool, flat openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+	return p.mem.BooleanEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // StringEvaluation resolves a string flag.
-func (p *FileProvider) StringEvaluation(_ context.Context, flag string, defaultValue string, flat openfeature.FlattenedContext) openfeature.StringResolutionDetail {
-	v, d, ok := p.flags.Load().resolve(flag, flat)
-	if ok {
-		if s, isString := v.(string); isString {
-			return openfeature.StringResolutionDetail{Value: s, ProviderResolutionDetail: d}
-		}
-		d = typeMismatch(d, "string", v)
-	}
-	return openfeature.StringResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
+func (p *FileProvider) StringEvaluation(ctx context.Context, flag string, defaultValue string, flat openfeature.FlattenedContext) openfeature.StringResolutionDetail {
+	return p.mem.StringEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // FloatEvaluation resolves a numeric flag as float64.
-func (p *FileProvider) FloatEvaluation(_ context.Context, flag string, defaultValue float64, flat openfeature.FlattenedContext) openfeature.FloatResolutionDetail {
-	v, d, ok := p.flags.Load().resolve(flag, flat)
-	if ok {
-		if f, isNum := v.(float64); isNum {
-			return openfeature.FloatResolutionDetail{Value: f, ProviderResolutionDetail: d}
-		}
-		d = typeMismatch(d, "number", v)
-	}
-	return openfeature.FloatResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
+func (p *FileProvider) FloatEvaluation(ctx context.Context, flag string, defaultValue float64, flat openfeature.FlattenedContext) openfeature.FloatResolutionDetail {
+	return p.mem.FloatEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // IntEvaluation resolves a numeric flag whose value is an integer.
-func (p *FileProvider) IntEvaluation(_ context.Context, flag string, defaultValue int64, flat openfeature.FlattenedContext) openfeature.IntResolutionDetail {
-	v, d, ok := p.flags.Load().resolve(flag, flat)
-	if ok {
-		if f, isNum := v.(float64); isNum && f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
-			return openfeature.IntResolutionDetail{Value: int64(f), ProviderResolutionDetail: d}
-		}
-		d = typeMismatch(d, "integer", v)
-	}
-	return openfeature.IntResolutionDetail{Value: defaultValue, ProviderResolutionDetail: d}
+func (p *FileProvider) IntEvaluation(ctx context.Context, flag string, defaultValue int64, flat openfeature.FlattenedContext) openfeature.IntResolutionDetail {
+	return p.mem.IntEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // ObjectEvaluation resolves a flag of any type; the value is shared with the
 // provider and must not be modified.
-func (p *FileProvider) ObjectEvaluation(_ context.Context, flag string, defaultValue any, flat openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
-	v, d, ok := p.flags.Load().resolve(flag, flat)
-	if !ok {
-		v = defaultValue
-	}
-	return openfeature.InterfaceResolutionDetail{Value: v, ProviderResolutionDetail: d}
-}
-
-func typeMismatch(d openfeature.ProviderResolutionDetail, want string, got any) openfeature.ProviderResolutionDetail {
-	d.ResolutionError = openfeature.NewTypeMismatchResolutionError(fmt.Sprintf("variant %q is %T, want %s", d.Variant, got, want))
-	d.Reason = openfeature.ErrorReason
-	d.Variant = ""
-	return d
+func (p *FileProvider) ObjectEvaluation(ctx context.Context, flag string, defaultValue any, flat openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
+	return p.mem.ObjectEvaluation(ctx, flag, defaultValue, flat)
 }

@@ -1,6 +1,7 @@
 package toggle_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -294,17 +295,18 @@ func TestFileProviderFormat(t *testing.T) {
 	}{
 		{name: "minimal boolean flag", file: flagsOn},
 		{name: "schema and metadata are accepted", file: `{"$schema":"https://flagd.dev/schema/v0/flags.json","metadata":{"team":"x"},"flags":{"f":{"state":"DISABLED","variants":{"a":1},"defaultVariant":"a","metadata":{"owner":"y"}}}}`},
-		{name: "null defaultVariant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":null}}}`},
+		{name: "null defaultVariant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":null}}}`, wantErr: "null defaultVariant"},
+		{name: "missing defaultVariant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1}}}}`, wantErr: "null defaultVariant"},
 		{name: "empty targeting", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{}}}}`},
 		{name: "missing flags", file: `{}`, wantErr: `missing "flags"`},
 		{name: "not an object", file: `[]`, wantErr: "decode"},
-		{name: "trailing data", file: `{"flags":{}} {}`, wantErr: "after the top-level"},
+		{name: "trailing data", file: `{"flags":{}} {}`, wantErr: "after top-level"},
 		{name: "bad state", file: `{"flags":{"f":{"state":"ON","variants":{"a":1},"defaultVariant":"a"}}}`, wantErr: "state"},
 		{name: "no variants", file: `{"flags":{"f":{"state":"ENABLED","defaultVariant":"a"}}}`, wantErr: "variants"},
 		{name: "unknown default variant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"b"}}}`, wantErr: "not a variant"},
 		{name: "fractional is not supported", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"fractional":[["a",50],["a",50]]}}}}`, wantErr: `"fractional" is not supported`},
 		{name: "$ref is not supported", file: `{"$evaluators":{"x":{"in":[1,[1]]}},"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[{"$ref":"x"},"a",null]}}}}`, wantErr: `"$ref" is not supported`},
-		{name: "targeting result must be a variant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[true,"zzz","a"]}}}}`, wantErr: `"zzz"`},
+		{name: "targeting result must be a variant", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[{"==":[{"var":"x"},"y"]},"zzz","a"]}}}}`, wantErr: `"zzz"`},
 		{name: "rule with two operators", file: `{"flags":{"f":{"state":"ENABLED","variants":{"a":1},"defaultVariant":"a","targeting":{"if":[true,"a"],"or":[]}}}}`, wantErr: "exactly one operator"},
 	}
 	for _, tt := range tests {
@@ -323,22 +325,62 @@ func TestFileProviderFormat(t *testing.T) {
 	}
 }
 
+// TestFileProviderRejectsTargeting: every construct outside the supported
+// subset fails the load with an error naming it.
+func TestFileProviderRejectsTargeting(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		targeting string
+		wantErr   string
+	}{
+		{name: "and", targeting: `{"if":[{"and":[{"==":[{"var":"a"},"b"]}]},"on","off"]}`, wantErr: `operator "and" is not supported`},
+		{name: "or", targeting: `{"if":[{"or":[{"==":[{"var":"a"},"b"]}]},"on","off"]}`, wantErr: `operator "or" is not supported`},
+		{name: "not", targeting: `{"if":[{"!":[{"var":"a"}]},"on","off"]}`, wantErr: `operator "!" is not supported`},
+		{name: "not equal", targeting: `{"if":[{"!=":[{"var":"a"},"b"]},"on","off"]}`, wantErr: `operator "!=" is not supported`},
+		{name: "strict equal", targeting: `{"if":[{"===":[{"var":"a"},"b"]},"on","off"]}`, wantErr: `operator "===" is not supported`},
+		{name: "starts_with", targeting: `{"if":[{"starts_with":[{"var":"eventType"},"client."]},"on","off"]}`, wantErr: `operator "starts_with" is not supported`},
+		{name: "ends_with", targeting: `{"if":[{"ends_with":[{"var":"eventType"},".x"]},"on","off"]}`, wantErr: `operator "ends_with" is not supported`},
+		{name: "comparison", targeting: `{"if":[{">=":[{"var":"tier"},3]},"on","off"]}`, wantErr: `operator ">=" is not supported`},
+		{name: "sem_ver", targeting: `{"if":[{"sem_ver":[{"var":"v"},">=","1.0.0"]},"on","off"]}`, wantErr: `operator "sem_ver" is not supported`},
+		{name: "fractional at the top", targeting: `{"fractional":[["on",50],["off",50]]}`, wantErr: `operator "fractional" is not supported`},
+		{name: "a bare var at the top", targeting: `{"var":"targetingKey"}`, wantErr: `want {"if"`},
+		{name: "if with one argument", targeting: `{"if":[{"==":[{"var":"a"},"b"]}]}`, wantErr: `want {"if"`},
+		{name: "a literal condition", targeting: `{"if":[true,"on","off"]}`, wantErr: "exactly one operator, got true"},
+		{name: "substring in", targeting: `{"if":[{"in":["invoices",{"var":"dataType"}]},"on","off"]}`, wantErr: "condition"},
+		{name: "in over a non-string", targeting: `{"if":[{"in":[{"var":"tier"},[1,2]]},"on","off"]}`, wantErr: "condition"},
+		{name: "equal to a number", targeting: `{"if":[{"==":[{"var":"tier"},3]},"on","off"]}`, wantErr: "condition"},
+		{name: "var with a default", targeting: `{"if":[{"==":[{"var":["a","z"]},"b"]},"on","off"]}`, wantErr: "condition"},
+		{name: "dotted var", targeting: `{"if":[{"==":[{"var":"$flagd.flagKey"},"b"]},"on","off"]}`, wantErr: "condition"},
+		{name: "if as a condition", targeting: `{"if":[{"if":[{"==":[{"var":"a"},"b"]},true,false]},"on","off"]}`, wantErr: "condition"},
+		{name: "a boolean result", targeting: `{"if":[{"==":[{"var":"a"},"b"]},true,"off"]}`, wantErr: "a result must be a variant name or null, got true"},
+		{name: "a nested if result", targeting: `{"if":[{"==":[{"var":"a"},"b"]},{"if":[{"==":[{"var":"a"},"b"]},"on"]},"off"]}`, wantErr: "a result must be"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "flags.json")
+			writeFile(t, path, `{"flags":{"f":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":`+tt.targeting+`}}}`)
+			if _, err := toggle.NewFileProvider(path); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewFileProvider error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 const targetingFile = `{"flags":{
   "codat-new-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off",
     "targeting":{"if":[
       {"in":[{"var":"targetingKey"},["pilot-1","pilot-2"]]},"on",
-      {"and":[{"==":[{"var":"endpoint"},"new"]},{"starts_with":[{"var":"eventType"},"client.rateLimit."]}]},"on",
-      {"in":["invoices",{"var":["dataType",""]}]},"on",
-      {"ends_with":[{"var":"eventType"},".unsuccessful"]},null,
-      {"==":[{"var":"$flagd.flagKey"},"nope"]},"on",
-      {"!":[{"var":"connectionId"}]},"off",
-      {">=":[{"var":"tier"},3]},true,
+      {"==":[{"var":"eventType"},"client.rateLimit.reset"]},"on",
+      {"in":[{"var":"eventType"},["bills.write.unsuccessful"]]},null,
       "off"]}},
+  "codat-legacy-endpoint":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on",
+    "targeting":{"if":[{"==":[{"var":"format"},"legacy"]},"off"]}},
   "str":{"state":"ENABLED","variants":{"a":"alpha","n":42,"f":1.5,"o":{"k":[1,2]}},"defaultVariant":"a"},
   "int":{"state":"ENABLED","variants":{"n":42},"defaultVariant":"n"},
   "float":{"state":"ENABLED","variants":{"f":1.5},"defaultVariant":"f"},
   "obj":{"state":"ENABLED","variants":{"o":{"k":[1,2]}},"defaultVariant":"o"},
-  "nodefault":{"state":"ENABLED","variants":{"o":true},"defaultVariant":null},
   "off":{"state":"DISABLED","variants":{"o":true},"defaultVariant":"o"}
 }}`
 
@@ -352,23 +394,26 @@ func TestFileProviderTargeting(t *testing.T) {
 	}
 	tests := []struct {
 		name       string
+		flag       string // "" = DefaultNewFlag
 		ctx        openfeature.FlattenedContext
 		want       bool
 		wantReason openfeature.Reason
 	}{
-		{name: "listed company gets the new endpoint", ctx: openfeature.FlattenedContext{"targetingKey": "pilot-2", "connectionId": "k"}, want: true, wantReason: openfeature.TargetingMatchReason},
-		{name: "unlisted company does not", ctx: openfeature.FlattenedContext{"targetingKey": "other", "connectionId": "k"}, want: false, wantReason: openfeature.TargetingMatchReason},
-		{name: "rate limits on the new endpoint are on", ctx: openfeature.FlattenedContext{"endpoint": "new", "eventType": "client.rateLimit.reset", "connectionId": "k"}, want: true, wantReason: openfeature.TargetingMatchReason},
-		{name: "rate limits on the legacy endpoint are not", ctx: openfeature.FlattenedContext{"endpoint": "legacy", "eventType": "client.rateLimit.reset", "connectionId": "k"}, want: false, wantReason: openfeature.TargetingMatchReason},
-		{name: "substring in", ctx: openfeature.FlattenedContext{"dataType": "invoices", "connectionId": "k"}, want: true, wantReason: openfeature.TargetingMatchReason},
-		{name: "null result uses the default variant", ctx: openfeature.FlattenedContext{"eventType": "bills.write.unsuccessful", "connectionId": "k"}, want: false, wantReason: openfeature.DefaultReason},
-		{name: "missing var is falsy", ctx: openfeature.FlattenedContext{}, want: false, wantReason: openfeature.TargetingMatchReason},
-		{name: "boolean result names the variant true, which does not exist", ctx: openfeature.FlattenedContext{"connectionId": "k", "tier": 5.0}, want: false, wantReason: openfeature.ErrorReason},
+		{name: "listed company gets the new endpoint", ctx: openfeature.FlattenedContext{"targetingKey": "pilot-2"}, want: true, wantReason: openfeature.TargetingMatchReason},
+		{name: "unlisted company takes the else branch", ctx: openfeature.FlattenedContext{"targetingKey": "other"}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "an equal event type gets the new endpoint", ctx: openfeature.FlattenedContext{"targetingKey": "other", "eventType": "client.rateLimit.reset"}, want: true, wantReason: openfeature.TargetingMatchReason},
+		{name: "a prefix of the event type is not equal", ctx: openfeature.FlattenedContext{"eventType": "client.rateLimit"}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "the first matching condition wins", ctx: openfeature.FlattenedContext{"targetingKey": "pilot-1", "eventType": "bills.write.unsuccessful"}, want: true, wantReason: openfeature.TargetingMatchReason},
+		{name: "null result uses the default variant", ctx: openfeature.FlattenedContext{"eventType": "bills.write.unsuccessful"}, want: false, wantReason: openfeature.DefaultReason},
+		{name: "missing attribute matches nothing", ctx: openfeature.FlattenedContext{}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "a non-string attribute matches nothing", ctx: openfeature.FlattenedContext{"targetingKey": 1.0}, want: false, wantReason: openfeature.TargetingMatchReason},
+		{name: "no else branch uses the default variant", flag: toggle.DefaultLegacyFlag, ctx: openfeature.FlattenedContext{"format": "new"}, want: true, wantReason: openfeature.DefaultReason},
+		{name: "a matching condition without else", flag: toggle.DefaultLegacyFlag, ctx: openfeature.FlattenedContext{"format": "legacy"}, want: false, wantReason: openfeature.TargetingMatchReason},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := p.BooleanEvaluation(t.Context(), toggle.DefaultNewFlag, false, tt.ctx)
+			r := p.BooleanEvaluation(t.Context(), cmp.Or(tt.flag, toggle.DefaultNewFlag), !tt.want, tt.ctx)
 			if r.Value != tt.want || r.Reason != tt.wantReason {
 				t.Errorf("got %v/%s, want %v/%s (err %v)", r.Value, r.Reason, tt.want, tt.wantReason, r.Error())
 			}
@@ -409,9 +454,6 @@ func TestFileProviderTypes(t *testing.T) {
 	}
 	if r := p.BooleanEvaluation(ctx, "off", false, flat); r.Value != false || r.Reason != openfeature.DisabledReason || r.Error() != nil {
 		t.Errorf("disabled flag = %v/%s/%v, want default/DISABLED/no error", r.Value, r.Reason, r.Error())
-	}
-	if r := p.BooleanEvaluation(ctx, "nodefault", false, flat); r.Value != false || r.Reason != openfeature.DefaultReason || r.Error() != nil {
-		t.Errorf("null defaultVariant = %v/%s/%v, want default/DEFAULT/no error", r.Value, r.Reason, r.Error())
 	}
 	if got := p.Metadata().Name; got != toggle.FileProviderName {
 		t.Errorf("Metadata().Name = %q, want %q", got, toggle.FileProviderName)
