@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook"
+	"github.com/codathook/codathook/codathooktest"
 )
 
 // blockingCallback makes h's callback wait for release (ignoring its
@@ -186,6 +188,7 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 	var (
 		sawDeadline atomic.Bool
 		derivedErr  atomic.Value
+		cause       atomic.Value
 		first       atomic.Bool
 		firstDone   = make(chan struct{})
 	)
@@ -204,6 +207,7 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 		case <-time.After(3 * time.Second):
 		}
 		derivedErr.Store(child.Err())
+		cause.Store(context.Cause(ctx))
 		return ctx.Err()
 	})
 	if err != nil {
@@ -227,6 +231,9 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 	if e, _ := derivedErr.Load().(error); !errors.Is(e, context.DeadlineExceeded) {
 		t.Errorf("derived context Err = %v, want DeadlineExceeded", e)
 	}
+	if e, _ := cause.Load().(error); !errors.Is(e, context.DeadlineExceeded) {
+		t.Errorf("context.Cause = %v, want DeadlineExceeded", e)
+	}
 	// The 503 can reach the client before the callback has returned and
 	// released the delivery: until then a retry is in flight (or shares the
 	// first copy's failure). Retry as a sender would.
@@ -240,6 +247,61 @@ func TestCallbackContextCarriesDeadline(t *testing.T) {
 	}
 	if got := resp.Header.Get(codathook.HeaderResult); resp.StatusCode != 204 || got != string(codathook.ResultProcessed) {
 		t.Errorf("retry: %d %q, want 204 processed", resp.StatusCode, got)
+	}
+}
+
+type requestKey struct{}
+
+// TestCallbackContextOnReturn: a callback that returns in time sees the
+// request context's values, its delivery and a live context; once it has
+// returned, its context is cancelled with context.Canceled, as the cancel
+// of context.WithTimeout leaves it.
+func TestCallbackContextOnReturn(t *testing.T) {
+	t.Parallel()
+	rcv, err := codathook.New(codathook.WithSecrets(testSecret), codathook.WithCallbackTimeout(time.Minute),
+		codathook.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rcv.Close(context.Background()) })
+	var (
+		kept          context.Context
+		value         any
+		delivery      *codathook.Delivery
+		errInCallback error
+	)
+	if err := codathook.On(rcv, "connection.connected", func(ctx context.Context, _ *codathook.ConnectionEvent) error {
+		kept, value, errInCallback = ctx, ctx.Value(requestKey{}), ctx.Err()
+		delivery, _ = codathook.DeliveryFromContext(ctx)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	signer := codathooktest.MustSigner(testSecret)
+	signer.MsgID = "msg_ctx_return"
+	req := signer.NewRequest(http.MethodPost, "/", connectedBody("e-ret"))
+	req = req.WithContext(context.WithValue(req.Context(), requestKey{}, "v"))
+	rec := httptest.NewRecorder()
+	rcv.Handler(codathook.EndpointNew).ServeHTTP(rec, req)
+	if rec.Code != 204 || kept == nil {
+		t.Fatalf("status = %d, callback ran: %v; want 204, true", rec.Code, kept != nil)
+	}
+	if value != "v" {
+		t.Errorf("request context value = %v, want v", value)
+	}
+	if delivery == nil || delivery.ID != "msg:msg_ctx_return" {
+		t.Errorf("DeliveryFromContext = %+v, want msg:msg_ctx_return", delivery)
+	}
+	if errInCallback != nil {
+		t.Errorf("Err during the callback = %v, want nil", errInCallback)
+	}
+	select {
+	case <-kept.Done():
+	default:
+		t.Fatal("the callback's context is not done after it returned")
+	}
+	if !errors.Is(kept.Err(), context.Canceled) || !errors.Is(context.Cause(kept), context.Canceled) {
+		t.Errorf("after return: Err = %v, Cause = %v; want Canceled", kept.Err(), context.Cause(kept))
 	}
 }
 
