@@ -557,15 +557,14 @@ func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome,
 // callback's own error, which settles the lease.
 //
 // When the deadline passes before the callback returns, a watchdog answers
-// the delivery at once from a goroutine of its own (503 through the error
+// the delivery at once from the timer's goroutine (503 through the error
 // handler, with Content-Length and Connection: close, flushed), so the sender
 // gets its retryable answer in time even from a callback that ignores its
 // context. The callback's eventual result then settles the lease: a late
 // success commits (a retry is then a duplicate), a failure releases.
 func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event) (outcome, error) {
-	cctx, cancel := context.WithTimeout(context.WithValue(ctx, deliveryCtxKey, del), r.cfg.callbackTimeout)
-	defer cancel()
-	wd := startWatchdog(cctx, r, w, req)
+	cctx := newCallbackCtx(ctx, time.Now().Add(r.cfg.callbackTimeout), del)
+	wd := startWatchdog(r, w, req, cctx)
 	returned := false
 	defer func() {
 		if !returned { // the callback called runtime.Goexit
@@ -584,55 +583,53 @@ func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *
 }
 
 // watchdog answers a delivery whose callback outlives the callback deadline.
-// It is registered with context.AfterFunc on the callback's context, so it
-// writes the response from a goroutine of its own, started when the
-// deadline cancels that context, while the callback runs on the request's
-// goroutine: the request's goroutine does not touch the ResponseWriter until
-// finish has returned, and mu orders the two. finish runs before the
-// context is cancelled on return, so fire runs only at the deadline.
-// Watchdogs whose fire never started are reused.
+// It writes the response from the timer's goroutine while the callback runs
+// on the request's: the request's goroutine does not touch the
+// ResponseWriter until finish has returned, and mu orders the two.
+// Watchdogs whose timer never fired are reused, timer included.
 type watchdog struct {
-	r      *Receiver
-	w      http.ResponseWriter
-	req    *http.Request
-	fireFn func()      // wd.fire, bound once per watchdog
-	stop   func() bool // unregisters fireFn from the callback's context
+	r   *Receiver
+	w   http.ResponseWriter
+	req *http.Request
+	ctx *callbackCtx
+	t   *time.Timer
 
 	mu       sync.Mutex
 	finished bool // the callback returned: the request's goroutine answers
 	status   int  // the status fire answered with; 0 if it did not
 }
 
-var watchdogs sync.Pool // of *watchdog whose fire will not run
+var watchdogs sync.Pool // of *watchdog with a stopped timer
 
-// startWatchdog arms a watchdog for one callback run, cancelled by ctx's
-// deadline.
-func startWatchdog(ctx context.Context, r *Receiver, w http.ResponseWriter, req *http.Request) *watchdog {
+// startWatchdog arms a watchdog for one callback run.
+func startWatchdog(r *Receiver, w http.ResponseWriter, req *http.Request, ctx *callbackCtx) *watchdog {
 	wd, _ := watchdogs.Get().(*watchdog)
 	if wd == nil {
 		wd = &watchdog{}
-		wd.fireFn = wd.fire
+		wd.t = time.AfterFunc(time.Hour, wd.fire)
+		wd.t.Stop()
 	}
 	wd.mu.Lock() // orders these writes before fire's reads
-	wd.r, wd.w, wd.req = r, w, req
+	wd.r, wd.w, wd.req, wd.ctx = r, w, req, ctx
 	wd.finished, wd.status = false, 0
+	wd.t.Reset(r.cfg.callbackTimeout)
 	wd.mu.Unlock()
-	wd.stop = context.AfterFunc(ctx, wd.fireFn)
 	return wd
 }
 
-// fire runs once the deadline has cancelled the callback's context: unless
-// the callback has returned, it answers 503 (through the error handler) as
-// a complete response, flushed.
+// fire runs at the deadline: unless the callback has returned, it cancels
+// the callback's context and answers 503 (through the error handler) as a
+// complete response, flushed.
 func (wd *watchdog) fire() {
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
 	if wd.finished {
 		return
 	}
-	// fire runs on a goroutine of its own, where nothing recovers a panic
-	// of the error handler: recover it, and leave the answer to the
-	// request's goroutine (status 0), as if the watchdog had not fired.
+	wd.ctx.cancel(context.DeadlineExceeded)
+	// fire runs on the timer's goroutine, where nothing recovers a panic of
+	// the error handler: recover it, and leave the answer to the request's
+	// goroutine (status 0), as if the watchdog had not fired.
 	defer func() {
 		if p := recover(); p != nil {
 			wd.status = 0
@@ -643,19 +640,24 @@ func (wd *watchdog) fire() {
 	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: ErrCallbackTimeout})
 }
 
-// finish stops the watchdog, waiting for a fire in progress, and returns
-// the status fire answered with (0 if it did not). Call it once, before
-// cancelling the callback's context: a watchdog whose fire had not started
-// goes back to the pool.
+// finish stops the watchdog, waiting for a fire in progress, cancels the
+// callback's context (as the cancel of context.WithTimeout would) and
+// returns the status fire answered with (0 if it did not). Call it once: a
+// watchdog whose timer had not fired goes back to the pool.
 func (wd *watchdog) finish() int {
-	if wd.stop() {
-		wd.r, wd.w, wd.req, wd.stop = nil, nil, nil, nil
+	if wd.t.Stop() {
+		wd.mu.Lock()
+		ctx := wd.ctx
+		wd.r, wd.w, wd.req, wd.ctx = nil, nil, nil, nil
+		wd.mu.Unlock()
 		watchdogs.Put(wd)
+		ctx.cancel(context.Canceled)
 		return 0
 	}
 	wd.mu.Lock()
 	defer wd.mu.Unlock()
 	wd.finished = true
+	wd.ctx.cancel(context.Canceled) // no-op when fire cancelled it
 	return wd.status
 }
 
