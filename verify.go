@@ -207,3 +207,47 @@ func (a *staticAuth) check(h http.Header) bool {
 	}
 	return ok == 1 && len(got) > 0
 }
+
+// authenticate applies ep's checks and returns the verified message id (new
+// endpoint) or "".
+func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now time.Time) (string, error) {
+	switch ep {
+	case EndpointNew:
+		if r.cfg.insecure[0] {
+			return "", nil
+		}
+		if len(r.verifier.secrets) == 0 {
+			return "", ErrNotConfigured
+		}
+		if r.cfg.newAuth != nil && !r.cfg.newAuth.check(h) {
+			return "", ErrUnauthorized
+		}
+		return r.verifier.verifyAt(h, body, now)
+	default:
+		if r.cfg.insecure[1] {
+			return "", nil
+		}
+		if r.cfg.legacyAuth == nil {
+			return "", ErrNotConfigured
+		}
+		if !r.cfg.legacyAuth.check(h) {
+			return "", ErrUnauthorized
+		}
+		return "", nil
+	}
+}
+
+// verifyNewOnLegacy verifies the signature of a new-format body that
+// arrived on the legacy endpoint with the configured secrets and returns the
+// verified message id. Its errors match [ErrUnsignedNewFormat] (and the
+// verifier's sentinel, when it ran).
+func (r *Receiver) verifyNewOnLegacy(h http.Header, body []byte, now time.Time) (string, error) {
+	if len(r.verifier.secrets) == 0 {
+		return "", fmt.Errorf("%w (no signing secrets configured: WithSecrets)", ErrUnsignedNewFormat)
+	}
+	id, err := r.verifier.verifyAt(h, body, now)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrUnsignedNewFormat, err)
+	}
+	return id, nil
+}

@@ -1,0 +1,145 @@
+package codathook
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/codathook/codathook/normalize"
+)
+
+// Middleware returns the wrapper form of ep: it authenticates, classifies,
+// normalizes, gates and deduplicates each delivery, then calls next with the
+// event in the request context ([EventFromContext], [DeliveryFromContext])
+// and r.Body restored to the exact bytes received. Registered callbacks are
+// not called. The status next sends decides, so that the sender and the
+// store always agree: a 2xx (written, or the implicit 200 of a Write or a
+// Flush) commits the delivery, also when next panics or ends its goroutine
+// afterwards (the panic is recovered and logged at Error with its stack;
+// the 2xx is sent). Any other status, or a panic before anything was sent,
+// releases it so that a retry reaches next again; with nothing sent the
+// sender gets 503 with Retry-After. next cannot hijack the connection (the
+// receiver must know what it answered). Duplicates and gated-off
+// deliveries are answered without calling next.
+//
+// The result fits gorilla/mux's Router.Use, chi's Use and alice.
+func (r *Receiver) Middleware(ep Endpoint) func(http.Handler) http.Handler {
+	if _, ok := ep.index(); !ok {
+		return func(http.Handler) http.Handler { return http.NotFoundHandler() }
+	}
+	return func(next http.Handler) http.Handler {
+		if next == nil {
+			next = http.NotFoundHandler()
+		}
+		return &endpointHandler{r: r, ep: ep, next: next}
+	}
+}
+
+// runNext calls the wrapped handler synchronously with the event in the
+// request context, writing through sw. The rule is that the sender's view
+// and the store's agree: the status the handler sent decides, not how the
+// handler ended. A 2xx sent (explicitly, implicitly by Write or Flush)
+// commits, also when the handler panics afterwards: the panic is recovered
+// and logged at Error with its stack, and net/http completes the 2xx it
+// already holds. Re-panicking (with http.ErrAbortHandler) would not help: a
+// flushed 2xx is already on the wire, and an unflushed one turned into a
+// reset makes the sender retry what was committed. A non-2xx sent releases.
+// Nothing sent (the handler panicked first, or returned past its deadline)
+// is answered by serve: 503 with Retry-After and a release, or 204 and a
+// commit when the handler returned in time.
+func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Request, del *Delivery, ev *normalize.Event, next http.Handler) (res outcome, err error) {
+	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
+	defer cancel()
+	req2 := req.WithContext(cctx)
+	req2.Body = io.NopCloser(bytes.NewReader(del.Body))
+	req2.ContentLength = int64(len(del.Body))
+	req2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(del.Body)), nil }
+	defer func() {
+		p := recover()
+		if p == nil {
+			return
+		}
+		if sw.answered2xx() {
+			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler panicked after answering 2xx; delivery committed",
+				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID),
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			res, err = outcome{result: ResultProcessed, written: true, status: sw.status}, nil
+			return
+		}
+		err = &CallbackError{EventType: ev.Type, Panic: p}
+		res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
+	}()
+	next.ServeHTTP(sw, req2)
+	switch {
+	case sw.status == 0:
+		// next wrote nothing: answer for it.
+		if cctx.Err() != nil {
+			return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
+		}
+		return outcome{result: ResultProcessed}, nil
+	case sw.answered2xx():
+		return outcome{result: ResultProcessed, written: true, status: sw.status}, nil
+	}
+	err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
+	return outcome{result: ResultFailed, err: err, written: true, status: sw.status}, err
+}
+
+// statusWriter records the final status the wrapped handler sends, as
+// net/http sends it: the first WriteHeader that net/http accepts, except
+// informational 1xx codes (101 Switching Protocols is final); 200 on a Write
+// or a Flush before any WriteHeader. It refuses Hijack: after a hijack the
+// receiver could not know what the sender was told.
+type statusWriter struct {
+	http.ResponseWriter
+	status int // 0 until a final status is sent
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	// net/http panics on an invalid code without sending it: record the
+	// code only once the underlying writer has taken it.
+	s.ResponseWriter.WriteHeader(code)
+	informational := code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols
+	if s.status == 0 && !informational {
+		s.status = code
+	}
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// FlushError flushes the underlying writer, as http.ResponseController's
+// Flush does; a flush before any WriteHeader sends 200.
+func (s *statusWriter) FlushError() error {
+	err := http.NewResponseController(s.ResponseWriter).Flush()
+	if s.status == 0 && !errors.Is(err, http.ErrNotSupported) {
+		s.status = http.StatusOK
+	}
+	return err
+}
+
+// Flush implements http.Flusher for handlers that assert it.
+func (s *statusWriter) Flush() { _ = s.FlushError() }
+
+// Hijack refuses: see [statusWriter].
+func (s *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return nil, nil, errHijack
+}
+
+var errHijack = fmt.Errorf("codathook: a wrapped handler cannot hijack the connection: the receiver commits or releases the delivery by the status it answers: %w", http.ErrNotSupported)
+
+// answered2xx reports whether the handler sent a 2xx status.
+func (s *statusWriter) answered2xx() bool { return s.status >= 200 && s.status < 300 }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
