@@ -107,47 +107,6 @@ type Decision struct {
 	Cached bool
 }
 
-// EndpointStats counts the decisions for one endpoint.
-type EndpointStats struct {
-	Evaluations uint64 // calls to Evaluate
-	Enabled     uint64 // decisions with ActionProcess
-	Disabled    uint64 // decisions with ActionAcknowledge or ActionDefer
-	Fallbacks   uint64 // decisions taken by the fallback (Errors + DISABLED flags)
-	Errors      uint64 // failed evaluations (provider error, not ready, timeout, overload, panic)
-	Timeouts    uint64 // evaluations that exceeded Config.Timeout (included in Errors)
-	Overloaded  uint64 // evaluations refused for want of a Config.MaxInFlight slot (included in Errors)
-	CacheHits   uint64 // decisions served from the cache
-}
-
-// Stats is a snapshot of a [Gate]'s counters, for metrics.
-type Stats struct {
-	Legacy          EndpointStats
-	New             EndpointStats
-	UnknownEndpoint uint64 // requests for an unknown endpoint (processed)
-	Invalidations   uint64 // cache clears caused by provider events or Invalidate
-	// InFlight is the number of evaluations running now, each on its own
-	// goroutine, at most Config.MaxInFlight. A provider that hangs keeps it
-	// at the maximum.
-	InFlight int64
-}
-
-type counters struct {
-	evaluations, enabled, disabled, fallbacks, errors, timeouts, overloaded, cacheHits atomic.Uint64
-}
-
-func (c *counters) snapshot() EndpointStats {
-	return EndpointStats{
-		Evaluations: c.evaluations.Load(),
-		Enabled:     c.enabled.Load(),
-		Disabled:    c.disabled.Load(),
-		Fallbacks:   c.fallbacks.Load(),
-		Errors:      c.errors.Load(),
-		Timeouts:    c.timeouts.Load(),
-		Overloaded:  c.overloaded.Load(),
-		CacheHits:   c.cacheHits.Load(),
-	}
-}
-
 type endpointGate struct {
 	endpointSettings
 	counters
@@ -303,20 +262,6 @@ func (g *Gate) onProviderEvent(d openfeature.EventDetails) {
 	g.log.Debug("toggle: provider event", "provider", d.ProviderName, "message", d.Message, "flags_changed", d.FlagChanges)
 }
 
-// Stats returns a snapshot of the Gate's counters.
-func (g *Gate) Stats() Stats {
-	s := Stats{
-		Legacy:          g.legacy.snapshot(),
-		New:             g.new.snapshot(),
-		UnknownEndpoint: g.unknown.Load(),
-		InFlight:        g.inFlight.Load(),
-	}
-	if g.cache != nil {
-		s.Invalidations = g.cache.invalidations.Load()
-	}
-	return s
-}
-
 func (g *Gate) endpoint(name string) *endpointGate {
 	switch name {
 	case EndpointLegacy:
@@ -424,17 +369,6 @@ func (g *Gate) Evaluate(ctx context.Context, req Request) Decision {
 	return d
 }
 
-func (ep *endpointGate) count(d Decision) {
-	if d.Enabled {
-		ep.enabled.Add(1)
-	} else {
-		ep.disabled.Add(1)
-	}
-	if d.Fallback {
-		ep.fallbacks.Add(1)
-	}
-}
-
 // outcome is what one flag evaluation produced; the endpoint's policy turns
 // it into a Decision.
 type outcome struct {
@@ -509,70 +443,4 @@ func (g *Gate) warn(ep *endpointGate, msg string, req *Request, d Decision) {
 		"endpoint", ep.name, "flag", ep.flag, "event_type", req.EventType, "company_id", req.CompanyID,
 		"enabled", d.Enabled, "action", d.Action.String(), "reason", d.Reason, "err", d.Err,
 		"suppressed_since_last", ep.suppressed.Swap(0))
-}
-
-func (g *Gate) safeCall(ctx context.Context, flag string, def bool, evalCtx openfeature.EvaluationContext) (o outcome) {
-	defer func() {
-		if p := recover(); p != nil {
-			o = outcome{value: def, reason: string(openfeature.ErrorReason), err: fmt.Errorf("%w: %v", ErrProviderPanic, p)}
-		}
-	}()
-	det, err := g.client.BooleanValueDetails(ctx, flag, def, evalCtx)
-	return outcome{value: det.Value, reason: string(det.Reason), variant: det.Variant, err: err}
-}
-
-// Boxed values for the fixed attribute strings, so that putting them in the
-// attribute map does not allocate.
-var (
-	boxedLegacy  any = EndpointLegacy
-	boxedNew     any = EndpointNew
-	boxedUnknown any = "unknown"
-)
-
-func boxFormat(f string) any {
-	switch f {
-	case EndpointLegacy:
-		return boxedLegacy
-	case EndpointNew:
-		return boxedNew
-	case "unknown":
-		return boxedUnknown
-	}
-	return f
-}
-
-var attrPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
-
-// buildContext builds the evaluation context; the scratch map is pooled
-// because NewEvaluationContext copies it.
-func buildContext(ep *endpointGate, target, clientID string, req *Request) openfeature.EvaluationContext {
-	m := attrPool.Get().(map[string]any)
-	m[AttrEndpoint] = ep.boxedName
-	if req.EventType != "" {
-		m[AttrEventType] = req.EventType
-	}
-	if req.Format != "" {
-		m[AttrFormat] = boxFormat(req.Format)
-	}
-	if req.DataType != "" {
-		m[AttrDataType] = req.DataType
-	}
-	if req.ConnectionID != "" {
-		m[AttrConnectionID] = req.ConnectionID
-	}
-	if clientID != "" {
-		m[AttrClientID] = clientID
-	}
-	ec := openfeature.NewEvaluationContext(target, m)
-	clear(m)
-	attrPool.Put(m)
-	return ec
-}
-
-// hasTransactionContext reports whether ctx carries an OpenFeature
-// transaction context; such evaluations bypass the cache, whose key covers
-// only the Gate's own evaluation context.
-func hasTransactionContext(ctx context.Context) bool {
-	tc := openfeature.TransactionContext(ctx)
-	return tc.TargetingKey() != "" || len(tc.Attributes()) > 0
 }
