@@ -33,7 +33,7 @@ type stallHarness struct {
 
 func newStallHarness(t *testing.T, opts ...codathook.Option) *stallHarness {
 	t.Helper()
-	s := &stallHarness{store: dedupe.NewLRU(1000)}
+	s := &stallHarness{store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
 	t.Cleanup(func() { s.store.Close(context.Background()) })
 	opts = append([]codathook.Option{
 		codathook.WithStore(s.store),

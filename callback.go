@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 	"golang.org/x/sync/semaphore"
 )
@@ -196,7 +196,7 @@ func (b *bufferedAnswer) Write(p []byte) (int, error) {
 // delivery is answered 503 at once and the callback's eventual result settles
 // the lease: a late success commits, a failure releases; then p is
 // released, so that the bound counts the callback for as long as it runs.
-func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *dedupe.Lease, p permit) (outcome, error) {
+func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *deduper.Lease, p permit) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {

@@ -87,7 +87,7 @@ func (s *faultyStore) Arrive(ctx context.Context, key string, a dedupe.Arrival) 
 // not processed), and once it recovers the retry is processed exactly once.
 func TestStoreFailureIsFailClosed(t *testing.T) {
 	t.Parallel()
-	store := &faultyStore{Store: dedupe.NewLRU(1000)}
+	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
 	h := newHarness(t, codathook.WithStore(store))
 	h.signer.MsgID = "msg_store"
 	for _, ops := range [][]string{{"claim"}, {"arrive"}} {
@@ -116,7 +116,7 @@ func TestStoreFailureIsFailClosed(t *testing.T) {
 // event was processed, and answering 503 would make Codat deliver it again.
 func TestCommitFailureAfterProcessingAnswers2xx(t *testing.T) {
 	t.Parallel()
-	store := &faultyStore{Store: dedupe.NewLRU(1000)}
+	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
 	h := newHarness(t, codathook.WithStore(store))
 	store.set("commit")
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
@@ -138,7 +138,7 @@ func TestCommitFailureAfterProcessingAnswers2xx(t *testing.T) {
 // lease expires so a later retry is processed.
 func TestReleaseFailureStillRetryable(t *testing.T) {
 	t.Parallel()
-	store := &faultyStore{Store: dedupe.NewLRU(1000)}
+	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
 	h := newHarness(t, codathook.WithStore(store))
 	h.fail.Store(func(*codathook.Event) error { return errors.New("callback failed") })
 	store.set("release")
@@ -151,7 +151,7 @@ func TestReleaseFailureStillRetryable(t *testing.T) {
 // A slow store delays the answer but loses nothing.
 func TestSlowStore(t *testing.T) {
 	t.Parallel()
-	store := &faultyStore{Store: dedupe.NewLRU(1000), delay: 20 * time.Millisecond}
+	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000}), delay: 20 * time.Millisecond}
 	h := newHarness(t, codathook.WithStore(store))
 	start := time.Now()
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 )
 
 // A callback that outlives its claim lease lets a copy claim and run
@@ -23,7 +24,7 @@ func TestNewRefusesCallbackTimeoutNotShorterThanLease(t *testing.T) {
 			opts:    []codathook.Option{codathook.WithCallbackTimeout(5 * time.Minute)},
 			wantErr: []string{"5m0s", "2m0s", "WithCallbackTimeout", "WithDedupe", "Lease"}},
 		{name: "a timeout equal to the default lease is refused",
-			opts:    []codathook.Option{codathook.WithCallbackTimeout(dedupe.DefaultLease)},
+			opts:    []codathook.Option{codathook.WithCallbackTimeout(deduper.DefaultLease)},
 			wantErr: []string{"2m0s", "WithCallbackTimeout"}},
 		{name: "a timeout over a configured lease is refused",
 			opts: []codathook.Option{codathook.WithCallbackTimeout(600 * time.Millisecond),
@@ -33,7 +34,7 @@ func TestNewRefusesCallbackTimeoutNotShorterThanLease(t *testing.T) {
 			opts:    []codathook.Option{codathook.WithDedupe(&dedupe.Config{Lease: 5 * time.Second})},
 			wantErr: []string{"10s", "5s", "WithCallbackTimeout"}},
 		{name: "a timeout just under the default lease is accepted",
-			opts: []codathook.Option{codathook.WithCallbackTimeout(dedupe.DefaultLease - time.Millisecond)}},
+			opts: []codathook.Option{codathook.WithCallbackTimeout(deduper.DefaultLease - time.Millisecond)}},
 		{name: "a timeout under a configured lease is accepted",
 			opts: []codathook.Option{codathook.WithCallbackTimeout(100 * time.Millisecond),
 				codathook.WithDedupe(&dedupe.Config{Lease: 200 * time.Millisecond})}},

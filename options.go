@@ -234,7 +234,7 @@ func WithObserver(fn func(Outcome)) Option {
 }
 
 // WithStore sets the dedupe store. The default is an in-memory
-// [dedupe.LRU] with [dedupe.DefaultCapacity] entries (about 100,000
+// [dedupe.LRU] with its default capacity (about 100,000
 // deliveries within the retention): enough for one process. Apps with several replicas use a shared store such as
 // dedupe/redisstore. A nil store makes [New] fail. The receiver does not
 // close the store. Store calls are not cancelled when the sender hangs up
@@ -287,7 +287,7 @@ func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 // one could outlive any claim lease.
 //
 // The timeout must be strictly shorter than the dedupe claim lease (the
-// Lease of [WithDedupe]'s [dedupe.Config], [dedupe.DefaultLease] when zero),
+// Lease of [WithDedupe]'s [dedupe.Config], [deduper.DefaultLease] when zero),
 // or [New] fails: a claim that expires while its callback runs lets a copy
 // of the delivery (a retry, the other format's twin) claim and run
 // concurrently. Leave the lease a margin above the timeout for the store's

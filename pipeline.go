@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 	"github.com/codathook/codathook/toggle"
 )
@@ -110,7 +110,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 	}
 	o.DeliveryID = del.ID
 	ctx := req.Context()
-	dd := dedupe.Delivery{Key: del.ID, Event: ev}
+	dd := deduper.Delivery{Key: del.ID, Event: ev}
 	if r.gate != nil {
 		dec := r.gate.Evaluate(ctx, r.gateRequest(ep, req, ev))
 		if !dec.Enabled {
@@ -139,7 +139,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 
 // process claims the delivery, runs the callback or next, and commits or
 // releases. It never panics.
-func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, dd dedupe.Delivery, next http.Handler) (res outcome) {
+func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, dd deduper.Delivery, next http.Handler) (res outcome) {
 	defer func() {
 		if p := recover(); p != nil {
 			res = outcome{result: ResultFailed, err: &CallbackError{EventType: ev.Type, Panic: p}}
@@ -163,9 +163,9 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}
 	}
 	switch lease.Outcome() {
-	case dedupe.Duplicate:
+	case deduper.Duplicate:
 		return outcome{result: ResultDuplicate}
-	case dedupe.InFlight:
+	case deduper.InFlight:
 		return outcome{result: ResultInFlight, err: ErrInFlight}
 	}
 	ev = withElements(ev, lease.Elements())
@@ -218,7 +218,7 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 }
 
 // settle commits a successful lease and releases a failed one.
-func (r *Receiver) settle(ctx context.Context, lease *dedupe.Lease, res outcome, cbErr error) outcome {
+func (r *Receiver) settle(ctx context.Context, lease *deduper.Lease, res outcome, cbErr error) outcome {
 	if cbErr == nil {
 		if err := lease.Commit(ctx); err != nil {
 			// The event was processed: answering 503 would process it again.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 	"github.com/codathook/codathook/toggle"
 )
@@ -66,7 +67,7 @@ type Outcome struct {
 type Receiver struct {
 	cfg      config
 	verifier *verifier
-	deduper  *dedupe.Deduper
+	deduper  *deduper.Deduper
 	gate     *toggle.Gate
 	ownStore bool
 
@@ -115,11 +116,11 @@ func New(opts ...Option) (*Receiver, error) {
 	}
 	r.verifier = &verifier{secrets: c.secrets, tolerance: c.tolerance, now: c.now}
 	if r.cfg.store == nil {
-		lopts := []dedupe.LRUOption{dedupe.WithLRULogger(c.logger)}
+		lcfg := dedupe.LRUConfig{Logger: c.logger}
 		if c.clockSet {
-			lopts = append(lopts, dedupe.WithLRUClock(c.now))
+			lcfg.Now = c.now
 		}
-		r.cfg.store = dedupe.NewLRU(dedupe.DefaultCapacity, lopts...)
+		r.cfg.store = dedupe.NewLRU(lcfg)
 		r.ownStore = true
 	}
 	dcfg := dedupe.Config{}
@@ -132,7 +133,7 @@ func New(opts ...Option) (*Receiver, error) {
 	if dcfg.Now == nil {
 		dcfg.Now = c.now
 	}
-	d, err := dedupe.New(r.cfg.store, &dcfg)
+	d, err := deduper.New(r.cfg.store, &dcfg)
 	if err != nil {
 		return nil, fmt.Errorf("codathook: dedupe: %w", err)
 	}
@@ -162,9 +163,9 @@ func New(opts ...Option) (*Receiver, error) {
 // checkCallbackTimeout refuses a callback timeout that is not strictly
 // shorter than the effective claim lease: a callback still running when its
 // claim expires lets a copy of the delivery claim it and run concurrently.
-// A negative lease is left to dedupe.New, which refuses it.
+// A negative lease is left to deduper.New, which refuses it.
 func checkCallbackTimeout(c *config) error {
-	lease := dedupe.DefaultLease
+	lease := deduper.DefaultLease
 	if c.dedupeCfg != nil && c.dedupeCfg.Lease != 0 {
 		lease = c.dedupeCfg.Lease
 	}
@@ -172,8 +173,8 @@ func checkCallbackTimeout(c *config) error {
 		return nil
 	}
 	return fmt.Errorf("codathook: callback timeout %v must be shorter than the dedupe claim lease %v, or a callback that outlives its claim runs again alongside a copy: "+
-		"shorten WithCallbackTimeout (default %v) or raise the Lease of WithDedupe's dedupe.Config (default dedupe.DefaultLease, %v)",
-		c.callbackTimeout, lease, DefaultCallbackTimeout, dedupe.DefaultLease)
+		"shorten WithCallbackTimeout (default %v) or raise the Lease of WithDedupe's dedupe.Config (default deduper.DefaultLease, %v)",
+		c.callbackTimeout, lease, DefaultCallbackTimeout, deduper.DefaultLease)
 }
 
 // Close releases what New created: the default in-memory store and the flag

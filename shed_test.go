@@ -52,7 +52,7 @@ func signerFor(h *harness, msgID string) *codathooktest.Signer {
 // returned is processed exactly once.
 func TestOverloadedClaimsNothing(t *testing.T) {
 	t.Parallel()
-	store := dedupe.NewLRU(1000)
+	store := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})
 	t.Cleanup(func() { store.Close(context.Background()) })
 	var mu sync.Mutex
 	var outcomes []codathook.Outcome

@@ -264,7 +264,7 @@ type Pipeline struct {
 }
 
 // NewPipeline returns a pipeline with flag variant f. A nil store selects
-// the receiver's default (dedupe.NewLRU(dedupe.DefaultCapacity)). extra
+// the receiver's default (dedupe.NewLRU(dedupe.LRUConfig{})). extra
 // options are applied last.
 func NewPipeline(f Flags, store dedupe.Store, extra ...codathook.Option) (*Pipeline, error) {
 	p := &Pipeline{}

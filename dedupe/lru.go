@@ -15,16 +15,16 @@ import (
 	"github.com/codathook/codathook/internal/monotime"
 )
 
-// DefaultCapacity is the number of entries [NewLRU] uses when given a
+// defaultCapacity is the number of entries [NewLRU] uses when given a
 // capacity <= 0: room for about 100,000 deliveries, at four entries each
 // (delivery key, event id, occurrence record, slot; twins share the last
 // two), which is about 55 deliveries a minute, sustained, over the 30-hour
 // retention. A delivery pushed out before its retention ends is forgotten:
 // its retry, or its twin, is processed again ([LRU.LiveEvictions] counts
 // such evictions; the receiver's Stats reports them).
-const DefaultCapacity = 400_000
+const defaultCapacity = 400_000
 
-// DefaultCapacityMemory bounds the heap a full store of [DefaultCapacity]
+// defaultCapacityMemory bounds the heap a full store of defaultCapacity
 // entries holds under sustained churn: go -C bench run ./cmd/memory pushes
 // 1,000,000 unique deliveries through a receiver with the default store and
 // measured 74.4 MiB of live heap growth once the store was full (100,000
@@ -32,36 +32,21 @@ const DefaultCapacity = 400_000
 // freshly filled store of the Deduper alone holds 60.9 MiB (638 B a
 // delivery); insert-and-evict churn then grows the map's table inside
 // golang-lru to 74.3 MiB, where it stays.
-const DefaultCapacityMemory = 80 << 20
+const defaultCapacityMemory = 80 << 20
 
-// LRUOption configures [NewLRU].
-type LRUOption func(*lruConfig)
-
-type lruConfig struct {
-	now    func() time.Time
-	logger *slog.Logger
-}
-
-// WithLRUClock sets the clock the store reads to compute and check expiry.
-// The default is the monotonic clock (expiry unaffected by steps of the wall
-// clock). Tests use it to move time without sleeping. A nil now keeps the
-// default.
-func WithLRUClock(now func() time.Time) LRUOption {
-	return func(c *lruConfig) {
-		if now != nil {
-			c.now = now
-		}
-	}
-}
-
-// WithLRULogger sets the logger that reports evictions of entries that had
-// not expired yet (default slog.Default()). A nil logger keeps the default.
-func WithLRULogger(l *slog.Logger) LRUOption {
-	return func(c *lruConfig) {
-		if l != nil {
-			c.logger = l
-		}
-	}
+// LRUConfig configures [NewLRU]. The zero value selects every default.
+type LRUConfig struct {
+	// Capacity is the most entries the store holds. The default, 400,000
+	// entries, holds about 100,000 deliveries and at most 80 MiB of heap
+	// (docs/BENCHMARKS.md has the measurement).
+	Capacity int
+	// Now is the clock the store reads to compute and check expiry. The
+	// default is the monotonic clock (expiry unaffected by steps of the wall
+	// clock). Tests use it to move time without sleeping.
+	Now func() time.Time
+	// Logger reports evictions of entries that had not expired yet
+	// (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // LRU is the in-memory [Store]: a bounded github.com/hashicorp/golang-lru/v2
@@ -182,19 +167,16 @@ func (e *epochs) nextEpoch() string {
 	return ep
 }
 
-// NewLRU returns an in-memory store holding at most capacity entries
-// (capacity <= 0 selects [DefaultCapacity]).
-func NewLRU(capacity int, opts ...LRUOption) *LRU {
-	cfg := lruConfig{logger: slog.Default()}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
+// NewLRU returns an in-memory store configured by cfg.
+func NewLRU(cfg LRUConfig) *LRU {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
 	}
+	capacity := cfg.Capacity
 	if capacity <= 0 {
-		capacity = DefaultCapacity
+		capacity = defaultCapacity
 	}
-	s := &LRU{capacity: capacity, now: monotime.Of(cfg.now), logger: cfg.logger,
+	s := &LRU{capacity: capacity, now: monotime.Of(cfg.Now), logger: cfg.Logger,
 		seeds: [2][2]maphash.Seed{{maphash.MakeSeed(), maphash.MakeSeed()}, {maphash.MakeSeed(), maphash.MakeSeed()}}}
 	c, err := simplelru.NewLRU(capacity, s.onEvict)
 	if err != nil { // unreachable: capacity > 0
@@ -213,7 +195,7 @@ func (s *LRU) onEvict(k lruKey, e lruEntry) {
 	n := s.liveEvictions.Add(1)
 	// Log the first such eviction and then one per EvictionWarnInterval,
 	// with the running count: under sustained overload every insert evicts.
-	if s.lastWarn != 0 && s.opNow-s.lastWarn < int64(EvictionWarnInterval) {
+	if s.lastWarn != 0 && s.opNow-s.lastWarn < int64(evictionWarnInterval) {
 		return
 	}
 	s.lastWarn = s.opNow
@@ -225,9 +207,9 @@ func (s *LRU) onEvict(k lruKey, e lruEntry) {
 		slog.Uint64("live_evictions_total", n))
 }
 
-// EvictionWarnInterval is the least time between two warnings about entries
+// evictionWarnInterval is the least time between two warnings about entries
 // evicted before they expired; [LRU.LiveEvictions] counts every one.
-const EvictionWarnInterval = time.Minute
+const evictionWarnInterval = time.Minute
 
 // LiveEvictions reports how many entries were evicted for lack of capacity
 // before they expired. Each one may have let a duplicate through; a growing

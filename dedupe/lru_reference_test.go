@@ -199,7 +199,7 @@ func FuzzLRUMatchesReference(f *testing.F) {
 func matchReference(t *testing.T, ops int, pick func(n int) (int, bool)) {
 	t.Helper()
 	clk := newClock()
-	lru := dedupe.NewLRU(1<<16, dedupe.WithLRUClock(clk.Now))
+	lru := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1 << 16, Now: clk.Now})
 	t.Cleanup(func() { _ = lru.Close(context.Background()) })
 	ref := newRef(clk.Now)
 	slotMap := map[refSlot][2]any{} // reference slot -> LRU slot

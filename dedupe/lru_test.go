@@ -19,15 +19,15 @@ import (
 func TestLRUConformance(t *testing.T) {
 	t.Parallel()
 	dedupetest.Run(t,
-		func(t *testing.T) dedupe.Store { return dedupe.NewLRU(1000) },
+		func(t *testing.T) dedupe.Store { return dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000}) },
 		dedupetest.WithClock(func(t *testing.T, now func() time.Time) dedupe.Store {
-			return dedupe.NewLRU(1000, dedupe.WithLRUClock(now))
+			return dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000, Now: now})
 		}),
 	)
 }
 
 func BenchmarkLRU(b *testing.B) {
-	dedupetest.RunBenchmarks(b, func(b *testing.B) dedupe.Store { return dedupe.NewLRU(1 << 20) })
+	dedupetest.RunBenchmarks(b, func(b *testing.B) dedupe.Store { return dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1 << 20}) })
 }
 
 // clock is a hand-moved clock for the package's tests.
@@ -67,8 +67,7 @@ func TestLRUEvictionOfLiveEntryIsCountedAndLogged(t *testing.T) {
 			t.Parallel()
 			var buf bytes.Buffer
 			clk := newClock()
-			s := dedupe.NewLRU(3, dedupe.WithLRUClock(clk.Now),
-				dedupe.WithLRULogger(slog.New(slog.NewTextHandler(&buf, nil))))
+			s := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 3, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 			t.Cleanup(func() { _ = s.Close(context.Background()) })
 			ctx := t.Context()
 			for _, k := range []string{"a", "b", "c"} {
@@ -114,7 +113,7 @@ func TestLRUEvictionOfLiveEntryIsCountedAndLogged(t *testing.T) {
 
 func TestLRUDefaultCapacity(t *testing.T) {
 	t.Parallel()
-	s := dedupe.NewLRU(0)
+	s := dedupe.NewLRU(dedupe.LRUConfig{})
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
 	for i := range 1000 {
 		if err := s.Commit(t.Context(), fmt.Sprint(i), time.Hour); err != nil {
@@ -144,7 +143,7 @@ func TestLRUMemoryPerEntry(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		s := dedupe.NewLRU(n)
+		s := dedupe.NewLRU(dedupe.LRUConfig{Capacity: n})
 		fill(s)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
@@ -181,7 +180,7 @@ func benchArrival(member string) dedupe.Arrival {
 // full at DefaultCapacity, so that every insert evicts: the steady state of
 // a busy receiver, where the map and list are cold.
 func BenchmarkLRUFull(b *testing.B) {
-	s := dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRULogger(slog.New(slog.DiscardHandler)))
+	s := dedupe.NewLRU(dedupe.LRUConfig{Logger: slog.New(slog.DiscardHandler)})
 	b.Cleanup(func() { _ = s.Close(context.Background()) })
 	ctx := context.Background()
 	keys := func(i int) (d, id, p, o string) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/dedupe/redisstore"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 	"github.com/redis/go-redis/v9"
 )
@@ -22,7 +23,7 @@ func legacyTwinBody(alertID, company string) []byte {
 // receiver is a Deduper on a store on rdb, as one replica has them.
 type receiver struct {
 	t *testing.T
-	d *dedupe.Deduper
+	d *deduper.Deduper
 }
 
 func newReceiver(t *testing.T, rdb *redis.Client, opts ...redisstore.Option) receiver {
@@ -31,7 +32,7 @@ func newReceiver(t *testing.T, rdb *redis.Client, opts ...redisstore.Option) rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := dedupe.New(s, &dedupe.Config{Logger: slog.New(slog.DiscardHandler)})
+	d, err := deduper.New(s, &dedupe.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,18 +42,18 @@ func newReceiver(t *testing.T, rdb *redis.Client, opts ...redisstore.Option) rec
 // deliver runs one delivery as the receiver does: Begin, then Commit when
 // it is to be processed. It returns the outcome, or the error a receiver
 // answers 503 for.
-func (r receiver) deliver(ctx context.Context, key string, body []byte) (dedupe.Outcome, error) {
+func (r receiver) deliver(ctx context.Context, key string, body []byte) (deduper.Outcome, error) {
 	r.t.Helper()
 	ev, err := normalize.Parse(body)
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	l, err := r.d.Begin(ctx, dedupe.Delivery{Key: key, Event: ev})
+	l, err := r.d.Begin(ctx, deduper.Delivery{Key: key, Event: ev})
 	if err != nil {
 		return 0, err
 	}
-	if l.Outcome() == dedupe.Process {
-		return dedupe.Process, l.Commit(ctx)
+	if l.Outcome() == deduper.Process {
+		return deduper.Process, l.Commit(ctx)
 	}
 	return l.Outcome(), nil
 }
@@ -88,7 +89,7 @@ func TestDurabilityAcrossRestart(t *testing.T) {
 			before := newReceiver(t, srv.client(t))
 			for i := range n {
 				id := fmt.Sprint(i)
-				if got, err := before.deliver(ctx, "msg_"+id, connBody(id)); got != dedupe.Process || err != nil {
+				if got, err := before.deliver(ctx, "msg_"+id, connBody(id)); got != deduper.Process || err != nil {
 					t.Fatalf("first delivery %s: %v, %v; want processed", id, got, err)
 				}
 			}
@@ -108,16 +109,16 @@ func TestDurabilityAcrossRestart(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if twin == dedupe.Process && resend == dedupe.Process {
+				if twin == deduper.Process && resend == deduper.Process {
 					t.Errorf("occurrence %s: twin and resend both processed after the restart", id)
 				}
-				if twin == dedupe.Process {
+				if twin == deduper.Process {
 					twins++
 				}
-				if resend == dedupe.Process {
+				if resend == deduper.Process {
 					resends++
 				}
-				if twin == dedupe.Process || resend == dedupe.Process {
+				if twin == deduper.Process || resend == deduper.Process {
 					again++
 				}
 			}
@@ -159,7 +160,7 @@ func TestMemoryPressure(t *testing.T) {
 			r := newReceiver(t, rdb, tt.opts...)
 			for i := range n {
 				id := fmt.Sprint(i)
-				if got, err := r.deliver(ctx, "msg_"+id, connBody(id)); got != dedupe.Process || err != nil {
+				if got, err := r.deliver(ctx, "msg_"+id, connBody(id)); got != deduper.Process || err != nil {
 					t.Fatalf("first delivery %s: %v, %v; want processed", id, got, err)
 				}
 			}
@@ -180,7 +181,7 @@ func TestMemoryPressure(t *testing.T) {
 						failed++
 					case err != nil:
 						t.Fatal(err)
-					case got == dedupe.Process:
+					case got == deduper.Process:
 						processed++
 					}
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/dedupe/redisstore"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -23,7 +24,7 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 	prefix := fmt.Sprintf("codathook-test:%x:", rand.Uint64())
 	s := newStore(t, rdb, redisstore.WithPrefix(prefix))
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	d, err := dedupe.New(s, &dedupe.Config{Now: func() time.Time { return now }})
+	d, err := deduper.New(s, &dedupe.Config{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,11 +50,11 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := d.Begin(ctx, dedupe.Delivery{Key: fmt.Sprint("d", i, body[2]), Event: ev})
+			l, err := d.Begin(ctx, deduper.Delivery{Key: fmt.Sprint("d", i, body[2]), Event: ev})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if l.Outcome() == dedupe.Process {
+			if l.Outcome() == deduper.Process {
 				if err := l.Commit(ctx); err != nil {
 					t.Fatal(err)
 				}
@@ -77,7 +78,7 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 			t.Errorf("arrival key %q has no hash tag", k)
 		}
 		n := rdb.HLen(ctx, k).Val()
-		if max := int64(2*dedupe.DefaultMaxArrivals + 6); n > max {
+		if max := int64(2*deduper.DefaultMaxArrivals + 6); n > max {
 			t.Errorf("%s holds %d fields, want at most %d (MaxArrivals per side and the counters)", k, n, max)
 		}
 		mem := rdb.MemoryUsage(ctx, k).Val()
@@ -86,7 +87,7 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 	if ttl := rdb.PTTL(ctx, firstKey).Val(); ttl > firstTTL {
 		t.Errorf("the first interval's TTL grew from %v to %v: it must not slide", firstTTL, ttl)
 	}
-	if want := dedupe.DefaultRetention + 2*dedupe.DefaultWindow; firstTTL > want {
+	if want := deduper.DefaultRetention + 2*deduper.DefaultWindow; firstTTL > want {
 		t.Errorf("the first interval's TTL is %v, want at most Retention + 2 Window = %v", firstTTL, want)
 	}
 	if got := d.Unpaired(); got == 0 {

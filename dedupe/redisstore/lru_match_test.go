@@ -27,7 +27,7 @@ func TestArriveMatchesLRU(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 0xa11e))
 			r := newStore(t, rdb)
-			l := dedupe.NewLRU(1 << 12)
+			l := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1 << 12})
 			ctx := t.Context()
 			slots := map[[2]any][2]any{} // LRU slot -> Redis slot
 			seen := map[[2]any]bool{}

@@ -15,6 +15,7 @@ import (
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/dedupe/dedupetest"
 	"github.com/codathook/codathook/dedupe/redisstore"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 	"github.com/redis/go-redis/v9"
 )
@@ -297,23 +298,23 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 	rdb := newClient(t)
 	var c counter
 	rdb.AddHook(&c)
-	d, err := dedupe.New(newStore(t, rdb), nil)
+	d, err := deduper.New(newStore(t, rdb), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	deliver := func(key string, body []byte) (dedupe.Outcome, int64) {
+	deliver := func(key string, body []byte) (deduper.Outcome, int64) {
 		t.Helper()
 		ev, err := normalize.Parse(body)
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := c.n.Load()
-		l, err := d.Begin(ctx, dedupe.Delivery{Key: key, Event: ev})
+		l, err := d.Begin(ctx, deduper.Delivery{Key: key, Event: ev})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.Outcome() == dedupe.Process {
+		if l.Outcome() == deduper.Process {
 			if err := l.Commit(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -335,16 +336,16 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 		name        string
 		key         string
 		body        []byte
-		want        dedupe.Outcome
+		want        deduper.Outcome
 		wantTrips   int64
 		explanation string
 	}{
-		{"a new paired delivery", "msg_1", connBody("1"), dedupe.Process, 4,
+		{"a new paired delivery", "msg_1", connBody("1"), deduper.Process, 4,
 			"claim d:; claim i: + arrive; claim slot; commit d:, i:, slot"},
-		{"its retry", "msg_1", connBody("1"), dedupe.Duplicate, 1, "claim d: (Done)"},
-		{"a read.completed with three elements", "msg_2", readBody("2"), dedupe.Process, 4,
+		{"its retry", "msg_1", connBody("1"), deduper.Duplicate, 1, "claim d: (Done)"},
+		{"a read.completed with three elements", "msg_2", readBody("2"), deduper.Process, 4,
 			"claim d:; claim i: + 3 arrivals; 3 slot claims; 5 commits"},
-		{"a legacy twin of the first delivery", "a1", legacyTwin("a1", "1"), dedupe.Duplicate, 4,
+		{"a legacy twin of the first delivery", "a1", legacyTwin("a1", "1"), deduper.Duplicate, 4,
 			"claim i:a1; arrive; claim slot (Done); commit i:a1 + release"},
 	}
 	for _, tt := range tests {
@@ -367,11 +368,11 @@ func BenchmarkDeduperRedis(b *testing.B) {
 		b.Fatal(err)
 	}
 	// setup returns a Deduper on a fresh key prefix and its round-trip counter.
-	setup := func(b *testing.B) (*dedupe.Deduper, *counter) {
+	setup := func(b *testing.B) (*deduper.Deduper, *counter) {
 		rdb := newClient(b)
 		c := &counter{}
 		rdb.AddHook(c)
-		d, err := dedupe.New(newStore(b, rdb), nil)
+		d, err := deduper.New(newStore(b, rdb), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -388,8 +389,8 @@ func BenchmarkDeduperRedis(b *testing.B) {
 			n := fmt.Sprint(i)
 			i++
 			e.ID, e.CompanyID = "e"+n, "c"+n
-			l, err := d.Begin(ctx, dedupe.Delivery{Key: "msg_" + n, Event: &e})
-			if err != nil || l.Outcome() != dedupe.Process {
+			l, err := d.Begin(ctx, deduper.Delivery{Key: "msg_" + n, Event: &e})
+			if err != nil || l.Outcome() != deduper.Process {
 				b.Fatalf("Begin = %v, %v", l, err)
 			}
 			if err := l.Commit(ctx); err != nil {
@@ -401,7 +402,7 @@ func BenchmarkDeduperRedis(b *testing.B) {
 	b.Run("Duplicate", func(b *testing.B) {
 		d, c := setup(b)
 		ctx := b.Context()
-		del := dedupe.Delivery{Key: "msg_dup", Event: ev}
+		del := deduper.Delivery{Key: "msg_dup", Event: ev}
 		if l, err := d.Begin(ctx, del); err != nil {
 			b.Fatal(err)
 		} else if err := l.Commit(ctx); err != nil {
@@ -412,7 +413,7 @@ func BenchmarkDeduperRedis(b *testing.B) {
 		start := c.n.Load()
 		for b.Loop() {
 			n++
-			if l, err := d.Begin(ctx, del); err != nil || l.Outcome() != dedupe.Duplicate {
+			if l, err := d.Begin(ctx, del); err != nil || l.Outcome() != deduper.Duplicate {
 				b.Fatalf("Begin = %v, %v", l, err)
 			}
 		}

@@ -11,19 +11,19 @@
 // the receiver's and its store's (the unsent rest of a chunk is dropped
 // before each measurement). Growth is the larger of the HeapAlloc and
 // HeapInuse increases over the empty receiver. The store is
-// dedupe.NewLRU(dedupe.DefaultCapacity) passed with codathook.WithStore, which
+// dedupe.NewLRU(dedupe.LRUConfig{}) passed with codathook.WithStore, which
 // is what codathook.New builds when no store is given, so that its Len and
 // LiveEvictions can be read.
 //
 // The documented bound (dedupe/lru.go, measured by TestLRUMemoryPerEntry as
-// HeapAlloc growth): the store holds at most DefaultCapacity entries; a claim
+// HeapAlloc growth): the store holds at most the default capacity entries; a claim
 // entry costs about 131 bytes (keys are held as hashes, not kept), an
 // occurrence record with one arrival about 182 bytes (its side and member
 // are hashes too, so it keeps no key string alive). A new-format
 // read.completed delivery with one element writes four entries: the
 // delivery claim ("d:msg:" + webhook-id), the event id claim ("i:" + id),
 // the occurrence record of its interval and the slot claim of that arrival.
-// A full store therefore holds DefaultCapacity/4 deliveries at
+// A full store therefore holds the default capacity/4 deliveries at
 // 3 x 131 + 182 = 575 B each: the
 // documented estimate printed, 27.5 MiB. The check compares it with the HeapAlloc growth
 // (live bytes, as the documented figures are); HeapInuse, which also counts
@@ -45,6 +45,13 @@ import (
 )
 
 const mib = 1 << 20
+
+// The default store's capacity (entries) and heap bound, as
+// dedupe.LRUConfig documents them.
+const (
+	capacity       = 400_000
+	capacityMemory = 80 << 20
+)
 
 func main() {
 	n := flag.Int("n", 1_000_000, "unique deliveries")
@@ -71,7 +78,7 @@ func run(n, every int, flagsName, memprofile string) error {
 	if err != nil {
 		return err
 	}
-	store := dedupe.NewLRU(dedupe.DefaultCapacity, dedupe.WithLRULogger(slog.New(slog.DiscardHandler)))
+	store := dedupe.NewLRU(dedupe.LRUConfig{Logger: slog.New(slog.DiscardHandler)})
 	p, err := bench.NewPipeline(variant, store)
 	if err != nil {
 		return err
@@ -88,12 +95,12 @@ func run(n, every int, flagsName, memprofile string) error {
 		arrivalCost = 182
 		perDelivery = 3*claimCost + arrivalCost
 	)
-	estimate := float64(dedupe.DefaultCapacity/4) * perDelivery
-	claimOnly := float64(dedupe.DefaultCapacity) * claimCost
+	estimate := float64(capacity/4) * perDelivery
+	claimOnly := float64(capacity) * claimCost
 
 	base := heap()
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("deliveries: %d unique new-600B through the full receiver (flags=%s), default store: dedupe.NewLRU(%d)\n", n, variant, dedupe.DefaultCapacity)
+	fmt.Printf("deliveries: %d unique new-600B through the full receiver (flags=%s), default store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: %d})\n", n, variant, capacity)
 	fmt.Printf("heap in use before: %.1f MiB (HeapAlloc %.1f MiB)\n\n", float64(base.HeapInuse)/mib, float64(base.HeapAlloc)/mib)
 	fmt.Printf("%10s %10s %14s %14s %14s %12s %9s\n", "delivered", "store len", "live evictions", "HeapAlloc MiB", "HeapInuse MiB", "live growth", "elapsed")
 	start := time.Now()
@@ -132,17 +139,17 @@ func run(n, every int, flagsName, memprofile string) error {
 	}
 	fmt.Println()
 	fmt.Printf("callbacks: %d (one per delivery)\n", p.Calls.Load())
-	fmt.Printf("store entries: %d <= DefaultCapacity %d: %v\n", store.Len(), dedupe.DefaultCapacity, store.Len() <= dedupe.DefaultCapacity)
-	fmt.Printf("documented estimate for a full store: %d deliveries x %d B (3 claims x %d B + occurrence record %d B) = %.1f MiB; DefaultCapacity claim entries alone: %.1f MiB\n",
-		dedupe.DefaultCapacity/4, perDelivery, claimCost, arrivalCost, estimate/mib, claimOnly/mib)
+	fmt.Printf("store entries: %d <= the default capacity %d: %v\n", store.Len(), capacity, store.Len() <= capacity)
+	fmt.Printf("documented estimate for a full store: %d deliveries x %d B (3 claims x %d B + occurrence record %d B) = %.1f MiB; the default capacity claim entries alone: %.1f MiB\n",
+		capacity/4, perDelivery, claimCost, arrivalCost, estimate/mib, claimOnly/mib)
 	fmt.Printf("heap after %d deliveries: HeapAlloc %.1f MiB, HeapInuse %.1f MiB; live growth over the empty receiver %.1f MiB (peak %.1f MiB), HeapInuse growth %.1f MiB\n",
 		n, float64(end.HeapAlloc)/mib, float64(end.HeapInuse)/mib, float64(int64(end.HeapAlloc)-int64(base.HeapAlloc))/mib, peakGrowth,
 		float64(int64(end.HeapInuse)-int64(base.HeapInuse))/mib)
 	verdict := "within"
-	if peakGrowth*mib > float64(dedupe.DefaultCapacityMemory) {
-		verdict = fmt.Sprintf("OVER (by %.0f%%)", 100*(peakGrowth*mib/float64(dedupe.DefaultCapacityMemory)-1))
+	if peakGrowth*mib > float64(capacityMemory) {
+		verdict = fmt.Sprintf("OVER (by %.0f%%)", 100*(peakGrowth*mib/float64(capacityMemory)-1))
 	}
-	fmt.Printf("memory bound: entries %d <= %d; peak live growth %.1f MiB %s dedupe.DefaultCapacityMemory %.1f MiB (fresh-store estimate %.1f MiB)\n",
-		store.Len(), dedupe.DefaultCapacity, peakGrowth, verdict, float64(dedupe.DefaultCapacityMemory)/mib, estimate/mib)
+	fmt.Printf("memory bound: entries %d <= %d; peak live growth %.1f MiB %s capacityMemory %.1f MiB (fresh-store estimate %.1f MiB)\n",
+		store.Len(), capacity, peakGrowth, verdict, float64(capacityMemory)/mib, estimate/mib)
 	return nil
 }

@@ -6,7 +6,7 @@
 //
 //	receiver [-addr 127.0.0.1:18081] [-flags default] [-store lru] [-cpuprofile file]
 //
-// -store noop swaps the dedupe store for dedupe.Noop (nothing deduplicated)
+// -store noop swaps the dedupe store for deduper.Noop (nothing deduplicated)
 // and -flags none drops the flag gate: with both, the receiver shows what
 // verification, parsing and dispatch alone cost under load.
 //
@@ -30,6 +30,7 @@ import (
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/bench"
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -68,7 +69,7 @@ func run(addr, flagsName, storeName string) error {
 	switch storeName {
 	case "lru":
 	case "noop":
-		store = &dedupe.Noop{}
+		store = &deduper.Noop{}
 	default:
 		return fmt.Errorf("unknown store %q (lru, noop)", storeName)
 	}

@@ -1,4 +1,4 @@
-package dedupe_test
+package deduper_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -31,19 +32,19 @@ func FuzzBegin(f *testing.F) {
 		if err != nil {
 			return
 		}
-		s := dedupe.NewLRU(1000)
+		s := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})
 		defer s.Close(context.Background())
-		d, err := dedupe.New(s, nil)
+		d, err := deduper.New(s, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		del := dedupe.Delivery{Key: key, Event: ev}
+		del := deduper.Delivery{Key: key, Event: ev}
 		l, err := d.Begin(ctx, del)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := l.Outcome(), dedupe.Process; got != want {
+		if got, want := l.Outcome(), deduper.Process; got != want {
 			t.Fatalf("first Begin on an empty store: outcome = %v, want %v", got, want)
 		}
 		n := len(ev.Occurrences())
@@ -59,7 +60,7 @@ func FuzzBegin(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := l.Outcome(), dedupe.Process; got != want {
+		if got, want := l.Outcome(), deduper.Process; got != want {
 			t.Fatalf("Begin after Release: outcome = %v, want %v", got, want)
 		}
 		if err := l.Commit(ctx); err != nil {
@@ -69,7 +70,7 @@ func FuzzBegin(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := l.Outcome(), dedupe.Duplicate; got != want {
+		if got, want := l.Outcome(), deduper.Duplicate; got != want {
 			t.Fatalf("retry after Commit: outcome = %v, want %v", got, want)
 		}
 	})

@@ -1,4 +1,4 @@
-package dedupe
+package deduper
 
 import (
 	"crypto/sha256"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -279,7 +280,7 @@ func addExact(exact []string, k *keyBuf, first string, raw []byte) []string {
 // "o:" + K + "#" + epoch + "#" + slot, bounded; for an arrival that was not
 // recorded (pg.Epoch empty), a slot of its own: "o:" + K + "#~" + side +
 // "#" + member.
-func slotKey(k *keyBuf, pr *pair, side string, pg Pairing) string {
+func slotKey(k *keyBuf, pr *pair, side string, pg dedupe.Pairing) string {
 	var s scratch
 	b := append(append(s[:0], kindSlot...), pr.k...)
 	b = append(b, '#')

@@ -1,8 +1,10 @@
-package dedupe
+package deduper
 
 import (
 	"context"
 	"sync"
+
+	"github.com/codathook/codathook/dedupe"
 )
 
 // batchArr is the size of the stack arrays Begin, Skip and settle build
@@ -11,7 +13,7 @@ import (
 const batchArr = 6
 
 // opsBuf is a pooled buffer for batches larger than batchArr.
-type opsBuf struct{ ops []Op }
+type opsBuf struct{ ops []dedupe.Op }
 
 var opsPool = sync.Pool{New: func() any { return new(opsBuf) }}
 
@@ -21,7 +23,7 @@ const maxPooledOps = 256
 // opsRoom returns an empty slice with room for n ops: arr's when n fits,
 // else the buffer *buf, borrowed from opsPool on first use; the caller
 // returns it with releaseOps.
-func opsRoom(arr *[batchArr]Op, n int, buf **opsBuf) []Op {
+func opsRoom(arr *[batchArr]dedupe.Op, n int, buf **opsBuf) []dedupe.Op {
 	if n <= batchArr {
 		return arr[:0]
 	}
@@ -30,7 +32,7 @@ func opsRoom(arr *[batchArr]Op, n int, buf **opsBuf) []Op {
 	}
 	b := *buf
 	if cap(b.ops) < n {
-		b.ops = make([]Op, 0, n)
+		b.ops = make([]dedupe.Op, 0, n)
 	}
 	return b.ops[:0]
 }
@@ -51,7 +53,7 @@ func releaseOps(b *opsBuf) {
 // do runs ops: on the LRU in one Do, called directly so that ops stays on
 // the caller's stack; on another BatchStore in one Do when there is more
 // than one op; else one Store call per op.
-func (d *Deduper) do(ctx context.Context, ops []Op) {
+func (d *Deduper) do(ctx context.Context, ops []dedupe.Op) {
 	if d.lru != nil {
 		_ = d.lru.Do(ctx, ops) // sets every op's Err
 		return
@@ -59,7 +61,7 @@ func (d *Deduper) do(ctx context.Context, ops []Op) {
 	if d.batch != nil && len(ops) > 1 {
 		// A copy, so that ops (usually on the caller's stack) does not
 		// escape through the interface call.
-		batch := append([]Op(nil), ops...)
+		batch := append([]dedupe.Op(nil), ops...)
 		err := d.batch.Do(ctx, batch)
 		copy(ops, batch)
 		if err != nil {
@@ -72,13 +74,13 @@ func (d *Deduper) do(ctx context.Context, ops []Op) {
 	for i := range ops {
 		o := &ops[i]
 		switch o.Kind {
-		case OpClaim:
+		case dedupe.OpClaim:
 			o.State, o.Err = d.store.Claim(ctx, o.Key, o.TTL)
-		case OpCommit:
+		case dedupe.OpCommit:
 			o.Err = d.store.Commit(ctx, o.Key, o.TTL)
-		case OpRelease:
+		case dedupe.OpRelease:
 			o.Err = d.store.Release(ctx, o.Key)
-		case OpArrive:
+		case dedupe.OpArrive:
 			o.Pairing, o.Err = d.store.Arrive(ctx, o.Key, o.Arrival)
 		}
 	}

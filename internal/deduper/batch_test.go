@@ -1,4 +1,4 @@
-package dedupe_test
+package deduper_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 )
 
 // batchStore turns a Store into a BatchStore whose Do runs the ops one by
@@ -64,10 +65,10 @@ func TestDeduperBatchStoreSameOutcomes(t *testing.T) {
 			t.Parallel()
 			rng := rand.New(rand.NewPCG(seed, 7))
 			clk := newClock()
-			plain := newEnvWith(t, clk, dedupe.NewLRU(10_000, dedupe.WithLRUClock(clk.Now)))
-			bs := &batchStore{Store: dedupe.NewLRU(10_000, dedupe.WithLRUClock(clk.Now))}
+			plain := newEnvWith(t, clk, dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: clk.Now}))
+			bs := &batchStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: clk.Now})}
 			batched := newEnvWith(t, clk, bs)
-			var held [][2]*dedupe.Lease
+			var held [][2]*deduper.Lease
 			for step := range 60 {
 				body := bodies[rng.IntN(len(bodies))]
 				key := keys[rng.IntN(len(keys))]
@@ -97,8 +98,8 @@ func TestDeduperBatchStoreSameOutcomes(t *testing.T) {
 						t.Fatalf("step %d (%q %s): plain %v %v, batched %v %v", step, key, body,
 							lp.Outcome(), lp.Elements(), lb.Outcome(), lb.Elements())
 					}
-					if lp.Outcome() == dedupe.Process {
-						held = append(held, [2]*dedupe.Lease{lp, lb})
+					if lp.Outcome() == deduper.Process {
+						held = append(held, [2]*deduper.Lease{lp, lb})
 					}
 				}
 			}
@@ -123,11 +124,13 @@ func TestDeduperManyElements(t *testing.T) {
 	t.Parallel()
 	types := []string{"invoices", "bills", "customers", "suppliers", "payments", "journals", "accounts", "items", "taxRates"}
 	stores := map[string]func(*clock) dedupe.Store{
-		"lru": func(c *clock) dedupe.Store { return dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now)) },
+		"lru": func(c *clock) dedupe.Store { return dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: c.Now}) },
 		"batch": func(c *clock) dedupe.Store {
-			return &batchStore{Store: dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))}
+			return &batchStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: c.Now})}
 		},
-		"plain": func(c *clock) dedupe.Store { return plainStore{dedupe.NewLRU(10_000, dedupe.WithLRUClock(c.Now))} },
+		"plain": func(c *clock) dedupe.Store {
+			return plainStore{dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: c.Now})}
+		},
 	}
 	for name, newStore := range stores {
 		t.Run(name, func(t *testing.T) {

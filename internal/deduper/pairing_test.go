@@ -1,4 +1,4 @@
-package dedupe_test
+package deduper_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 )
 
 // set moves the clock to t.
@@ -193,9 +194,9 @@ func TestPairingTwoOccurrencesInOneWindow(t *testing.T) {
 func TestPairingMaxArrivals(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	s := dedupe.NewLRU(10_000, dedupe.WithLRUClock(clk.Now))
+	s := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: clk.Now})
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	d, err := dedupe.New(s, &dedupe.Config{Now: clk.Now, MaxArrivals: 3})
+	d, err := deduper.New(s, &dedupe.Config{Now: clk.Now, MaxArrivals: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,9 +235,9 @@ func TestPairingHotKeyMemoryIsFlat(t *testing.T) {
 	}
 	clk := newClock()
 	quiet := slog.New(slog.DiscardHandler) // the default capacity evicts at this rate; that is issue 13's
-	s := dedupe.NewLRU(40_000, dedupe.WithLRUClock(clk.Now), dedupe.WithLRULogger(quiet))
+	s := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 40_000, Now: clk.Now, Logger: quiet})
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	d, err := dedupe.New(s, &dedupe.Config{Now: clk.Now, Logger: quiet})
+	d, err := deduper.New(s, &dedupe.Config{Now: clk.Now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,8 +267,8 @@ func TestPairingHotKeyMemoryIsFlat(t *testing.T) {
 	if second > first+first/4 {
 		t.Errorf("heap grew from %d KiB to %d KiB between 15,000 and 30,000 occurrences of one key, want flat (within 25%%; one growing record would double it)", first>>10, second>>10)
 	}
-	if second > dedupe.DefaultCapacityMemory {
-		t.Errorf("heap %d MiB over DefaultCapacityMemory", second>>20)
+	if second > defaultCapacityMemory {
+		t.Errorf("heap %d MiB over the documented 80 MiB", second>>20)
 	}
 }
 
@@ -281,9 +282,9 @@ func TestDefaultStoreHolds100kDeliveries(t *testing.T) {
 	}
 	t.Parallel()
 	clk := newClock()
-	s := dedupe.NewLRU(0, dedupe.WithLRUClock(clk.Now))
+	s := dedupe.NewLRU(dedupe.LRUConfig{Now: clk.Now})
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	d, err := dedupe.New(s, &dedupe.Config{Now: clk.Now})
+	d, err := deduper.New(s, &dedupe.Config{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,3 +312,7 @@ func TestDefaultStoreHolds100kDeliveries(t *testing.T) {
 		t.Errorf("LiveEvictions() = %d, want 0", got)
 	}
 }
+
+// defaultCapacityMemory is the heap bound dedupe.LRUConfig documents for
+// the default capacity.
+const defaultCapacityMemory = 80 << 20

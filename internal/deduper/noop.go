@@ -1,9 +1,11 @@
-package dedupe
+package deduper
 
 import (
 	"context"
 	"sync/atomic"
 	"time"
+
+	"github.com/codathook/codathook/dedupe"
 )
 
 // Noop is a [Store] that never reports a duplicate: every Claim returns
@@ -15,20 +17,20 @@ type Noop struct {
 	epochs atomic.Int64
 }
 
-var _ Store = (*Noop)(nil)
+var _ dedupe.Store = (*Noop)(nil)
 
 // Claim always returns Claimed.
-func (n *Noop) Claim(_ context.Context, _ string, _ time.Duration) (State, error) {
+func (n *Noop) Claim(_ context.Context, _ string, _ time.Duration) (dedupe.State, error) {
 	if n.closed.Load() {
-		return 0, ErrClosed
+		return 0, dedupe.ErrClosed
 	}
-	return Claimed, nil
+	return dedupe.Claimed, nil
 }
 
 // Commit does nothing.
 func (n *Noop) Commit(_ context.Context, _ string, _ time.Duration) error {
 	if n.closed.Load() {
-		return ErrClosed
+		return dedupe.ErrClosed
 	}
 	return nil
 }
@@ -36,18 +38,18 @@ func (n *Noop) Commit(_ context.Context, _ string, _ time.Duration) error {
 // Release does nothing.
 func (n *Noop) Release(_ context.Context, _ string) error {
 	if n.closed.Load() {
-		return ErrClosed
+		return dedupe.ErrClosed
 	}
 	return nil
 }
 
 // Arrive returns a new slot on every call, so no two arrivals are ever
 // paired.
-func (n *Noop) Arrive(_ context.Context, _ string, _ Arrival) (Pairing, error) {
+func (n *Noop) Arrive(_ context.Context, _ string, _ dedupe.Arrival) (dedupe.Pairing, error) {
 	if n.closed.Load() {
-		return Pairing{}, ErrClosed
+		return dedupe.Pairing{}, dedupe.ErrClosed
 	}
-	return Pairing{Epoch: "noop", Slot: n.epochs.Add(1)}, nil
+	return dedupe.Pairing{Epoch: "noop", Slot: n.epochs.Add(1)}, nil
 }
 
 // Close marks the store closed. It is idempotent.

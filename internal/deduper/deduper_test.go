@@ -1,4 +1,4 @@
-package dedupe_test
+package deduper_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -85,35 +86,35 @@ type env struct {
 	t     *testing.T
 	clk   *clock
 	store dedupe.Store
-	d     *dedupe.Deduper
+	d     *deduper.Deduper
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	clk := newClock()
-	return newEnvWith(t, clk, dedupe.NewLRU(10_000, dedupe.WithLRUClock(clk.Now)))
+	return newEnvWith(t, clk, dedupe.NewLRU(dedupe.LRUConfig{Capacity: 10_000, Now: clk.Now}))
 }
 
 func newEnvWith(t *testing.T, clk *clock, s dedupe.Store) *env {
 	t.Helper()
 	t.Cleanup(func() { _ = s.Close(context.Background()) })
-	d, err := dedupe.New(s, &dedupe.Config{Now: clk.Now})
+	d, err := deduper.New(s, &dedupe.Config{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, clk: clk, store: s, d: d}
 }
 
-func (e *env) delivery(key string, body []byte) dedupe.Delivery {
+func (e *env) delivery(key string, body []byte) deduper.Delivery {
 	e.t.Helper()
 	ev, err := normalize.Parse(body)
 	if err != nil {
 		e.t.Fatalf("normalize.Parse(%s): %v", body, err)
 	}
-	return dedupe.Delivery{Key: key, Event: ev}
+	return deduper.Delivery{Key: key, Event: ev}
 }
 
-func (e *env) begin(key string, body []byte) *dedupe.Lease {
+func (e *env) begin(key string, body []byte) *deduper.Lease {
 	e.t.Helper()
 	l, err := e.d.Begin(e.t.Context(), e.delivery(key, body))
 	if err != nil {
@@ -124,10 +125,10 @@ func (e *env) begin(key string, body []byte) *dedupe.Lease {
 
 // process runs a delivery to completion the way the receiver does: Begin,
 // then Commit when the outcome is Process. It returns the outcome.
-func (e *env) process(key string, body []byte) dedupe.Outcome {
+func (e *env) process(key string, body []byte) deduper.Outcome {
 	e.t.Helper()
 	l := e.begin(key, body)
-	if l.Outcome() == dedupe.Process {
+	if l.Outcome() == deduper.Process {
 		if err := l.Commit(e.t.Context()); err != nil {
 			e.t.Fatalf("Commit(%q): %v", key, err)
 		}
@@ -145,7 +146,7 @@ func (e *env) skip(key string, body []byte) {
 type step struct {
 	key  string
 	body []byte
-	want dedupe.Outcome
+	want deduper.Outcome
 }
 
 func (e *env) run(steps []step) {
@@ -158,9 +159,9 @@ func (e *env) run(steps []step) {
 }
 
 const (
-	P = dedupe.Process
-	D = dedupe.Duplicate
-	F = dedupe.InFlight
+	P = deduper.Process
+	D = deduper.Duplicate
+	F = deduper.InFlight
 )
 
 func TestDeduperRetries(t *testing.T) {
@@ -495,7 +496,7 @@ func TestDeduperCrashedClaimExpiresAfterLease(t *testing.T) {
 	if got := e.process("msg_1", body); got != F {
 		t.Errorf("before the lease expires: outcome = %v, want %v", got, F)
 	}
-	e.clk.Advance(dedupe.DefaultLease + time.Second)
+	e.clk.Advance(deduper.DefaultLease + time.Second)
 	if got := e.process("msg_1", body); got != P {
 		t.Errorf("after the lease expired: outcome = %v, want %v", got, P)
 	}
@@ -515,14 +516,14 @@ func TestDeduperWindow(t *testing.T) {
 		name      string
 		advance   time.Duration // when the new twin arrives
 		generated time.Duration // its generatedDate, after the legacy arrival
-		want      dedupe.Outcome
+		want      deduper.Outcome
 	}{
-		{name: "a twin generated within the window is a duplicate", advance: dedupe.DefaultWindow - time.Minute, generated: dedupe.DefaultWindow - time.Minute, want: D},
+		{name: "a twin generated within the window is a duplicate", advance: deduper.DefaultWindow - time.Minute, generated: deduper.DefaultWindow - time.Minute, want: D},
 		{name: "a twin generated before the legacy arrival is a duplicate", advance: time.Minute, generated: -2 * time.Minute, want: D},
 		{name: "a twin whose first attempts failed, 28 hours later, is a duplicate", advance: 28 * time.Hour, generated: 0, want: D},
-		{name: "an arrival generated after the window is processed", advance: dedupe.DefaultWindow + time.Minute, generated: dedupe.DefaultWindow + time.Minute, want: P},
-		{name: "an arrival generated before the window is processed", advance: 0, generated: -dedupe.DefaultWindow - time.Second, want: P},
-		{name: "an arrival older than window plus retention is processed", advance: dedupe.DefaultRetention + dedupe.DefaultWindow + time.Second, generated: 0, want: P},
+		{name: "an arrival generated after the window is processed", advance: deduper.DefaultWindow + time.Minute, generated: deduper.DefaultWindow + time.Minute, want: P},
+		{name: "an arrival generated before the window is processed", advance: 0, generated: -deduper.DefaultWindow - time.Second, want: P},
+		{name: "an arrival older than window plus retention is processed", advance: deduper.DefaultRetention + deduper.DefaultWindow + time.Second, generated: 0, want: P},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -571,7 +572,7 @@ func (c *countingStore) Arrive(ctx context.Context, k string, a dedupe.Arrival) 
 func TestDeduperDuplicateViaTwinCommitsDeliveryKey(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	cs := &countingStore{Store: dedupe.NewLRU(100, dedupe.WithLRUClock(clk.Now))}
+	cs := &countingStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 100, Now: clk.Now})}
 	e := newEnvWith(t, clk, cs)
 	e.run([]step{
 		{"a1", legacyConnStatus("a1", "PendingAuth", "Linked"), P},
@@ -587,7 +588,7 @@ func TestDeduperDuplicateViaTwinCommitsDeliveryKey(t *testing.T) {
 func TestDeduperStoreErrors(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
-	cs := &countingStore{Store: dedupe.NewLRU(100, dedupe.WithLRUClock(clk.Now))}
+	cs := &countingStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 100, Now: clk.Now})}
 	e := newEnvWith(t, clk, cs)
 	body := newConn("e1", "connection.connected", "Linked")
 	cs.fail.Store(true)
@@ -607,7 +608,7 @@ func TestDeduperStoreErrors(t *testing.T) {
 	// The failed commit left the claims to expire: the delivery is in
 	// flight until the lease runs out, then processed again.
 	e.run([]step{{"msg_1", body, F}})
-	clk.Advance(dedupe.DefaultLease + time.Second)
+	clk.Advance(deduper.DefaultLease + time.Second)
 	e.run([]step{{"msg_1", body, P}})
 }
 
@@ -635,13 +636,13 @@ func TestDeduperConcurrentTwinsProcessOnce(t *testing.T) {
 						return
 					}
 					switch l.Outcome() {
-					case dedupe.Process:
+					case deduper.Process:
 						processed.Add(1)
 						if err := l.Commit(context.Background()); err != nil {
 							t.Error(err)
 						}
 						return
-					case dedupe.Duplicate:
+					case deduper.Duplicate:
 						return
 					}
 				}
@@ -662,14 +663,14 @@ func TestNewValidatesConfig(t *testing.T) {
 		cfg     *dedupe.Config
 		wantErr bool
 	}{
-		{name: "nil config selects defaults", store: &dedupe.Noop{}, cfg: nil},
+		{name: "nil config selects defaults", store: &deduper.Noop{}, cfg: nil},
 		{name: "nil store is refused", store: nil, cfg: nil, wantErr: true},
-		{name: "negative lease is refused", store: &dedupe.Noop{}, cfg: &dedupe.Config{Lease: -1}, wantErr: true},
+		{name: "negative lease is refused", store: &deduper.Noop{}, cfg: &dedupe.Config{Lease: -1}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := dedupe.New(tt.store, tt.cfg)
+			_, err := deduper.New(tt.store, tt.cfg)
 			if got := err != nil; got != tt.wantErr {
 				t.Errorf("New error = %v, want error: %v", err, tt.wantErr)
 			}
@@ -679,7 +680,7 @@ func TestNewValidatesConfig(t *testing.T) {
 
 func TestNoopNeverDuplicates(t *testing.T) {
 	t.Parallel()
-	d, err := dedupe.New(&dedupe.Noop{}, nil)
+	d, err := deduper.New(&deduper.Noop{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,11 +689,11 @@ func TestNoopNeverDuplicates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		l, err := d.Begin(t.Context(), dedupe.Delivery{Key: "msg_1", Event: ev})
+		l, err := d.Begin(t.Context(), deduper.Delivery{Key: "msg_1", Event: ev})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := l.Outcome(), dedupe.Process; got != want {
+		if got, want := l.Outcome(), deduper.Process; got != want {
 			t.Errorf("Noop outcome = %v, want %v", got, want)
 		}
 		_ = l.Commit(t.Context())
@@ -780,7 +781,7 @@ func TestDeduperProcessed(t *testing.T) {
 		t.Error("Processed read an id key")
 	}
 	// A store that cannot peek never short-cuts.
-	n, err := dedupe.New(&dedupe.Noop{}, nil)
+	n, err := deduper.New(&deduper.Noop{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package dedupe_test
+package deduper_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -16,10 +17,10 @@ import (
 const benchPool = 1 << 14
 
 // newBenchDeduper returns a Deduper on a fresh LRU large enough for the pool.
-func newBenchDeduper(b *testing.B) *dedupe.Deduper {
-	s := dedupe.NewLRU(8 * benchPool)
+func newBenchDeduper(b *testing.B) *deduper.Deduper {
+	s := dedupe.NewLRU(dedupe.LRUConfig{Capacity: 8 * benchPool})
 	b.Cleanup(func() { _ = s.Close(context.Background()) })
-	d, err := dedupe.New(s, nil)
+	d, err := deduper.New(s, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,8 +28,8 @@ func newBenchDeduper(b *testing.B) *dedupe.Deduper {
 }
 
 // pool parses benchPool distinct deliveries built by body(i).
-func pool(b *testing.B, body func(i string) []byte) []dedupe.Delivery {
-	dels := make([]dedupe.Delivery, benchPool)
+func pool(b *testing.B, body func(i string) []byte) []deduper.Delivery {
+	dels := make([]deduper.Delivery, benchPool)
 	for i := range dels {
 		n := strconv.Itoa(i)
 		// Generated now: an occurrence older than Window plus Retention
@@ -37,7 +38,7 @@ func pool(b *testing.B, body func(i string) []byte) []dedupe.Delivery {
 		if err != nil {
 			b.Fatal(err)
 		}
-		dels[i] = dedupe.Delivery{Key: "msg_2sZ3mX0bC" + n, Event: ev}
+		dels[i] = deduper.Delivery{Key: "msg_2sZ3mX0bC" + n, Event: ev}
 	}
 	return dels
 }
@@ -48,7 +49,7 @@ func pool(b *testing.B, body func(i string) []byte) []dedupe.Delivery {
 // commits), and Begin of a retried duplicate (one claim). Every new
 // delivery is distinct (ids and companies differ).
 func BenchmarkDeduper(b *testing.B) {
-	newRounds := func(b *testing.B, dels []dedupe.Delivery) {
+	newRounds := func(b *testing.B, dels []deduper.Delivery) {
 		d := newBenchDeduper(b)
 		ctx := b.Context()
 		b.ReportAllocs()
@@ -61,7 +62,7 @@ func BenchmarkDeduper(b *testing.B) {
 			}
 			l, err := d.Begin(ctx, dels[i])
 			i++
-			if err != nil || l.Outcome() != dedupe.Process {
+			if err != nil || l.Outcome() != deduper.Process {
 				b.Fatalf("Begin = %v, %v; want process", l, err)
 			}
 			if err := l.Commit(ctx); err != nil {
@@ -88,7 +89,7 @@ func BenchmarkDeduper(b *testing.B) {
 		}
 		d := newBenchDeduper(b)
 		ctx := b.Context()
-		del := dedupe.Delivery{Key: "msg_1", Event: ev}
+		del := deduper.Delivery{Key: "msg_1", Event: ev}
 		l, err := d.Begin(ctx, del)
 		if err != nil {
 			b.Fatal(err)
@@ -99,7 +100,7 @@ func BenchmarkDeduper(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			l, err := d.Begin(ctx, del)
-			if err != nil || l.Outcome() != dedupe.Duplicate {
+			if err != nil || l.Outcome() != deduper.Duplicate {
 				b.Fatalf("Begin = %v, %v; want duplicate", l, err)
 			}
 			_ = l.Commit(ctx) // settled: no-op

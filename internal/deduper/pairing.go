@@ -1,4 +1,4 @@
-package dedupe
+package deduper
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -14,14 +15,14 @@ import (
 // new event's generatedDate (identical across Svix retries, resends and
 // replays), else now: a legacy delivery's first arrival (its retries find
 // that arrival again by their member). A date in the future counts as now.
-func (d *Deduper) arrival(ev *normalize.Event, sd string) (Arrival, bool) {
+func (d *Deduper) arrival(ev *normalize.Event, sd string) (dedupe.Arrival, bool) {
 	now := d.now()
 	at := now
 	if t, ok := generated(ev); ok && t.Before(now) {
 		at = t
 	}
 	ttl := at.Add(d.window + d.retention).Sub(now)
-	return Arrival{Side: sd, At: at, Window: d.window, TTL: ttl, Limit: d.maxArrivals}, ttl > 0
+	return dedupe.Arrival{Side: sd, At: at, Window: d.window, TTL: ttl, Limit: d.maxArrivals}, ttl > 0
 }
 
 // generated returns ev's generatedDate, when it has one that parses (an
@@ -41,15 +42,15 @@ func generated(ev *normalize.Event) (time.Time, bool) {
 // arrive appends to ops an OpArrive of a for each of p's pairs; when a
 // cannot be recorded (its occurrence is older than Window plus Retention),
 // it appends none and gives every pair a slot of its own instead.
-func (d *Deduper) arrive(ops []Op, kb *keyBuf, p *plan, a Arrival, recordable bool, ev *normalize.Event) []Op {
+func (d *Deduper) arrive(ops []dedupe.Op, kb *keyBuf, p *plan, a dedupe.Arrival, recordable bool, ev *normalize.Event) []dedupe.Op {
 	for i := range p.pairs {
 		pr := &p.pairs[i]
 		if !recordable {
-			pr.slot = slotKey(kb, pr, a.Side, Pairing{})
+			pr.slot = slotKey(kb, pr, a.Side, dedupe.Pairing{})
 			continue
 		}
 		a.Member = pr.member
-		ops = append(ops, Op{Kind: OpArrive, Key: pr.occ, Arrival: a})
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpArrive, Key: pr.occ, Arrival: a})
 	}
 	if !recordable && len(p.pairs) > 0 {
 		d.unpaired.Add(uint64(len(p.pairs)))
@@ -60,12 +61,12 @@ func (d *Deduper) arrive(ops []Op, kb *keyBuf, p *plan, a Arrival, recordable bo
 }
 
 // overLimit counts an arrival that Config.MaxArrivals kept from being
-// recorded, and warns (at most once per EvictionWarnInterval).
+// recorded, and warns (at most once per warnInterval).
 func (d *Deduper) overLimit(ev *normalize.Event) {
 	n := d.unpaired.Add(1)
 	now := time.Now().UnixNano()
 	last := d.lastOverWarn.Load()
-	if last != 0 && now-last < int64(EvictionWarnInterval) || !d.lastOverWarn.CompareAndSwap(last, now) {
+	if last != 0 && now-last < int64(warnInterval) || !d.lastOverWarn.CompareAndSwap(last, now) {
 		return
 	}
 	d.logger.Warn("dedupe: an occurrence key had more arrivals in one pairing window than Config.MaxArrivals; the arrival is processed without pairing, so its twin may be processed too",
@@ -97,7 +98,7 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	)
 	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0])
 	var (
-		arr [batchArr]Op
+		arr [batchArr]dedupe.Op
 		buf *opsBuf
 	)
 	defer func() { releaseOps(buf) }()
@@ -114,3 +115,7 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	}
 	return nil
 }
+
+// warnInterval is the least time between two warnings about arrivals over
+// the limit.
+const warnInterval = time.Minute

@@ -1,4 +1,4 @@
-package dedupe
+package deduper
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/normalize"
 )
 
-// Defaults for [Config].
+// Defaults for the fields of [dedupe.Config].
 const (
 	// DefaultRetention covers Svix's retry horizon (about 28 hours) with
 	// margin: a retry of a processed delivery is still a duplicate.
@@ -33,47 +34,21 @@ const (
 	DefaultLease = 2 * time.Minute
 )
 
-// Config tunes a [Deduper]. The zero value and a nil *Config select the
-// defaults.
-type Config struct {
-	// Retention is how long committed keys are remembered (default
-	// DefaultRetention), and how long after its occurrence time plus
-	// Window an arrival is kept for its twin to pair with.
-	Retention time.Duration
-	// Window is the pairing window (default DefaultWindow). Every replica
-	// sharing a store must use the same Window.
-	Window time.Duration
-	// MaxArrivals bounds the arrivals one occurrence key records per side
-	// and window-aligned interval (default DefaultMaxArrivals). An arrival
-	// past it is processed without pairing: its twin may be processed too.
-	MaxArrivals int
-	// Lease is the TTL of a claim (default DefaultLease). A callback that
-	// runs longer than Lease may run twice: the receiver's callback timeout
-	// must be shorter than Lease.
-	Lease time.Duration
-	// Logger receives store errors the Deduper cannot return and commits
-	// made after their lease expired (default slog.Default()).
-	Logger *slog.Logger
-	// Now is the clock for lease deadlines (default time.Now). Stores keep
-	// their own clocks for expiry.
-	Now func() time.Time
-}
-
 // Deduper decides, per delivery, whether its occurrences still need
 // processing, using a [Store] shared by every replica. It is safe for
 // concurrent use. The package documentation describes the keys and the
 // pairing rules.
 type Deduper struct {
-	store       Store
+	store       dedupe.Store
 	retention   time.Duration
 	window      time.Duration
 	lease       time.Duration
 	maxArrivals int
 	logger      *slog.Logger
 	now         func() time.Time
-	batch       BatchStore // store, when it runs batches; else nil
-	peeker      Peeker     // store, when it peeks; else nil
-	lru         *LRU       // store, when it is the in-memory LRU: batches without copying
+	batch       dedupe.BatchStore // store, when it runs batches; else nil
+	peeker      dedupe.Peeker     // store, when it peeks; else nil
+	lru         *dedupe.LRU       // store, when it is the in-memory LRU: batches without copying
 
 	unpaired     atomic.Uint64 // arrivals not recorded: too old, or over maxArrivals
 	lastOverWarn atomic.Int64  // Unix nanoseconds of the last over-limit warning
@@ -81,11 +56,11 @@ type Deduper struct {
 
 // New returns a Deduper over store. It fails on a nil store or a negative
 // duration in cfg; a nil cfg selects the defaults.
-func New(store Store, cfg *Config) (*Deduper, error) {
+func New(store dedupe.Store, cfg *dedupe.Config) (*Deduper, error) {
 	if store == nil {
 		return nil, errors.New("dedupe: nil store")
 	}
-	var c Config
+	var c dedupe.Config
 	if cfg != nil {
 		c = *cfg
 	}
@@ -110,9 +85,9 @@ func New(store Store, cfg *Config) (*Deduper, error) {
 	if d.now == nil {
 		d.now = time.Now
 	}
-	d.batch, _ = store.(BatchStore)
-	d.peeker, _ = store.(Peeker)
-	d.lru, _ = store.(*LRU)
+	d.batch, _ = store.(dedupe.BatchStore)
+	d.peeker, _ = store.(dedupe.Peeker)
+	d.lru, _ = store.(*dedupe.LRU)
 	return d, nil
 }
 
@@ -137,22 +112,22 @@ type Delivery struct {
 // batch. It tries every key and joins the errors.
 func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 	var (
-		arr [batchArr]Op
+		arr [batchArr]dedupe.Op
 		buf *opsBuf
 	)
 	ops := opsRoom(&arr, len(commit)+len(release), &buf)
 	for _, c := range commit {
-		ops = append(ops, Op{Kind: OpCommit, Key: c.key, TTL: c.ttl})
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpCommit, Key: c.key, TTL: c.ttl})
 	}
 	for _, c := range release {
-		ops = append(ops, Op{Kind: OpRelease, Key: c.key})
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpRelease, Key: c.key})
 	}
 	d.do(ctx, ops)
 	var cerr, rerr []error
 	for i := range ops {
 		switch {
 		case ops[i].Err == nil:
-		case ops[i].Kind == OpCommit:
+		case ops[i].Kind == dedupe.OpCommit:
 			cerr = append(cerr, ops[i].Err)
 		default:
 			rerr = append(rerr, ops[i].Err)
@@ -180,7 +155,7 @@ func (d *Deduper) Processed(ctx context.Context, key string) bool {
 		return false
 	}
 	st, err := d.peeker.Peek(ctx, deliveryClaimKey(key))
-	return err == nil && st == Done
+	return err == nil && st == dedupe.Done
 }
 
 // Begin claims del's delivery key, then its exact occurrence keys, records
@@ -209,14 +184,14 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	ev := del.Event
 	sd := side(ev)
 	first := firstKey(ev, sd, dk)
-	one := [1]Op{{Kind: OpClaim, Key: first, TTL: d.lease}}
+	one := [1]dedupe.Op{{Kind: dedupe.OpClaim, Key: first, TTL: d.lease}}
 	d.do(ctx, one[:])
 	switch st, err := one[0].State, one[0].Err; {
 	case err != nil:
 		return nil, fmt.Errorf("dedupe: claim: %w", err)
-	case st == Done:
+	case st == dedupe.Done:
 		return duplicateLease, nil
-	case st == Pending:
+	case st == dedupe.Pending:
 		return inFlightLease, nil
 	}
 	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease)}
@@ -240,14 +215,14 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	// first arrives, and a retry finds that arrival again (see the package
 	// documentation).
 	var (
-		arr [batchArr]Op
+		arr [batchArr]dedupe.Op
 		buf *opsBuf // both batches' room when they outgrow arr
 	)
 	defer func() { releaseOps(buf) }()
 	a, recordable := d.arrival(ev, sd)
 	ops := opsRoom(&arr, len(p.exact)+len(p.pairs), &buf)
 	for _, k := range p.exact {
-		ops = append(ops, Op{Kind: OpClaim, Key: k, TTL: d.lease})
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: k, TTL: d.lease})
 	}
 	ops = d.arrive(ops, &kb, &p, a, recordable, ev)
 	d.do(ctx, ops)
@@ -257,20 +232,20 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		o := &ops[i]
 		switch {
 		case o.Err != nil:
-			if len(errs) == 0 && o.Kind == OpArrive {
+			if len(errs) == 0 && o.Kind == dedupe.OpArrive {
 				failed = "arrive"
 			}
 			errs = append(errs, o.Err)
-		case o.Kind == OpArrive:
+		case o.Kind == dedupe.OpArrive:
 			pr := &p.pairs[i-len(p.exact)]
 			pr.slot = slotKey(&kb, pr, sd, o.Pairing)
 			if o.Pairing.Epoch == "" {
 				d.overLimit(ev)
 			}
-		case o.State == Claimed:
+		case o.State == dedupe.Claimed:
 			l.held = append(l.held, claim{o.Key, d.retention})
 		case decided != Process:
-		case o.State == Done:
+		case o.State == dedupe.Done:
 			// Processed through an exact key (a twin with the same id,
 			// push operation key, syncId or report id).
 			decided = Duplicate
@@ -291,7 +266,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	// One batch: claim every slot.
 	ops = opsRoom(&arr, len(p.pairs), &buf)
 	for i := range p.pairs {
-		ops = append(ops, Op{Kind: OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
 	}
 	d.do(ctx, ops)
 	// A slot lives as long as an arrival that shares it may still come.
@@ -302,13 +277,13 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		switch {
 		case o.Err != nil:
 			errs = append(errs, o.Err)
-		case o.State == Claimed:
+		case o.State == dedupe.Claimed:
 			l.held = append(l.held, claim{o.Key, slotTTL})
 			claimed++
 			if p.pairs[i].element >= 0 {
 				readsClaimed++
 			}
-		case o.State == Pending:
+		case o.State == dedupe.Pending:
 			decided = InFlight
 		}
 		// Done: this occurrence (or element) was processed through its twin.
@@ -324,7 +299,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	if readsClaimed < p.reads {
 		l.elements = make([]int, 0, readsClaimed)
 		for i := range ops {
-			if ops[i].State == Claimed && p.pairs[i].element >= 0 {
+			if ops[i].State == dedupe.Claimed && p.pairs[i].element >= 0 {
 				l.elements = append(l.elements, p.pairs[i].element)
 			}
 		}

@@ -1,0 +1,8 @@
+package dedupe
+
+// Unexported defaults the external tests check.
+const (
+	DefaultCapacity       = defaultCapacity
+	DefaultCapacityMemory = defaultCapacityMemory
+	EvictionWarnInterval  = evictionWarnInterval
+)
