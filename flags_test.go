@@ -59,7 +59,7 @@ func TestFlagGateStates(t *testing.T) {
 		{name: "legacy off, new on", legacy: false, newOn: true, wantLegacy: codathook.ResultSkipped, wantNew: codathook.ResultProcessed, wantStatusNew: 204},
 		{name: "legacy on, new off", legacy: true, newOn: false, wantLegacy: codathook.ResultProcessed, wantNew: codathook.ResultSkipped, wantStatusNew: 204},
 		{name: "new off and set to defer", legacy: true, newOn: false,
-			cfg:        &toggle.Config{New: toggle.EndpointConfig{WhenOff: toggle.ActionDefer, RetryAfter: 90e9}},
+			cfg:        &toggle.Config{New: toggle.EndpointConfig{Defer: true, RetryAfter: 90e9}},
 			wantLegacy: codathook.ResultProcessed, wantNew: codathook.ResultDeferred, wantStatusNew: 503, wantRetryAfter: "90"},
 	}
 	for _, tc := range tests {
@@ -246,13 +246,13 @@ func TestFlagCachedFlipObeyed(t *testing.T) {
 			t.Fatalf("flag on: result %q", got)
 		}
 	}
-	if s := h.rcv.Stats().Flags.New; s.CacheHits != 2 {
+	if s := h.rcv.Stats().New.Flag; s.CacheHits != 2 {
 		t.Errorf("CacheHits = %d, want 2 (a static flag is evaluated once)", s.CacheHits)
 	}
-	before := h.rcv.Stats().Flags.Invalidations
+	before := h.rcv.Stats().FlagInvalidations
 	p.UpdateFlags(map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false)})
 	deadline := time.Now().Add(5 * time.Second)
-	for h.rcv.Stats().Flags.Invalidations == before && time.Now().Before(deadline) {
+	for h.rcv.Stats().FlagInvalidations == before && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e-after")))
@@ -270,7 +270,7 @@ func TestFlagRetryOfProcessedIsDuplicate(t *testing.T) {
 	deferOff := boolFlag(false)
 	h, p := newFlagged(t, map[string]memprovider.InMemoryFlag{
 		toggle.DefaultLegacyFlag: boolFlag(true), toggle.DefaultNewFlag: boolFlag(true),
-	}, &toggle.Config{Timeout: -1, New: toggle.EndpointConfig{WhenOff: toggle.ActionDefer}})
+	}, &toggle.Config{Timeout: -1, New: toggle.EndpointConfig{Defer: true}})
 	h.signer.MsgID = "msg_retry"
 	body := connectedBody("e-retry")
 	if resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), body)); result(resp) != codathook.ResultProcessed {

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/internal/deduper"
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/normalize"
-	"github.com/codathook/codathook/toggle"
 )
 
 // outcome is what processing decided; shared with concurrent copies.
@@ -117,7 +117,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 			if err := r.deduper.Skip(ctx, dd); err != nil {
 				r.cfg.logger.WarnContext(ctx, "codathook: recording a skipped arrival failed", slog.Any("error", err))
 			}
-			if dec.Action == toggle.ActionDefer {
+			if dec.Action == gate.ActionDefer {
 				return outcome{result: ResultDeferred, err: &deferredError{after: dec.RetryAfter}}
 			}
 			return outcome{result: ResultSkipped}
@@ -265,8 +265,8 @@ func deliveryKey(msgKey string, ev *normalize.Event, body []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func (r *Receiver) gateRequest(ep Endpoint, req *http.Request, ev *normalize.Event) toggle.Request {
-	tr := toggle.Request{
+func (r *Receiver) gateRequest(ep Endpoint, req *http.Request, ev *normalize.Event) gate.Request {
+	tr := gate.Request{
 		Endpoint:     string(ep),
 		Format:       string(ev.Format),
 		EventType:    ev.Type,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/internal/deduper"
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/normalize"
 	"github.com/codathook/codathook/toggle"
 )
@@ -68,7 +69,7 @@ type Receiver struct {
 	cfg      config
 	verifier *verifier
 	deduper  *deduper.Deduper
-	gate     *toggle.Gate
+	gate     *gate.Gate
 	ownStore bool
 
 	regMu sync.Mutex
@@ -142,13 +143,13 @@ func New(opts ...Option) (*Receiver, error) {
 		gcfg := toggle.Config{}
 		if c.gateCfg != nil {
 			gcfg = *c.gateCfg
-		} else if _, ok := c.flags.(toggle.EventSource); ok {
+		} else if _, ok := c.flags.(gate.EventSource); ok {
 			gcfg.CacheSize = DefaultFlagCacheSize
 		}
 		if gcfg.Logger == nil {
 			gcfg.Logger = c.logger
 		}
-		g, err := toggle.NewGate(c.flags, &gcfg)
+		g, err := gate.New(c.flags, &gcfg)
 		if err != nil {
 			return nil, fmt.Errorf("codathook: flags: %w", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"sync/atomic"
 
 	"github.com/codathook/codathook/dedupe"
-	"github.com/codathook/codathook/toggle"
 )
 
 // results lists every Result in a fixed order, for the counters.
@@ -20,14 +19,32 @@ type EndpointStats struct {
 	Results map[Result]uint64
 	// Total is the number of deliveries.
 	Total uint64
+	// Flag counts the endpoint's flag decisions; zero without [WithFlags].
+	Flag FlagStats
+}
+
+// FlagStats counts one endpoint's flag decisions.
+type FlagStats struct {
+	Evaluations uint64 // deliveries gated
+	Enabled     uint64 // decisions to process
+	Disabled    uint64 // decisions to acknowledge or defer without processing
+	Fallbacks   uint64 // decisions taken by the fallback (Errors and DISABLED flags)
+	Errors      uint64 // failed evaluations (provider error, not ready, timeout, overload, panic)
+	Timeouts    uint64 // evaluations that exceeded toggle.Config.Timeout (included in Errors)
+	Overloaded  uint64 // evaluations refused for want of a toggle.Config.MaxInFlight slot (included in Errors)
+	CacheHits   uint64 // decisions served from the decision cache
 }
 
 // Stats is a snapshot of a receiver's counters. Watch Legacy.Total to see
 // when the legacy endpoint has gone quiet.
 type Stats struct {
 	New, Legacy EndpointStats
-	// Flags is the flag gate's snapshot; zero without [WithFlags].
-	Flags toggle.Stats
+	// FlagsInFlight is the number of flag evaluations running now, at most
+	// toggle.Config.MaxInFlight; a provider that hangs keeps it there.
+	FlagsInFlight int64
+	// FlagInvalidations counts clears of the decision cache caused by
+	// provider events.
+	FlagInvalidations uint64
 	// Dedupe counts what can let an occurrence be processed twice.
 	Dedupe DedupeStats
 }
@@ -76,7 +93,9 @@ func (c *endpointCounters) snapshot() EndpointStats {
 func (r *Receiver) Stats() Stats {
 	s := Stats{New: r.counters[0].snapshot(), Legacy: r.counters[1].snapshot()}
 	if r.gate != nil {
-		s.Flags = r.gate.Stats()
+		g := r.gate.Stats()
+		s.New.Flag, s.Legacy.Flag = FlagStats(g.New), FlagStats(g.Legacy)
+		s.FlagsInFlight, s.FlagInvalidations = g.InFlight, g.Invalidations
 	}
 	s.Dedupe.CommitFailures = r.commitFailures.Load()
 	s.Dedupe.Unpaired = r.deduper.Unpaired()

@@ -19,56 +19,81 @@ import (
 	"github.com/open-feature/go-sdk/openfeature/memprovider"
 )
 
-// FileProviderName is the provider name in [FileProvider.Metadata] and in
+// fileProviderName is the provider name in the provider's Metadata and in
 // the events it emits.
-const FileProviderName = "codathook-file"
+const fileProviderName = "codathook-file"
 
-// DefaultPollInterval is how often a [FileProvider] checks its file.
-const DefaultPollInterval = 250 * time.Millisecond
+// defaultPollInterval is how often a file provider checks its file.
+const defaultPollInterval = 250 * time.Millisecond
 
 // racyWindow: a file modified less than this long ago is re-read (and its
 // hash compared) on every poll even when its size and mtime look unchanged,
 // because file systems with coarse timestamps can hide a second edit.
 const racyWindow = 2 * time.Second
 
-// ErrProviderShutdown is returned by [FileProvider.Init] after Shutdown.
-var ErrProviderShutdown = errors.New("toggle: file provider shut down")
+// errProviderShutdown is returned by Init after Shutdown.
+var errProviderShutdown = errors.New("toggle: file provider shut down")
 
-// FileOption configures a [FileProvider].
-type FileOption func(*FileProvider) error
-
-// WithPollInterval sets how often the file is checked. The default is
-// [DefaultPollInterval] (250ms); an edit is applied within about one interval
-// (plus the time to read and parse the file). Zero or negative is an error.
-func WithPollInterval(d time.Duration) FileOption {
-	return func(p *FileProvider) error {
-		if d <= 0 {
-			return fmt.Errorf("toggle: poll interval %v must be positive", d)
-		}
-		p.interval = d
-		return nil
-	}
+// FileConfig configures [NewFileProvider]. A nil *FileConfig selects every
+// default.
+type FileConfig struct {
+	// PollInterval is how often the file is checked (default 250ms); an
+	// edit is applied within about one interval, plus the time to read and
+	// parse the file. Negative is invalid.
+	PollInterval time.Duration
+	// Logger receives reloads (info) and unreadable or malformed files
+	// (error). The default is [slog.Default].
+	Logger *slog.Logger
 }
 
-// WithLogger sets the logger for reloads (info) and unreadable or malformed
-// files (error). The default is [slog.Default]. A nil logger is an error.
-func WithLogger(l *slog.Logger) FileOption {
-	return func(p *FileProvider) error {
-		if l == nil {
-			return errors.New("toggle: nil logger")
-		}
-		p.log = l
-		return nil
-	}
+// fileProvider is the provider [NewFileProvider] returns.
+type fileProvider struct {
+	path     string
+	interval time.Duration
+	log      *slog.Logger
+	mem      *memprovider.InMemoryProvider // not embedded: its UpdateFlags and Track must not be promoted
+	events   chan openfeature.Event
+
+	mu      sync.Mutex // guards started and stopped
+	started bool
+	stopped bool
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	// Poller state, owned by the poller goroutine.
+	raw      map[string]string // the served flags' definitions, from flagFile.raw
+	lastInfo os.FileInfo
+	lastHash [sha256.Size]byte
+	badHash  [sha256.Size]byte
+	state    fileState
 }
 
-// FileProvider is an OpenFeature provider serving the flags of a flagd
+type fileState int
+
+const (
+	fileOK fileState = iota
+	fileMissing
+	fileMalformed
+)
+
+var (
+	_ openfeature.FeatureProvider = (*fileProvider)(nil)
+	_ openfeature.StateHandler    = (*fileProvider)(nil)
+	_ openfeature.EventHandler    = (*fileProvider)(nil)
+)
+
+// NewFileProvider returns an OpenFeature provider serving the flags of a flagd
 // flag-definition file, for the quickstart and small deployments. It parses
 // the file into [memprovider.InMemoryFlag] values and evaluates them with an
-// in-memory provider from the OpenFeature SDK. It implements
-// openfeature.FeatureProvider, openfeature.StateHandler and
-// openfeature.EventHandler (not openfeature.Tracker: tracking events are
-// dropped) and is safe for concurrent use.
+// in-memory provider from the OpenFeature SDK. The provider
+// also implements openfeature.StateHandler and openfeature.EventHandler
+// (not openfeature.Tracker: tracking events are dropped) and is safe for
+// concurrent use.
+//
+// NewFileProvider reads and validates the file at path now, and fails if it
+// cannot be read or parsed, or cfg is invalid. The file is watched only
+// after Init, which the OpenFeature SDK calls when the provider is set;
+// Shutdown (the SDK calls it on api.Shutdown) stops watching.
 //
 // # Supported format
 //
@@ -109,57 +134,23 @@ func WithLogger(l *slog.Logger) FileOption {
 // previous flags, is logged and emits PROVIDER_STALE. The next valid file
 // emits PROVIDER_READY (then CONFIGURATION_CHANGED if flags changed). Each
 // condition is reported once, not on every poll.
-type FileProvider struct {
-	path     string
-	interval time.Duration
-	log      *slog.Logger
-	mem      *memprovider.InMemoryProvider // not embedded: its UpdateFlags and Track must not be promoted
-	events   chan openfeature.Event
-
-	mu      sync.Mutex // guards started and stopped
-	started bool
-	stopped bool
-	done    chan struct{}
-	wg      sync.WaitGroup
-
-	// Poller state, owned by the poller goroutine.
-	raw      map[string]string // the served flags' definitions, from flagFile.raw
-	lastInfo os.FileInfo
-	lastHash [sha256.Size]byte
-	badHash  [sha256.Size]byte
-	state    fileState
-}
-
-type fileState int
-
-const (
-	fileOK fileState = iota
-	fileMissing
-	fileMalformed
-)
-
-var (
-	_ openfeature.FeatureProvider = (*FileProvider)(nil)
-	_ openfeature.StateHandler    = (*FileProvider)(nil)
-	_ openfeature.EventHandler    = (*FileProvider)(nil)
-)
-
-// NewFileProvider reads and validates the flag-definition file at path. It
-// returns an error if the file cannot be read or parsed, or an option is
-// invalid. The file is watched only after Init (which the OpenFeature SDK
-// calls when the provider is set); call Shutdown (the SDK does, on
-// api.Shutdown) to stop watching.
-func NewFileProvider(path string, opts ...FileOption) (*FileProvider, error) {
-	p := &FileProvider{
+func NewFileProvider(path string, cfg *FileConfig) (openfeature.FeatureProvider, error) {
+	p := &fileProvider{
 		path:     path,
-		interval: DefaultPollInterval,
+		interval: defaultPollInterval,
 		log:      slog.Default(),
 		events:   make(chan openfeature.Event, 8),
 		done:     make(chan struct{}),
 	}
-	for _, o := range opts {
-		if err := o(p); err != nil {
-			return nil, err
+	if cfg != nil {
+		if cfg.PollInterval < 0 {
+			return nil, fmt.Errorf("toggle: negative poll interval %v", cfg.PollInterval)
+		}
+		if cfg.PollInterval > 0 {
+			p.interval = cfg.PollInterval
+		}
+		if cfg.Logger != nil {
+			p.log = cfg.Logger
 		}
 	}
 	fi, err := os.Stat(path)
@@ -179,26 +170,26 @@ func NewFileProvider(path string, opts ...FileOption) (*FileProvider, error) {
 	return p, nil
 }
 
-// Metadata returns the provider's name, [FileProviderName].
-func (p *FileProvider) Metadata() openfeature.Metadata {
-	return openfeature.Metadata{Name: FileProviderName}
+// Metadata returns the provider's name, the package's name for it, "codathook-file".
+func (p *fileProvider) Metadata() openfeature.Metadata {
+	return openfeature.Metadata{Name: fileProviderName}
 }
 
 // Hooks returns no hooks.
-func (p *FileProvider) Hooks() []openfeature.Hook { return nil }
+func (p *fileProvider) Hooks() []openfeature.Hook { return nil }
 
 // EventChannel returns the channel of provider events. The OpenFeature SDK
 // drains it; a caller using the provider without the SDK must drain it too,
 // or the watcher blocks until Shutdown. It is never closed.
-func (p *FileProvider) EventChannel() <-chan openfeature.Event { return p.events }
+func (p *fileProvider) EventChannel() <-chan openfeature.Event { return p.events }
 
 // Init starts watching the file. It is idempotent and returns
-// [ErrProviderShutdown] after Shutdown.
-func (p *FileProvider) Init(openfeature.EvaluationContext) error {
+// an error after Shutdown.
+func (p *fileProvider) Init(openfeature.EvaluationContext) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stopped {
-		return ErrProviderShutdown
+		return errProviderShutdown
 	}
 	if !p.started {
 		p.started = true
@@ -209,7 +200,7 @@ func (p *FileProvider) Init(openfeature.EvaluationContext) error {
 
 // Shutdown stops watching the file and waits for the watcher goroutine to
 // exit. It is idempotent. The last flags stay available to evaluations.
-func (p *FileProvider) Shutdown() {
+func (p *fileProvider) Shutdown() {
 	p.mu.Lock()
 	if !p.stopped {
 		p.stopped = true
@@ -219,7 +210,7 @@ func (p *FileProvider) Shutdown() {
 	p.wg.Wait()
 }
 
-func (p *FileProvider) watch() {
+func (p *fileProvider) watch() {
 	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
@@ -233,7 +224,7 @@ func (p *FileProvider) watch() {
 }
 
 // check runs one poll; only the watcher goroutine calls it.
-func (p *FileProvider) check() {
+func (p *fileProvider) check() {
 	fi, err := os.Stat(p.path)
 	if err != nil {
 		p.unreadable(err)
@@ -287,7 +278,7 @@ func (p *FileProvider) check() {
 	}
 }
 
-func (p *FileProvider) unreadable(err error) {
+func (p *fileProvider) unreadable(err error) {
 	p.lastInfo = nil
 	if p.state == fileMissing {
 		return
@@ -297,9 +288,9 @@ func (p *FileProvider) unreadable(err error) {
 	p.emit(openfeature.ProviderStale, fmt.Sprintf("flag file %s is unreadable (previous flags kept): %v", p.path, err), nil)
 }
 
-func (p *FileProvider) emit(t openfeature.EventType, msg string, changes []string) {
+func (p *fileProvider) emit(t openfeature.EventType, msg string, changes []string) {
 	ev := openfeature.Event{
-		ProviderName: FileProviderName,
+		ProviderName: fileProviderName,
 		EventType:    t,
 		ProviderEventDetails: openfeature.ProviderEventDetails{
 			Message:     msg,
@@ -396,27 +387,27 @@ func changedFlags(a, b map[string]string) []string {
 }
 
 // BooleanEvaluation resolves a boolean flag.
-func (p *FileProvider) BooleanEvaluation(ctx context.Context, flag string, defaultValue bool, flat openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
+func (p *fileProvider) BooleanEvaluation(ctx context.Context, flag string, defaultValue bool, flat openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
 	return p.mem.BooleanEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // StringEvaluation resolves a string flag.
-func (p *FileProvider) StringEvaluation(ctx context.Context, flag string, defaultValue string, flat openfeature.FlattenedContext) openfeature.StringResolutionDetail {
+func (p *fileProvider) StringEvaluation(ctx context.Context, flag string, defaultValue string, flat openfeature.FlattenedContext) openfeature.StringResolutionDetail {
 	return p.mem.StringEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // FloatEvaluation resolves a numeric flag as float64.
-func (p *FileProvider) FloatEvaluation(ctx context.Context, flag string, defaultValue float64, flat openfeature.FlattenedContext) openfeature.FloatResolutionDetail {
+func (p *fileProvider) FloatEvaluation(ctx context.Context, flag string, defaultValue float64, flat openfeature.FlattenedContext) openfeature.FloatResolutionDetail {
 	return p.mem.FloatEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // IntEvaluation resolves a numeric flag whose value is an integer.
-func (p *FileProvider) IntEvaluation(ctx context.Context, flag string, defaultValue int64, flat openfeature.FlattenedContext) openfeature.IntResolutionDetail {
+func (p *fileProvider) IntEvaluation(ctx context.Context, flag string, defaultValue int64, flat openfeature.FlattenedContext) openfeature.IntResolutionDetail {
 	return p.mem.IntEvaluation(ctx, flag, defaultValue, flat)
 }
 
 // ObjectEvaluation resolves a flag of any type; the value is shared with the
 // provider and must not be modified.
-func (p *FileProvider) ObjectEvaluation(ctx context.Context, flag string, defaultValue any, flat openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
+func (p *fileProvider) ObjectEvaluation(ctx context.Context, flag string, defaultValue any, flat openfeature.FlattenedContext) openfeature.InterfaceResolutionDetail {
 	return p.mem.ObjectEvaluation(ctx, flag, defaultValue, flat)
 }

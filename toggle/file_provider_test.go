@@ -36,7 +36,7 @@ func writeFile(t *testing.T, path, content string) {
 // API delivered to a client handler.
 type fileHarness struct {
 	path    string
-	p       *toggle.FileProvider
+	p       openfeature.FeatureProvider
 	client  *openfeature.Client
 	events  chan typedEvent
 	log     *syncBuffer
@@ -49,7 +49,7 @@ func newFileHarness(t *testing.T, content string) *fileHarness {
 	writeFile(t, h.path, content)
 	log, buf := newLogger()
 	h.log = buf
-	p, err := toggle.NewFileProvider(h.path, toggle.WithPollInterval(10*time.Millisecond), toggle.WithLogger(log))
+	p, err := toggle.NewFileProvider(h.path, &toggle.FileConfig{PollInterval: 10 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatalf("NewFileProvider: %v", err)
 	}
@@ -208,37 +208,16 @@ func TestFileProviderDeletedKeepsPreviousFlags(t *testing.T) {
 	}
 }
 
-// TestFileProviderDrivesGate shows the end-to-end path: a file edit flips the
-// Gate's decision, with the Gate's cache on.
-func TestFileProviderDrivesGate(t *testing.T) {
-	t.Parallel()
-	h := newFileHarness(t, flagsOn)
-	g, err := toggle.NewGate(h.client, &toggle.Config{CacheSize: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Close() })
-	if d := g.Evaluate(t.Context(), newReq); !d.Enabled {
-		t.Fatalf("before edit: %+v, want enabled", d)
-	}
-	before := g.Stats().Invalidations
-	writeFile(t, h.path, flagsNew("off"))
-	h.expect(t, openfeature.ProviderConfigChange)
-	waitFor(t, "invalidation", func() bool { return g.Stats().Invalidations > before })
-	if d := g.Evaluate(t.Context(), newReq); d.Enabled || d.Action != toggle.ActionAcknowledge {
-		t.Errorf("after edit: %+v, want acknowledged", d)
-	}
-}
-
 func TestFileProviderShutdown(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "flags.json")
 	writeFile(t, path, flagsOn)
 	log, _ := newLogger()
-	p, err := toggle.NewFileProvider(path, toggle.WithPollInterval(time.Millisecond), toggle.WithLogger(log))
+	fp, err := toggle.NewFileProvider(path, &toggle.FileConfig{PollInterval: time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := fp.(openfeature.StateHandler)
 	if err := p.Init(openfeature.EvaluationContext{}); err != nil {
 		t.Fatal(err)
 	}
@@ -269,17 +248,16 @@ func TestNewFileProviderErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		path string
-		opts []toggle.FileOption
+		cfg  *toggle.FileConfig
 	}{
 		{name: "missing file", path: filepath.Join(dir, "nope.json")},
 		{name: "malformed file", path: bad},
-		{name: "zero poll interval", path: good, opts: []toggle.FileOption{toggle.WithPollInterval(0)}},
-		{name: "nil logger", path: good, opts: []toggle.FileOption{toggle.WithLogger(nil)}},
+		{name: "negative poll interval", path: good, cfg: &toggle.FileConfig{PollInterval: -1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if p, err := toggle.NewFileProvider(tt.path, tt.opts...); err == nil {
+			if p, err := toggle.NewFileProvider(tt.path, tt.cfg); err == nil {
 				t.Errorf("NewFileProvider = %v, nil; want an error", p)
 			}
 		})
@@ -314,7 +292,7 @@ func TestFileProviderFormat(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "flags.json")
 			writeFile(t, path, tt.file)
-			_, err := toggle.NewFileProvider(path)
+			_, err := toggle.NewFileProvider(path, nil)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("NewFileProvider: %v, want success", err)
@@ -361,7 +339,7 @@ func TestFileProviderRejectsTargeting(t *testing.T) {
 			t.Parallel()
 			path := filepath.Join(t.TempDir(), "flags.json")
 			writeFile(t, path, `{"flags":{"f":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"off","targeting":`+tt.targeting+`}}}`)
-			if _, err := toggle.NewFileProvider(path); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			if _, err := toggle.NewFileProvider(path, nil); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("NewFileProvider error = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
@@ -388,7 +366,7 @@ func TestFileProviderTargeting(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "flags.json")
 	writeFile(t, path, targetingFile)
-	p, err := toggle.NewFileProvider(path)
+	p, err := toggle.NewFileProvider(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +403,7 @@ func TestFileProviderTypes(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "flags.json")
 	writeFile(t, path, targetingFile)
-	p, err := toggle.NewFileProvider(path)
+	p, err := toggle.NewFileProvider(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +471,7 @@ func TestRunbookFlagFiles(t *testing.T) {
 		}
 		path := filepath.Join(t.TempDir(), fmt.Sprintf("stage%d.json", i))
 		writeFile(t, path, body)
-		p, err := toggle.NewFileProvider(path)
+		p, err := toggle.NewFileProvider(path, nil)
 		if err != nil {
 			t.Errorf("flag file %d: %v", i, err)
 			continue

@@ -74,7 +74,7 @@ func operator(v any) (op string, args []any, err error) {
 	for op = range m {
 	}
 	if !slices.Contains([]string{"if", "in", "==", "var"}, op) {
-		return "", nil, fmt.Errorf("operator %q is not supported by toggle.FileProvider (supported: if, in, ==, var)", op)
+		return "", nil, fmt.Errorf("operator %q is not supported by toggle.NewFileProvider (supported: if, in, ==, var)", op)
 	}
 	if args, ok = m[op].([]any); !ok {
 		args = []any{m[op]}

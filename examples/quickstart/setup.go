@@ -15,7 +15,7 @@ func setup(flagsFile string, logger *slog.Logger) ([]codathook.Option, func(), e
 	if flagsFile == "" {
 		return nil, func() {}, nil
 	}
-	p, err := toggle.NewFileProvider(flagsFile, toggle.WithLogger(logger))
+	p, err := toggle.NewFileProvider(flagsFile, &toggle.FileConfig{Logger: logger})
 	if err != nil {
 		return nil, func() {}, fmt.Errorf("-flags: %w", err)
 	}

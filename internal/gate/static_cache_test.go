@@ -1,4 +1,4 @@
-package toggle_test
+package gate_test
 
 import (
 	"strconv"
@@ -8,6 +8,7 @@ import (
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/memprovider"
 
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/toggle"
 )
 
@@ -23,16 +24,16 @@ func TestGateStaticDecisionsCachedPerEndpoint(t *testing.T) {
 	legacy := boolFlag(true)
 	legacy.ContextEvaluator = &targeted
 	c, p := newMemClient(t, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(true), toggle.DefaultLegacyFlag: legacy})
-	g, err := toggle.NewGate(c, &toggle.Config{CacheSize: 100, CacheTTL: -1, Timeout: -1})
+	g, err := gate.New(c, &toggle.Config{CacheSize: 100, CacheTTL: -1, Timeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	req := func(ep, company string) toggle.Request {
-		return toggle.Request{Endpoint: ep, Format: "new", EventType: "connection.connected", CompanyID: company}
+	req := func(ep, company string) gate.Request {
+		return gate.Request{Endpoint: ep, Format: "new", EventType: "connection.connected", CompanyID: company}
 	}
 	for i := range 10 {
-		if d := g.Evaluate(t.Context(), req(toggle.EndpointNew, "co-"+strconv.Itoa(i))); !d.Enabled {
+		if d := g.Evaluate(t.Context(), req(gate.EndpointNew, "co-"+strconv.Itoa(i))); !d.Enabled {
 			t.Fatalf("company %d: not enabled", i)
 		}
 	}
@@ -44,7 +45,7 @@ func TestGateStaticDecisionsCachedPerEndpoint(t *testing.T) {
 		if i == 0 {
 			company = "pilot"
 		}
-		if d := g.Evaluate(t.Context(), req(toggle.EndpointLegacy, company)); d.Enabled != (company == "pilot") {
+		if d := g.Evaluate(t.Context(), req(gate.EndpointLegacy, company)); d.Enabled != (company == "pilot") {
 			t.Errorf("targeted: %s enabled = %v", company, d.Enabled)
 		}
 	}
@@ -58,7 +59,7 @@ func TestGateStaticDecisionsCachedPerEndpoint(t *testing.T) {
 	for g.Stats().Invalidations == before && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if d := g.Evaluate(t.Context(), req(toggle.EndpointNew, "co-1")); d.Enabled || d.Cached {
+	if d := g.Evaluate(t.Context(), req(gate.EndpointNew, "co-1")); d.Enabled || d.Cached {
 		t.Errorf("after the flip: enabled = %v cached = %v, want a fresh false", d.Enabled, d.Cached)
 	}
 }

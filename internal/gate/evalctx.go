@@ -1,10 +1,11 @@
-package toggle
+package gate
 
 import (
 	"context"
 	"fmt"
 	"sync"
 
+	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
 )
 
@@ -36,21 +37,21 @@ var attrPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
 // because NewEvaluationContext copies it.
 func buildContext(ep *endpointGate, target, clientID string, req *Request) openfeature.EvaluationContext {
 	m := attrPool.Get().(map[string]any)
-	m[AttrEndpoint] = ep.boxedName
+	m[toggle.AttrEndpoint] = ep.boxedName
 	if req.EventType != "" {
-		m[AttrEventType] = req.EventType
+		m[toggle.AttrEventType] = req.EventType
 	}
 	if req.Format != "" {
-		m[AttrFormat] = boxFormat(req.Format)
+		m[toggle.AttrFormat] = boxFormat(req.Format)
 	}
 	if req.DataType != "" {
-		m[AttrDataType] = req.DataType
+		m[toggle.AttrDataType] = req.DataType
 	}
 	if req.ConnectionID != "" {
-		m[AttrConnectionID] = req.ConnectionID
+		m[toggle.AttrConnectionID] = req.ConnectionID
 	}
 	if clientID != "" {
-		m[AttrClientID] = clientID
+		m[toggle.AttrClientID] = clientID
 	}
 	ec := openfeature.NewEvaluationContext(target, m)
 	clear(m)

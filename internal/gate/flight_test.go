@@ -1,4 +1,4 @@
-package toggle_test
+package gate_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/open-feature/go-sdk/openfeature"
 
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/toggle"
 )
 
@@ -32,7 +33,7 @@ func TestGateHungProviderBoundsGoroutines(t *testing.T) {
 	)
 	c, p := newHungClient(t)
 	log, _ := newLogger()
-	g, err := toggle.NewGate(c, &toggle.Config{Timeout: 20 * time.Millisecond, Logger: log})
+	g, err := gate.New(c, &toggle.Config{Timeout: 20 * time.Millisecond, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func TestGateHungProviderBoundsGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	var wg sync.WaitGroup
-	decisions := make([]toggle.Decision, deliveries)
+	decisions := make([]gate.Decision, deliveries)
 	for i := range deliveries {
 		wg.Go(func() {
 			r := newReq
@@ -50,19 +51,19 @@ func TestGateHungProviderBoundsGoroutines(t *testing.T) {
 	}
 	wg.Wait()
 	for i, d := range decisions {
-		if !d.Enabled || !d.Fallback || !(errors.Is(d.Err, toggle.ErrTimeout) || errors.Is(d.Err, toggle.ErrOverloaded)) {
+		if !d.Enabled || !d.Fallback || !(errors.Is(d.Err, gate.ErrTimeout) || errors.Is(d.Err, gate.ErrOverloaded)) {
 			t.Fatalf("delivery %d: decision %+v, want the fail-open fallback with ErrTimeout or ErrOverloaded", i, d)
 		}
 	}
-	waitFor(t, fmt.Sprintf("at most %d goroutines over the %d before", toggle.DefaultMaxInFlight+slack, before), func() bool {
-		return runtime.NumGoroutine() <= before+toggle.DefaultMaxInFlight+slack &&
-			g.Stats().InFlight == toggle.DefaultMaxInFlight && p.calls.Load() == toggle.DefaultMaxInFlight
+	waitFor(t, fmt.Sprintf("at most %d goroutines over the %d before", gate.DefaultMaxInFlight+slack, before), func() bool {
+		return runtime.NumGoroutine() <= before+gate.DefaultMaxInFlight+slack &&
+			g.Stats().InFlight == gate.DefaultMaxInFlight && p.calls.Load() == gate.DefaultMaxInFlight
 	})
 	t.Logf("goroutines: %d before, %d after %d deliveries against the hung provider", before, runtime.NumGoroutine(), deliveries)
 	st := g.Stats().New
-	if st.Errors != deliveries || st.Timeouts+st.Overloaded != deliveries || st.Timeouts < toggle.DefaultMaxInFlight {
+	if st.Errors != deliveries || st.Timeouts+st.Overloaded != deliveries || st.Timeouts < gate.DefaultMaxInFlight {
 		t.Errorf("Errors, Timeouts, Overloaded = %d, %d, %d; want %d errors, each a timeout (at least the %d evaluations in flight) or an overload",
-			st.Errors, st.Timeouts, st.Overloaded, deliveries, toggle.DefaultMaxInFlight)
+			st.Errors, st.Timeouts, st.Overloaded, deliveries, gate.DefaultMaxInFlight)
 	}
 
 	p.unblock()
@@ -86,16 +87,16 @@ func TestGateSharesConcurrentIdenticalEvaluations(t *testing.T) {
 			t.Parallel()
 			const n = 50
 			c, p := newHungClient(t)
-			g, err := toggle.NewGate(c, &toggle.Config{Timeout: time.Minute, CacheSize: cacheSize})
+			g, err := gate.New(c, &toggle.Config{Timeout: time.Minute, CacheSize: cacheSize})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = g.Close() })
 			var waiting sync.WaitGroup
 			waiting.Add(n + 1)
-			toggle.SetTestHookWaiting(g, waiting.Done)
+			gate.SetTestHookWaiting(g, waiting.Done)
 
-			decisions := make([]toggle.Decision, n+1)
+			decisions := make([]gate.Decision, n+1)
 			var wg sync.WaitGroup
 			for i := range n {
 				wg.Go(func() { decisions[i] = g.Evaluate(t.Context(), newReq) })
@@ -130,14 +131,14 @@ func TestGateFullSemaphoreAppliesFallback(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		req   toggle.Request
+		req   gate.Request
 		cfg   toggle.Config
-		want  toggle.Action
+		want  gate.Action
 		retry time.Duration
 	}{
-		{name: "fail open processes", req: newReq, want: toggle.ActionProcess},
+		{name: "fail open processes", req: newReq, want: gate.ActionProcess},
 		{
-			name: "fail closed defers", req: legacyReq, want: toggle.ActionDefer, retry: 30 * time.Second,
+			name: "fail closed defers", req: legacyReq, want: gate.ActionDefer, retry: 30 * time.Second,
 			cfg: toggle.Config{Legacy: toggle.EndpointConfig{FailClosed: true, RetryAfter: 30 * time.Second}},
 		},
 	}
@@ -148,16 +149,16 @@ func TestGateFullSemaphoreAppliesFallback(t *testing.T) {
 			log, buf := newLogger()
 			cfg := tt.cfg
 			cfg.Timeout, cfg.MaxInFlight, cfg.Logger = time.Minute, 1, log
-			g, err := toggle.NewGate(c, &cfg)
+			g, err := gate.New(c, &cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = g.Close() })
 			var waiting atomic.Int64
-			toggle.SetTestHookWaiting(g, func() { waiting.Add(1) })
+			gate.SetTestHookWaiting(g, func() { waiting.Add(1) })
 
 			var wg sync.WaitGroup
-			var first, joined toggle.Decision
+			var first, joined gate.Decision
 			wg.Go(func() { first = g.Evaluate(t.Context(), tt.req) })
 			waitFor(t, "the first evaluation to hold the slot", func() bool { return p.calls.Load() == 1 })
 
@@ -168,14 +169,14 @@ func TestGateFullSemaphoreAppliesFallback(t *testing.T) {
 			if el := time.Since(start); el > 5*time.Second {
 				t.Errorf("Evaluate took %v, want the fallback at once (Timeout is a minute)", el)
 			}
-			if d.Action != tt.want || d.RetryAfter != tt.retry || !d.Fallback || !errors.Is(d.Err, toggle.ErrOverloaded) {
+			if d.Action != tt.want || d.RetryAfter != tt.retry || !d.Fallback || !errors.Is(d.Err, gate.ErrOverloaded) {
 				t.Errorf("decision %+v, want Action %v RetryAfter %v, a fallback with ErrOverloaded", d, tt.want, tt.retry)
 			}
 			if !strings.Contains(buf.String(), "too many flag evaluations in flight") {
 				t.Errorf("log = %q, want a warning naming the overload", buf.String())
 			}
 			ep := g.Stats().New
-			if tt.req.Endpoint == toggle.EndpointLegacy {
+			if tt.req.Endpoint == gate.EndpointLegacy {
 				ep = g.Stats().Legacy
 			}
 			if ep.Overloaded != 1 || ep.Errors != 1 || ep.Fallbacks != 1 || ep.Timeouts != 0 {
@@ -187,7 +188,7 @@ func TestGateFullSemaphoreAppliesFallback(t *testing.T) {
 			waitFor(t, "the third delivery to join", func() bool { return waiting.Load() == 3 })
 			p.unblock()
 			wg.Wait()
-			for _, d := range []toggle.Decision{first, joined} {
+			for _, d := range []gate.Decision{first, joined} {
 				if d.Err != nil || !d.Enabled {
 					t.Errorf("decision %+v, want the provider's true", d)
 				}
@@ -209,14 +210,14 @@ func TestGateHungSharedEvaluationIsForgotten(t *testing.T) {
 	t.Parallel()
 	c, p := newHungClient(t)
 	log, _ := newLogger()
-	g, err := toggle.NewGate(c, &toggle.Config{Timeout: 20 * time.Millisecond, New: toggle.EndpointConfig{FailClosed: true}, Logger: log})
+	g, err := gate.New(c, &toggle.Config{Timeout: 20 * time.Millisecond, New: toggle.EndpointConfig{FailClosed: true}, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Close() })
 	for i := range 3 {
 		d := g.Evaluate(t.Context(), newReq)
-		if d.Action != toggle.ActionDefer || !errors.Is(d.Err, toggle.ErrTimeout) {
+		if d.Action != gate.ActionDefer || !errors.Is(d.Err, gate.ErrTimeout) {
 			t.Fatalf("delivery %d: decision %+v, want the fail-closed fallback with ErrTimeout", i, d)
 		}
 		// Each delivery started a new evaluation, which is hung.
@@ -245,12 +246,12 @@ func TestGateInvalidationStopsSharing(t *testing.T) {
 		return d, nil
 	}
 	f.value.Store(true)
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: time.Minute})
+	g, err := gate.New(f, &toggle.Config{CacheSize: 10, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Close() })
-	done := make(chan toggle.Decision)
+	done := make(chan gate.Decision)
 	go func() { done <- g.Evaluate(context.Background(), newReq) }()
 	<-started
 	f.value.Store(false)
@@ -274,17 +275,17 @@ func TestGateCancelledDeliveryLeavesSharedEvaluation(t *testing.T) {
 	t.Parallel()
 	c, p := newHungClient(t)
 	log, _ := newLogger()
-	g, err := toggle.NewGate(c, &toggle.Config{Timeout: time.Minute, Logger: log})
+	g, err := gate.New(c, &toggle.Config{Timeout: time.Minute, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Close() })
 	var waiting sync.WaitGroup
 	waiting.Add(2)
-	toggle.SetTestHookWaiting(g, waiting.Done)
+	gate.SetTestHookWaiting(g, waiting.Done)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	var cancelled, other toggle.Decision
+	var cancelled, other gate.Decision
 	wg.Go(func() { cancelled = g.Evaluate(ctx, newReq) })
 	wg.Go(func() { other = g.Evaluate(t.Context(), newReq) })
 	waiting.Wait()
@@ -309,12 +310,12 @@ func TestGateLateResultIsCached(t *testing.T) {
 	t.Parallel()
 	c, p := newHungClient(t)
 	log, _ := newLogger()
-	g, err := toggle.NewGate(c, &toggle.Config{Timeout: 20 * time.Millisecond, CacheSize: 10, Logger: log})
+	g, err := gate.New(c, &toggle.Config{Timeout: 20 * time.Millisecond, CacheSize: 10, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Close() })
-	if d := g.Evaluate(t.Context(), newReq); !errors.Is(d.Err, toggle.ErrTimeout) {
+	if d := g.Evaluate(t.Context(), newReq); !errors.Is(d.Err, gate.ErrTimeout) {
 		t.Fatalf("decision %+v, want ErrTimeout", d)
 	}
 	p.unblock()

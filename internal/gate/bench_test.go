@@ -1,4 +1,4 @@
-package toggle_test
+package gate_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/isolated"
@@ -14,8 +15,8 @@ import (
 )
 
 // benchReq is a typical write delivery: targeting key plus 6 attributes.
-var benchReq = toggle.Request{
-	Endpoint: toggle.EndpointNew, Format: "new", EventType: "invoices.write.successful",
+var benchReq = gate.Request{
+	Endpoint: gate.EndpointNew, Format: "new", EventType: "invoices.write.successful",
 	CompanyID: "8a210b68-6988-11ed-a1eb-0242ac120002", ClientHeader: "bae71d36-ff47-420a-b4a6-f8c9ddf41140",
 	DataType: "invoices", ConnectionID: "ee2eb431-c0fa-4dc9-93fa-d29781c12bcd",
 }
@@ -60,7 +61,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			cfg := tc.cfg
-			g, err := toggle.NewGate(c, &cfg)
+			g, err := gate.New(c, &cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -82,7 +83,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		f := boolFlag(true)
 		f.ContextEvaluator = &ce
 		tc, _ := newMemClient(b, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: f})
-		g, err := toggle.NewGate(tc, &toggle.Config{CacheSize: 10000})
+		g, err := gate.New(tc, &toggle.Config{CacheSize: 10000})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -96,7 +97,7 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	})
 	b.Run("gate/cached-parallel", func(b *testing.B) {
-		g, err := toggle.NewGate(c, &toggle.Config{CacheSize: 10000})
+		g, err := gate.New(c, &toggle.Config{CacheSize: 10000})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func BenchmarkEvaluateFileProvider(b *testing.B) {
 			if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
 				b.Fatal(err)
 			}
-			p, err := toggle.NewFileProvider(path)
+			p, err := toggle.NewFileProvider(path, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -135,7 +136,7 @@ func BenchmarkEvaluateFileProvider(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer api.Shutdown(context.Background())
-			g, err := toggle.NewGate(api.NewClient(), &toggle.Config{Timeout: -1})
+			g, err := gate.New(api.NewClient(), &toggle.Config{Timeout: -1})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package toggle_test
+package gate_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/codathooktest"
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/isolated"
@@ -17,8 +18,8 @@ import (
 )
 
 var (
-	newReq    = toggle.Request{Endpoint: toggle.EndpointNew, Format: "new", EventType: "connection.connected", CompanyID: "c1"}
-	legacyReq = toggle.Request{Endpoint: toggle.EndpointLegacy, Format: "legacy", EventType: "connection.connected", CompanyID: "c1", ClientID: "cl1"}
+	newReq    = gate.Request{Endpoint: gate.EndpointNew, Format: "new", EventType: "connection.connected", CompanyID: "c1"}
+	legacyReq = gate.Request{Endpoint: gate.EndpointLegacy, Format: "legacy", EventType: "connection.connected", CompanyID: "c1", ClientID: "cl1"}
 )
 
 func TestGateStates(t *testing.T) {
@@ -29,45 +30,45 @@ func TestGateStates(t *testing.T) {
 		name     string
 		flags    map[string]memprovider.InMemoryFlag
 		cfg      *toggle.Config
-		req      toggle.Request
-		want     toggle.Action
+		req      gate.Request
+		want     gate.Action
 		fallback bool
 		wantErr  bool
 		retry    time.Duration
 	}{
-		{name: "new endpoint on processes", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(true)}, req: newReq, want: toggle.ActionProcess},
-		{name: "new endpoint off acknowledges by default", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false)}, req: newReq, want: toggle.ActionAcknowledge},
-		{name: "legacy endpoint on processes", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(true)}, req: legacyReq, want: toggle.ActionProcess},
-		{name: "legacy endpoint off acknowledges", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(false)}, req: legacyReq, want: toggle.ActionAcknowledge},
+		{name: "new endpoint on processes", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(true)}, req: newReq, want: gate.ActionProcess},
+		{name: "new endpoint off acknowledges by default", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false)}, req: newReq, want: gate.ActionAcknowledge},
+		{name: "legacy endpoint on processes", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(true)}, req: legacyReq, want: gate.ActionProcess},
+		{name: "legacy endpoint off acknowledges", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(false)}, req: legacyReq, want: gate.ActionAcknowledge},
 		{
 			name: "off defers when configured", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false)},
-			cfg: &toggle.Config{New: toggle.EndpointConfig{WhenOff: toggle.ActionDefer, RetryAfter: 30 * time.Second}}, req: newReq,
-			want: toggle.ActionDefer, retry: 30 * time.Second,
+			cfg: &toggle.Config{New: toggle.EndpointConfig{Defer: true, RetryAfter: 30 * time.Second}}, req: newReq,
+			want: gate.ActionDefer, retry: 30 * time.Second,
 		},
 		{
 			name: "defer uses the default Retry-After", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultLegacyFlag: boolFlag(false)},
-			cfg: &toggle.Config{Legacy: toggle.EndpointConfig{WhenOff: toggle.ActionDefer}}, req: legacyReq,
-			want: toggle.ActionDefer, retry: toggle.DefaultRetryAfter,
+			cfg: &toggle.Config{Legacy: toggle.EndpointConfig{Defer: true}}, req: legacyReq,
+			want: gate.ActionDefer, retry: gate.DefaultRetryAfter,
 		},
 		{
 			name: "custom flag key is evaluated", flags: map[string]memprovider.InMemoryFlag{"my-new": boolFlag(false), toggle.DefaultNewFlag: boolFlag(true)},
-			cfg: &toggle.Config{New: toggle.EndpointConfig{Flag: "my-new"}}, req: newReq, want: toggle.ActionAcknowledge,
+			cfg: &toggle.Config{New: toggle.EndpointConfig{Flag: "my-new"}}, req: newReq, want: gate.ActionAcknowledge,
 		},
-		{name: "one endpoint's flag does not gate the other", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false), toggle.DefaultLegacyFlag: boolFlag(true)}, req: legacyReq, want: toggle.ActionProcess},
-		{name: "missing flag fails open", flags: map[string]memprovider.InMemoryFlag{}, req: newReq, want: toggle.ActionProcess, fallback: true, wantErr: true},
+		{name: "one endpoint's flag does not gate the other", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(false), toggle.DefaultLegacyFlag: boolFlag(true)}, req: legacyReq, want: gate.ActionProcess},
+		{name: "missing flag fails open", flags: map[string]memprovider.InMemoryFlag{}, req: newReq, want: gate.ActionProcess, fallback: true, wantErr: true},
 		{
 			name: "missing flag fails closed with defer, never acknowledge", flags: map[string]memprovider.InMemoryFlag{},
 			cfg: &toggle.Config{New: toggle.EndpointConfig{FailClosed: true}}, req: newReq,
-			want: toggle.ActionDefer, fallback: true, wantErr: true, retry: toggle.DefaultRetryAfter,
+			want: gate.ActionDefer, fallback: true, wantErr: true, retry: gate.DefaultRetryAfter,
 		},
-		{name: "DISABLED flag state uses the fail-open fallback", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: disabled}, req: newReq, want: toggle.ActionProcess, fallback: true},
+		{name: "DISABLED flag state uses the fail-open fallback", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: disabled}, req: newReq, want: gate.ActionProcess, fallback: true},
 		{
 			name: "DISABLED flag state with FailClosed defers", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: disabled},
-			cfg: &toggle.Config{New: toggle.EndpointConfig{FailClosed: true}}, req: newReq, want: toggle.ActionDefer, fallback: true, retry: toggle.DefaultRetryAfter,
+			cfg: &toggle.Config{New: toggle.EndpointConfig{FailClosed: true}}, req: newReq, want: gate.ActionDefer, fallback: true, retry: gate.DefaultRetryAfter,
 		},
 		{
 			name: "wrong flag type fails open", flags: map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: {State: memprovider.Enabled, DefaultVariant: "a", Variants: map[string]any{"a": "yes"}}},
-			req: newReq, want: toggle.ActionProcess, fallback: true, wantErr: true,
+			req: newReq, want: gate.ActionProcess, fallback: true, wantErr: true,
 		},
 	}
 	for _, tt := range tests {
@@ -80,7 +81,7 @@ func TestGateStates(t *testing.T) {
 			}
 			log, _ := newLogger()
 			cfg.Logger = log
-			g, err := toggle.NewGate(c, cfg)
+			g, err := gate.New(c, cfg)
 			if err != nil {
 				t.Fatalf("NewGate: %v", err)
 			}
@@ -89,7 +90,7 @@ func TestGateStates(t *testing.T) {
 			if got := d.Action; got != tt.want {
 				t.Errorf("Action = %v, want %v (decision %+v)", got, tt.want, d)
 			}
-			if got, want := d.Enabled, tt.want == toggle.ActionProcess; got != want {
+			if got, want := d.Enabled, tt.want == gate.ActionProcess; got != want {
 				t.Errorf("Enabled = %v, want %v", got, want)
 			}
 			if got := d.Fallback; got != tt.fallback {
@@ -103,7 +104,7 @@ func TestGateStates(t *testing.T) {
 			}
 			st := g.Stats()
 			ep := st.New
-			if tt.req.Endpoint == toggle.EndpointLegacy {
+			if tt.req.Endpoint == gate.EndpointLegacy {
 				ep = st.Legacy
 			}
 			if got, want := ep.Evaluations, uint64(1); got != want {
@@ -132,12 +133,12 @@ func b2u(b bool) uint64 {
 func TestGateUnknownEndpointIsProcessed(t *testing.T) {
 	t.Parallel()
 	log, _ := newLogger()
-	g, err := toggle.NewGate(&fakeClient{}, &toggle.Config{Logger: log})
+	g, err := gate.New(&fakeClient{}, &toggle.Config{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := g.Evaluate(t.Context(), toggle.Request{Endpoint: "other"})
-	if !d.Enabled || d.Action != toggle.ActionProcess || !errors.Is(d.Err, toggle.ErrUnknownEndpoint) {
+	d := g.Evaluate(t.Context(), gate.Request{Endpoint: "other"})
+	if !d.Enabled || d.Action != gate.ActionProcess || !errors.Is(d.Err, gate.ErrUnknownEndpoint) {
 		t.Errorf("decision = %+v, want processed with ErrUnknownEndpoint", d)
 	}
 	if got, want := g.Stats().UnknownEndpoint, uint64(1); got != want {
@@ -151,29 +152,29 @@ func TestGateEvaluationContext(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		req  toggle.Request
+		req  gate.Request
 		want map[string]any
 	}{
 		{
 			name: "company event carries company targeting key and all attributes",
-			req: toggle.Request{Endpoint: toggle.EndpointNew, Format: "new", EventType: "invoices.write.successful", CompanyID: "co-1",
+			req: gate.Request{Endpoint: gate.EndpointNew, Format: "new", EventType: "invoices.write.successful", CompanyID: "co-1",
 				ClientHeader: "hdr-client", ClientID: "body-client", DataType: "invoices", ConnectionID: "conn-9"},
 			want: map[string]any{"targetingKey": "co-1", "endpoint": "new", "format": "new", "eventType": "invoices.write.successful",
 				"clientId": "hdr-client", "dataType": "invoices", "connectionId": "conn-9"},
 		},
 		{
 			name: "rate limit event targets the client id from the header",
-			req:  toggle.Request{Endpoint: toggle.EndpointNew, Format: "new", EventType: "client.rateLimit.reached", ClientHeader: "hdr-client"},
+			req:  gate.Request{Endpoint: gate.EndpointNew, Format: "new", EventType: "client.rateLimit.reached", ClientHeader: "hdr-client"},
 			want: map[string]any{"targetingKey": "hdr-client", "endpoint": "new", "format": "new", "eventType": "client.rateLimit.reached", "clientId": "hdr-client"},
 		},
 		{
 			name: "legacy rate limit falls back to the body ClientId",
-			req:  toggle.Request{Endpoint: toggle.EndpointLegacy, Format: "legacy", EventType: "client.rateLimit.reset", ClientID: "body-client"},
+			req:  gate.Request{Endpoint: gate.EndpointLegacy, Format: "legacy", EventType: "client.rateLimit.reset", ClientID: "body-client"},
 			want: map[string]any{"targetingKey": "body-client", "endpoint": "legacy", "format": "legacy", "eventType": "client.rateLimit.reset", "clientId": "body-client"},
 		},
 		{
 			name: "empty fields are left out",
-			req:  toggle.Request{Endpoint: toggle.EndpointLegacy, EventType: "SyncStarted"},
+			req:  gate.Request{Endpoint: gate.EndpointLegacy, EventType: "SyncStarted"},
 			want: map[string]any{"endpoint": "legacy", "eventType": "SyncStarted"},
 		},
 	}
@@ -193,7 +194,7 @@ func TestGateEvaluationContext(t *testing.T) {
 			f := boolFlag(true)
 			f.ContextEvaluator = &ce
 			c, _ := newMemClient(t, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: f, toggle.DefaultLegacyFlag: f})
-			g, err := toggle.NewGate(c, nil)
+			g, err := gate.New(c, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,7 +225,7 @@ func TestGatePerCompanyTargeting(t *testing.T) {
 	for _, cacheSize := range []int{0, 100} {
 		t.Run(fmt.Sprintf("cache=%d", cacheSize), func(t *testing.T) {
 			t.Parallel()
-			g, err := toggle.NewGate(c, &toggle.Config{CacheSize: cacheSize})
+			g, err := gate.New(c, &toggle.Config{CacheSize: cacheSize})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +272,7 @@ func TestGateFlipMidStream(t *testing.T) {
 		t.Run(fmt.Sprintf("cache=%d", cacheSize), func(t *testing.T) {
 			t.Parallel()
 			c, p := newMemClient(t, map[string]memprovider.InMemoryFlag{toggle.DefaultNewFlag: boolFlag(true)})
-			g, err := toggle.NewGate(c, &toggle.Config{CacheSize: cacheSize, CacheTTL: -1})
+			g, err := gate.New(c, &toggle.Config{CacheSize: cacheSize, CacheTTL: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -328,11 +329,11 @@ func TestGateCacheNeverStoresAStaleResult(t *testing.T) {
 				return d, nil
 			}
 			f.value.Store(true)
-			g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: tc.timeout})
+			g, err := gate.New(f, &toggle.Config{CacheSize: 10, Timeout: tc.timeout})
 			if err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan toggle.Decision)
+			done := make(chan gate.Decision)
 			go func() { done <- g.Evaluate(context.Background(), newReq) }()
 			<-started
 			f.value.Store(false) // the provider changes while the evaluation is in flight
@@ -361,19 +362,19 @@ func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 	clk := codathooktest.NewClock(time.Unix(1000, 0))
 	f := &fakeClient{} // answers STATIC
 	f.value.Store(true)
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1})
+	g, err := gate.New(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := func() int64 { return f.calls.Load() }
-	fresh := func(what string, r toggle.Request) {
+	fresh := func(what string, r gate.Request) {
 		t.Helper()
 		before := calls()
 		if d := g.Evaluate(t.Context(), r); d.Cached || calls() != before+1 {
 			t.Errorf("%s: Cached = %v, want a fresh evaluation", what, d.Cached)
 		}
 	}
-	cached := func(what string, r toggle.Request) {
+	cached := func(what string, r gate.Request) {
 		t.Helper()
 		before := calls()
 		if d := g.Evaluate(t.Context(), r); !d.Cached || calls() != before {
@@ -385,7 +386,7 @@ func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 	other.CompanyID, other.EventType = "c2", "x"
 	cached("another context", other)
 	legacy := newReq
-	legacy.Endpoint = toggle.EndpointLegacy
+	legacy.Endpoint = gate.EndpointLegacy
 	fresh("the other endpoint", legacy)
 	cached("the other endpoint again", legacy)
 
@@ -415,7 +416,7 @@ func TestGateCache(t *testing.T) {
 	f := &fakeClient{reason: openfeature.TargetingMatchReason}
 	f.value.Store(true)
 	log, _ := newLogger()
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1, Logger: log})
+	g, err := gate.New(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,13 +432,13 @@ func TestGateCache(t *testing.T) {
 		t.Errorf("other company: Cached = %v, calls = %d, want false, 2", d.Cached, calls())
 	}
 	// Every field of the context is part of the key.
-	for _, mod := range []func(*toggle.Request){
-		func(r *toggle.Request) { r.EventType = "x" },
-		func(r *toggle.Request) { r.Format = "legacy" },
-		func(r *toggle.Request) { r.DataType = "invoices" },
-		func(r *toggle.Request) { r.ConnectionID = "k" },
-		func(r *toggle.Request) { r.ClientHeader = "h" },
-		func(r *toggle.Request) { r.Endpoint = toggle.EndpointLegacy },
+	for _, mod := range []func(*gate.Request){
+		func(r *gate.Request) { r.EventType = "x" },
+		func(r *gate.Request) { r.Format = "legacy" },
+		func(r *gate.Request) { r.DataType = "invoices" },
+		func(r *gate.Request) { r.ConnectionID = "k" },
+		func(r *gate.Request) { r.ClientHeader = "h" },
+		func(r *gate.Request) { r.Endpoint = gate.EndpointLegacy },
 	} {
 		r := newReq
 		mod(&r)
@@ -504,7 +505,7 @@ func TestGateProviderNotReady(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = api.Shutdown(context.Background()) })
 	log, buf := newLogger()
-	g, err := toggle.NewGate(api.NewClient(), &toggle.Config{Logger: log, CacheSize: 10})
+	g, err := gate.New(api.NewClient(), &toggle.Config{Logger: log, CacheSize: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -552,7 +553,7 @@ func TestGateProviderErrorAndFailures(t *testing.T) {
 				time.Sleep(300 * time.Millisecond)
 				return openfeature.BooleanEvaluationDetails{Value: false}, nil
 			},
-			sentinel: toggle.ErrTimeout, timeouts: 1,
+			sentinel: gate.ErrTimeout, timeouts: 1,
 		},
 		{
 			name: "provider honouring its context times out",
@@ -560,14 +561,14 @@ func TestGateProviderErrorAndFailures(t *testing.T) {
 				<-ctx.Done()
 				return openfeature.BooleanEvaluationDetails{Value: def}, ctx.Err()
 			},
-			sentinel: toggle.ErrTimeout, timeouts: 1,
+			sentinel: gate.ErrTimeout, timeouts: 1,
 		},
 		{
 			name: "provider panic is recovered",
 			eval: func(context.Context, string, bool, openfeature.EvaluationContext) (openfeature.BooleanEvaluationDetails, error) {
 				panic("kaboom")
 			},
-			sentinel: toggle.ErrProviderPanic,
+			sentinel: gate.ErrProviderPanic,
 		},
 	}
 	for _, tt := range tests {
@@ -584,7 +585,7 @@ func TestGateProviderErrorAndFailures(t *testing.T) {
 					defer cancel()
 				}
 				log, buf := newLogger()
-				g, err := toggle.NewGate(&fakeClient{eval: tt.eval}, &toggle.Config{Timeout: timeout, Logger: log})
+				g, err := gate.New(&fakeClient{eval: tt.eval}, &toggle.Config{Timeout: timeout, Logger: log})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -622,7 +623,7 @@ func TestGateWarningsAreRateLimited(t *testing.T) {
 		return openfeature.BooleanEvaluationDetails{Value: true}, errors.New("down")
 	}}
 	var mu sync.Mutex
-	g, err := toggle.NewGate(f, &toggle.Config{Logger: log, Timeout: -1, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	g, err := gate.New(f, &toggle.Config{Logger: log, Timeout: -1, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,7 +634,7 @@ func TestGateWarningsAreRateLimited(t *testing.T) {
 		t.Fatalf("warnings = %d, want %d", got, want)
 	}
 	mu.Lock()
-	now = now.Add(toggle.WarnInterval)
+	now = now.Add(gate.WarnInterval)
 	mu.Unlock()
 	g.Evaluate(t.Context(), newReq)
 	if got, want := strings.Count(buf.String(), "level=WARN"), 2; got != want {
@@ -659,13 +660,12 @@ func TestNewGateErrors(t *testing.T) {
 		{name: "cache without event source", c: onlyClient{&fakeClient{}}, cfg: &toggle.Config{CacheSize: 1}},
 		{name: "negative cache size", c: &fakeClient{}, cfg: &toggle.Config{CacheSize: -1}},
 		{name: "negative MaxInFlight", c: &fakeClient{}, cfg: &toggle.Config{MaxInFlight: -1}},
-		{name: "unknown WhenOff", c: &fakeClient{}, cfg: &toggle.Config{New: toggle.EndpointConfig{WhenOff: 7}}},
 		{name: "negative RetryAfter", c: &fakeClient{}, cfg: &toggle.Config{Legacy: toggle.EndpointConfig{RetryAfter: -time.Second}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if g, err := toggle.NewGate(tt.c, tt.cfg); err == nil {
+			if g, err := gate.New(tt.c, tt.cfg); err == nil {
 				t.Errorf("NewGate = %v, nil; want an error", g)
 			}
 		})
@@ -674,7 +674,7 @@ func TestNewGateErrors(t *testing.T) {
 
 func TestActionString(t *testing.T) {
 	t.Parallel()
-	for a, want := range map[toggle.Action]string{toggle.ActionProcess: "process", toggle.ActionAcknowledge: "acknowledge", toggle.ActionDefer: "defer", 9: "Action(9)"} {
+	for a, want := range map[gate.Action]string{gate.ActionProcess: "process", gate.ActionAcknowledge: "acknowledge", gate.ActionDefer: "defer", 9: "Action(9)"} {
 		if got := a.String(); got != want {
 			t.Errorf("Action(%d).String() = %q, want %q", int(a), got, want)
 		}

@@ -1,4 +1,4 @@
-package toggle
+package gate
 
 import (
 	"context"
@@ -15,33 +15,17 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/codathook/codathook/internal/monotime"
+	"github.com/codathook/codathook/toggle"
 )
 
-// Client evaluates boolean flags. *openfeature.Client satisfies it; a Gate
-// never touches the OpenFeature global API itself.
-type Client interface {
-	BooleanValueDetails(ctx context.Context, flag string, defaultValue bool, evalCtx openfeature.EvaluationContext, options ...openfeature.Option) (openfeature.BooleanEvaluationDetails, error)
-}
-
 // EventSource is the part of *openfeature.Client a [Gate] uses to learn about
-// provider changes. When the [Client] passed to [NewGate] also implements
+// provider changes. When the [toggle.Client] passed to [New] also implements
 // EventSource, the Gate subscribes to READY, ERROR, STALE and
 // CONFIGURATION_CHANGED events, clears its cache on each and logs them.
 type EventSource interface {
 	AddHandler(eventType openfeature.EventType, callback openfeature.EventCallback)
 	RemoveHandler(eventType openfeature.EventType, callback openfeature.EventCallback)
 }
-
-// Evaluation-context attribute names the [Gate] sets. The targeting key is the
-// company id, or the client id for client-wide events (rate limits).
-const (
-	AttrEventType    = "eventType"
-	AttrFormat       = "format"
-	AttrEndpoint     = "endpoint"
-	AttrDataType     = "dataType"
-	AttrConnectionID = "connectionId"
-	AttrClientID     = "clientId"
-)
 
 // ReasonUngated is the [Decision.Reason] for a request whose endpoint the Gate
 // does not know.
@@ -119,10 +103,10 @@ type endpointGate struct {
 
 // Gate decides, per delivery, whether an endpoint processes it, by evaluating
 // the endpoint's boolean flag with an evaluation context built from the
-// [Request]. A Gate is safe for concurrent use. Create it with [NewGate] and
+// [Request]. A Gate is safe for concurrent use. Create it with [New] and
 // call [Gate.Close] when done to unsubscribe from provider events.
 type Gate struct {
-	client  Client
+	client  toggle.Client
 	events  EventSource
 	handler openfeature.EventCallback
 	legacy  endpointGate
@@ -157,24 +141,24 @@ var subscribedEvents = [...]openfeature.EventType{
 	openfeature.ProviderStale,
 }
 
-// NewGate returns a Gate evaluating flags through c. A nil cfg selects the
+// New returns a Gate evaluating flags through c. A nil cfg selects the
 // defaults documented on [Config]. It returns an error when c is nil, when a
 // setting is invalid, or when caching is requested but c does not implement
 // [EventSource]. If c implements EventSource the Gate registers event
 // handlers on it; [Gate.Close] removes them.
-func NewGate(c Client, cfg *Config) (*Gate, error) {
+func New(c toggle.Client, cfg *toggle.Config) (*Gate, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: nil Client", errConfig)
 	}
 	if cfg == nil {
-		cfg = &Config{}
+		cfg = &toggle.Config{}
 	}
 	g := &Gate{client: c, timeout: cfg.Timeout, log: cfg.Logger, now: cfg.Now, seeds: newKeySeeds()}
 	var err error
-	if g.legacy.endpointSettings, err = cfg.Legacy.resolve(EndpointLegacy, DefaultLegacyFlag); err != nil {
+	if g.legacy.endpointSettings, err = resolve(cfg.Legacy, EndpointLegacy, toggle.DefaultLegacyFlag); err != nil {
 		return nil, err
 	}
-	if g.new.endpointSettings, err = cfg.New.resolve(EndpointNew, DefaultNewFlag); err != nil {
+	if g.new.endpointSettings, err = resolve(cfg.New, EndpointNew, toggle.DefaultNewFlag); err != nil {
 		return nil, err
 	}
 	g.legacy.boxedName, g.new.boxedName = boxedLegacy, boxedNew

@@ -1,4 +1,4 @@
-package toggle_test
+package gate_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/open-feature/go-sdk/openfeature"
 
+	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/toggle"
 )
 
@@ -50,12 +51,12 @@ func TestGateCacheMemoryBound(t *testing.T) {
 	}}
 	log, _ := newLogger()
 	before := heapInUse()
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: entries, CacheTTL: -1, Timeout: -1, Logger: log})
+	g, err := gate.New(f, &toggle.Config{CacheSize: entries, CacheTTL: -1, Timeout: -1, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	buf := []byte(strings.Repeat("c", companyID))
-	req := func(i int) toggle.Request {
+	req := func(i int) gate.Request {
 		copy(buf, strconv.AppendInt(make([]byte, 0, 12), int64(100_000_000+i), 10))
 		r := benchReq
 		r.CompanyID = string(buf) // a new 100 KiB string per delivery, as a decoded body gives
@@ -107,7 +108,7 @@ func TestGateCacheSkipsLongStrings(t *testing.T) {
 				d.Variant, d.Reason = tt.variant, openfeature.Reason(tt.reason)
 				return d, nil
 			}}
-			g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: -1})
+			g, err := gate.New(f, &toggle.Config{CacheSize: 10, Timeout: -1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,7 +131,7 @@ func TestGateCacheKeyFieldBoundaries(t *testing.T) {
 	t.Parallel()
 	f := &fakeClient{reason: openfeature.TargetingMatchReason}
 	f.value.Store(true)
-	g, err := toggle.NewGate(f, &toggle.Config{CacheSize: 10, Timeout: -1})
+	g, err := gate.New(f, &toggle.Config{CacheSize: 10, Timeout: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
