@@ -11,11 +11,11 @@ import (
 	"time"
 )
 
-// ErrBodyTimeout: the request body did not arrive within the body read
+// errBodyTimeout: the request body did not arrive within the body read
 // deadline ([WithBodyReadTimeout]) or the server's ReadTimeout (408, which
 // both of Codat's services retry). Nothing was authenticated, recorded or
 // claimed.
-var ErrBodyTimeout = errors.New("codathook: request body not received in time")
+var errBodyTimeout = errors.New("codathook: request body not received in time")
 
 // bodyChunk is the most a request holds for its body before the body's
 // first bytes arrive: a body announced with at most bodyChunk bytes gets a
@@ -55,7 +55,7 @@ var bodyChunks sync.Pool
 // announced. The read has a deadline ([WithBodyReadTimeout]) where the
 // ResponseWriter can set one. A body over the limit (announced or received)
 // is an [*http.MaxBytesError]; one that does not arrive in time matches
-// [ErrBodyTimeout]; one that ends before its Content-Length matches
+// errBodyTimeout; one that ends before its Content-Length matches
 // [io.ErrUnexpectedEOF], or [io.EOF] when not a byte came (as with a body
 // another middleware already read). The result is nil only for a nil body.
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
@@ -95,7 +95,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 	case errors.As(err, &mbe):
 		return nil, err
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, fmt.Errorf("%w: %w", ErrBodyTimeout, err)
+		return nil, fmt.Errorf("%w: %w", errBodyTimeout, err)
 	}
 	return nil, fmt.Errorf("codathook: reading body: %w", err)
 }

@@ -43,7 +43,7 @@ func readBodyPrealloc(w http.ResponseWriter, req *http.Request, limit int64) ([]
 
 // bodyReader returns a receiver configured only as far as readBody needs.
 func bodyReader(limit int64) *Receiver {
-	return &Receiver{cfg: config{maxBody: limit, bodyTimeout: DefaultBodyReadTimeout, logger: slog.New(slog.DiscardHandler)}}
+	return &Receiver{cfg: config{maxBody: limit, bodyTimeout: defaultBodyReadTimeout, logger: slog.New(slog.DiscardHandler)}}
 }
 
 // nopWriter is a ResponseWriter that discards everything and supports no
@@ -219,13 +219,13 @@ func (*rewind) Close() error { return nil }
 // delivery to the default limit, with the length announced (as Codat
 // sends) or not (chunked).
 func BenchmarkReadBody(b *testing.B) {
-	rcv := bodyReader(DefaultMaxBodyBytes)
+	rcv := bodyReader(defaultMaxBodyBytes)
 	impls := []struct {
 		name string
 		read func(http.ResponseWriter, *http.Request) ([]byte, error)
 	}{
 		{"prealloc", func(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-			return readBodyPrealloc(w, r, DefaultMaxBodyBytes)
+			return readBodyPrealloc(w, r, defaultMaxBodyBytes)
 		}},
 		{"growing", rcv.readBody},
 	}

@@ -59,7 +59,7 @@ func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *
 	err := r.safeDispatch(cctx, ev)
 	returned = true
 	if status := wd.finish(); status != 0 {
-		return outcome{result: ResultFailed, err: ErrCallbackTimeout, written: true, status: status}, err
+		return outcome{result: ResultFailed, err: errCallbackTimeout, written: true, status: status}, err
 	}
 	if err != nil {
 		return outcome{result: ResultFailed, err: err}, err
@@ -122,7 +122,7 @@ func (wd *watchdog) fire() {
 				slog.Any("panic", p))
 		}
 	}()
-	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: ErrCallbackTimeout})
+	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: errCallbackTimeout})
 }
 
 // finish stops the watchdog, waiting for a fire in progress, cancels the
@@ -227,7 +227,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 			r.settle(context.WithoutCancel(ctx), lease, res, err)
 			p.release()
 		}()
-		return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
+		return outcome{result: ResultFailed, err: errCallbackTimeout}, errCallbackTimeout
 	}
 }
 

@@ -50,7 +50,7 @@
 // The legacy endpoint compares the Authorization header with the accepted
 // values ([WithLegacyAuthorization]) in constant time; that admits legacy
 // rule bodies only: a new-format body there must also carry a valid
-// signature, or it is refused with 401 ([ErrUnsignedNewFormat]) before flags
+// signature, or it is refused with 401 (errUnsignedNewFormat) before flags
 // and deduplication. An endpoint with no authentication exists only through
 // [WithInsecureNoAuth].
 //

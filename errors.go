@@ -5,45 +5,46 @@ import (
 	"fmt"
 )
 
-// Sentinel errors passed to the error handler. Match them with [errors.Is];
-// the statuses are those of [DefaultErrorHandler].
+// The errors the receiver passes to the error handler and reports in
+// [Outcome.Err]. [StatusCode] maps each to its status and [Result] names its
+// kind; the comments give the statuses of [DefaultErrorHandler].
 var (
-	// ErrMissingSignature: no complete webhook-* or svix-* header set (401).
-	ErrMissingSignature = errors.New("codathook: missing signature headers")
-	// ErrInvalidSignature: no v1 signature matches any configured secret, or
+	// errMissingSignature: no complete webhook-* or svix-* header set (401).
+	errMissingSignature = errors.New("codathook: missing signature headers")
+	// errInvalidSignature: no v1 signature matches any configured secret, or
 	// the timestamp header is not an integer (401).
-	ErrInvalidSignature = errors.New("codathook: signature mismatch")
-	// ErrStaleTimestamp: the signature timestamp is outside the tolerance (401).
-	ErrStaleTimestamp = errors.New("codathook: timestamp outside tolerance")
-	// ErrUnauthorized: the Authorization header matches no accepted value (401).
-	ErrUnauthorized = errors.New("codathook: authorization header not accepted")
-	// ErrNotConfigured: the endpoint has no authentication configured and was
+	errInvalidSignature = errors.New("codathook: signature mismatch")
+	// errStaleTimestamp: the signature timestamp is outside the tolerance (401).
+	errStaleTimestamp = errors.New("codathook: timestamp outside tolerance")
+	// errUnauthorized: the Authorization header matches no accepted value (401).
+	errUnauthorized = errors.New("codathook: authorization header not accepted")
+	// errNotConfigured: the endpoint has no authentication configured and was
 	// not explicitly made insecure (401).
-	ErrNotConfigured = errors.New("codathook: endpoint has no authentication configured")
-	// ErrUnsignedNewFormat: a new-format body (an eventType envelope)
+	errNotConfigured = errors.New("codathook: endpoint has no authentication configured")
+	// errUnsignedNewFormat: a new-format body (an eventType envelope)
 	// arrived on the legacy endpoint without a signature that verifies with
 	// the secrets of [WithSecrets] (401). The legacy endpoint's static
 	// Authorization value, or [WithInsecureNoAuth], admits legacy rule
 	// bodies only; a new-format body there must be signed like one on the
 	// new endpoint. The error wraps the verifier's sentinel
-	// ([ErrMissingSignature], [ErrInvalidSignature], [ErrStaleTimestamp])
+	// (errMissingSignature, errInvalidSignature, errStaleTimestamp)
 	// when there was a signature to check.
-	ErrUnsignedNewFormat = errors.New("codathook: a new-format body on the legacy endpoint needs a valid webhook signature")
-	// ErrMethodNotAllowed: the request method is not POST or PUT (405).
-	ErrMethodNotAllowed = errors.New("codathook: method not allowed")
-	// ErrInFlight: the same delivery or occurrence is being processed by
+	errUnsignedNewFormat = errors.New("codathook: a new-format body on the legacy endpoint needs a valid webhook signature")
+	// errMethodNotAllowed: the request method is not POST or PUT (405).
+	errMethodNotAllowed = errors.New("codathook: method not allowed")
+	// errInFlight: the same delivery or occurrence is being processed by
 	// another request or replica; the sender should retry (503).
-	ErrInFlight = errors.New("codathook: delivery in flight elsewhere")
-	// ErrDeferred: the endpoint's flag is off and the endpoint is configured to
+	errInFlight = errors.New("codathook: delivery in flight elsewhere")
+	// errDeferred: the endpoint's flag is off and the endpoint is configured to
 	// defer rather than acknowledge (503).
-	ErrDeferred = errors.New("codathook: endpoint deferred by feature flag")
-	// ErrBodyUnreadable: the request body could not be read at all, for
+	errDeferred = errors.New("codathook: endpoint deferred by feature flag")
+	// errBodyUnreadable: the request body could not be read at all, for
 	// example because another middleware consumed it first (503, so the
 	// sender retries once the app is fixed). A body that ends before its
 	// Content-Length is malformed instead (400).
-	ErrBodyUnreadable = errors.New("codathook: request body unreadable")
-	// ErrCallbackTimeout: a callback outlived the configured deadline (503).
-	ErrCallbackTimeout = errors.New("codathook: callback deadline exceeded")
+	errBodyUnreadable = errors.New("codathook: request body unreadable")
+	// errCallbackTimeout: a callback outlived the configured deadline (503).
+	errCallbackTimeout = errors.New("codathook: callback deadline exceeded")
 )
 
 // CallbackError reports that a callback returned an error or panicked. The

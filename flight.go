@@ -23,7 +23,7 @@ type flightCall struct {
 
 // inFlight is what a waiter reports when it gives up, and what a leader's
 // waiters see if the leader never returns (runtime.Goexit in a callback).
-var inFlight = outcome{result: ResultInFlight, err: ErrInFlight}
+var inFlight = outcome{result: ResultInFlight, err: errInFlight}
 
 // do runs fn unless a call for key is already running, in which case it
 // waits up to wait for that call's outcome. leader reports whether fn ran.

@@ -59,21 +59,21 @@ func FuzzVerify(f *testing.F) {
 		}
 		v := &verifier{secrets: []*secret{sec}, tolerance: 100 * 365 * 24 * time.Hour, now: func() time.Time { return time.Unix(1674087231, 0) }}
 		h := http.Header{}
-		h.Set(HeaderWebhookID, id)
-		h.Set(HeaderWebhookTimestamp, ts)
-		h.Set(HeaderWebhookSignature, sig)
+		h.Set(headerWebhookID, id)
+		h.Set(headerWebhookTimestamp, ts)
+		h.Set(headerWebhookSignature, sig)
 		gotID, err := v.verify(h, body)
 		if err != nil {
 			return
 		}
 		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte(h.Get(HeaderWebhookID) + "." + h.Get(HeaderWebhookTimestamp) + "."))
+		mac.Write([]byte(h.Get(headerWebhookID) + "." + h.Get(headerWebhookTimestamp) + "."))
 		mac.Write(body)
 		expected := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
-		if !strings.Contains(" "+h.Get(HeaderWebhookSignature)+" ", " "+expected+" ") {
+		if !strings.Contains(" "+h.Get(headerWebhookSignature)+" ", " "+expected+" ") {
 			t.Fatalf("verified a header %q without the signature %q", sig, expected)
 		}
-		if gotID != h.Get(HeaderWebhookID) {
+		if gotID != h.Get(headerWebhookID) {
 			t.Fatalf("verified id = %q, want %q", gotID, id)
 		}
 	})

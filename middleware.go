@@ -81,7 +81,7 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 	case sw.status == 0:
 		// next wrote nothing: answer for it.
 		if cctx.Err() != nil {
-			return outcome{result: ResultFailed, err: ErrCallbackTimeout}, ErrCallbackTimeout
+			return outcome{result: ResultFailed, err: errCallbackTimeout}, errCallbackTimeout
 		}
 		return outcome{result: ResultProcessed}, nil
 	case sw.answered2xx():

@@ -13,24 +13,24 @@ import (
 	"github.com/codathook/codathook/toggle"
 )
 
-// DefaultMaxBodyBytes is the default request body limit (1 MiB).
-const DefaultMaxBodyBytes = 1 << 20
+// defaultMaxBodyBytes is the default request body limit (1 MiB).
+const defaultMaxBodyBytes = 1 << 20
 
-// DefaultFlagCacheSize is the flag decision cache [WithFlags] uses with a nil
+// defaultFlagCacheSize is the flag decision cache [WithFlags] uses with a nil
 // config.
-const DefaultFlagCacheSize = 10_000
+const defaultFlagCacheSize = 10_000
 
-// DefaultCallbackTimeout is the default deadline for one callback (or wrapped
+// defaultCallbackTimeout is the default deadline for one callback (or wrapped
 // handler). It is below the 15 s after which Codat's new service counts a
 // delivery as failed.
-const DefaultCallbackTimeout = 10 * time.Second
+const defaultCallbackTimeout = 10 * time.Second
 
-// DefaultBodyReadTimeout is the default deadline for receiving a request's
+// defaultBodyReadTimeout is the default deadline for receiving a request's
 // body once its headers are in. Codat sends a few kilobytes at once from a
 // data centre, so a body still incomplete after 5 s comes from a stalled or
-// hostile sender; and 5 s plus [DefaultCallbackTimeout] is Codat's 15 s
+// hostile sender; and 5 s plus the default callback timeout (10 s) is Codat's 15 s
 // delivery timeout, past which Codat's new service has given up anyway.
-const DefaultBodyReadTimeout = 5 * time.Second
+const defaultBodyReadTimeout = 5 * time.Second
 
 // Option configures a [Receiver]. Options are applied in order; when the same
 // option appears twice, the later one wins. An invalid option makes [New]
@@ -69,7 +69,7 @@ type config struct {
 // "whsec_" followed by standard base64, or the bare base64. Several secrets
 // are accepted at once so you can rotate on your side; a delivery verifies if
 // any v1 signature matches any secret. An empty, undecodable or short (under
-// [MinSecretBytes] decoded) secret makes [New] fail. Without secrets (and
+// 16 bytes decoded) secret makes [New] fail. Without secrets (and
 // without [WithInsecureNoAuth]) the new endpoint answers every request 401.
 func WithSecrets(secrets ...string) Option {
 	return optionFunc(func(c *config) error {
@@ -95,7 +95,7 @@ func WithSecrets(secrets ...string) Option {
 // in constant time. An empty value makes [New] fail. Without it (and without
 // [WithInsecureNoAuth]) the legacy endpoint answers every request 401. The
 // value authenticates legacy rule bodies only: a new-format body on the
-// legacy endpoint must also carry a valid signature ([ErrUnsignedNewFormat]).
+// legacy endpoint must also carry a valid signature (errUnsignedNewFormat).
 func WithLegacyAuthorization(values ...string) Option {
 	return optionFunc(func(c *config) error {
 		a, err := newStaticAuth(values)
@@ -140,7 +140,7 @@ func newStaticAuth(values []string) (*staticAuth, error) {
 // reach the endpoint can then inject events: use it only behind another
 // authentication layer (mTLS, a private network) or in development. On
 // [EndpointLegacy] it admits legacy rule bodies only: a new-format body
-// there still needs a valid signature ([ErrUnsignedNewFormat]).
+// there still needs a valid signature (errUnsignedNewFormat).
 func WithInsecureNoAuth(ep Endpoint) Option {
 	return optionFunc(func(c *config) error {
 		i, ok := ep.index()
@@ -153,7 +153,7 @@ func WithInsecureNoAuth(ep Endpoint) Option {
 }
 
 // WithTolerance sets how far the signature timestamp may be from now, in the
-// past or the future. The default is [DefaultTolerance] (5 minutes). A
+// past or the future. The default is 5 minutes. A
 // non-positive duration makes [New] fail.
 func WithTolerance(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
@@ -181,7 +181,7 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithMaxBodyBytes limits the request body read before verification. The
-// default is [DefaultMaxBodyBytes] (1 MiB). Bodies over the limit are
+// default is 1 MiB. Bodies over the limit are
 // rejected with 413, and the error matches [*http.MaxBytesError]. A
 // non-positive limit makes [New] fail.
 func WithMaxBodyBytes(n int64) Option {
@@ -265,7 +265,7 @@ func WithDedupe(cfg *dedupe.Config) Option {
 // through client (an *openfeature.Client satisfies [toggle.Client]). cfg sets
 // flag keys, gated-off behaviour and provider-failure defaults. A nil cfg
 // means the defaults of [toggle.Config] plus a decision cache of
-// [DefaultFlagCacheSize] entries when client delivers provider events (an
+// 10,000 entries when client delivers provider events (an
 // *openfeature.Client does): a flag without targeting is then evaluated once
 // per endpoint until the provider reports a change, and a flip applies to the
 // deliveries after the provider's CONFIGURATION_CHANGED event. Pass a cfg
@@ -282,7 +282,7 @@ func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 }
 
 // WithCallbackTimeout sets the deadline of one callback or wrapped handler.
-// The default is [DefaultCallbackTimeout]. A non-positive duration makes
+// The default is 10 s. A non-positive duration makes
 // [New] fail: there is no "no deadline" setting, because a callback without
 // one could outlive any claim lease.
 //
@@ -319,10 +319,10 @@ func WithCallbackTimeout(d time.Duration) Option {
 
 // WithBodyReadTimeout sets the deadline for receiving a request's body,
 // counted from when the receiver starts reading it (its headers are in).
-// The default is [DefaultBodyReadTimeout]. A body that does not arrive in
+// The default is 5 s. A body that does not arrive in
 // time is answered 408 Request Timeout (Codat's legacy service retries
 // 408; the new one retries any non-2xx), with Connection: close over
-// HTTP/1.x, and [ErrBodyTimeout]; it is not authenticated, and nothing is
+// HTTP/1.x, and errBodyTimeout; it is not authenticated, and nothing is
 // recorded or claimed. A non-positive duration makes [New] fail.
 //
 // The deadline is set with [http.ResponseController.SetReadDeadline], so it
@@ -349,7 +349,7 @@ func WithBodyReadTimeout(d time.Duration) Option {
 // WithMaxConcurrentCallbacks sheds load for the app behind the receiver:
 // at most n deliveries, over both endpoints, run a callback or the wrapped
 // handler at once. A delivery that finds n running is answered 503 with
-// Retry-After at once, Result overloaded, [ErrOverloaded]; it is shed
+// Retry-After at once, Result overloaded, errOverloaded; it is shed
 // before the dedupe claim, so nothing is claimed or recorded and the
 // sender's retry is processed as if it were the first arrival. A slot is
 // held from the claim until the callback has returned and the claim is

@@ -50,7 +50,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 
 func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler, start time.Time, o *Outcome) outcome {
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {
-		return outcome{result: ResultMethodNotAllowed, err: ErrMethodNotAllowed}
+		return outcome{result: ResultMethodNotAllowed, err: errMethodNotAllowed}
 	}
 	body, err := r.readBody(w, req)
 	if err != nil {
@@ -58,12 +58,12 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint,
 		switch {
 		case errors.As(err, &mbe):
 			return outcome{result: ResultTooLarge, err: err}
-		case errors.Is(err, ErrBodyTimeout):
+		case errors.Is(err, errBodyTimeout):
 			return outcome{result: ResultBodyTimeout, err: err}
 		case errors.Is(err, io.ErrUnexpectedEOF):
 			return outcome{result: ResultMalformed, err: err}
 		}
-		return outcome{result: ResultUnavailable, err: fmt.Errorf("%w: %w", ErrBodyUnreadable, err)}
+		return outcome{result: ResultUnavailable, err: fmt.Errorf("%w: %w", errBodyUnreadable, err)}
 	}
 	verifiedID, err := r.authenticate(ep, req.Header, body, start)
 	if err != nil {
@@ -150,7 +150,7 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	// nothing, so its retry is processed like a first arrival.
 	p, ok := r.acquire()
 	if !ok {
-		return outcome{result: ResultOverloaded, err: ErrOverloaded}
+		return outcome{result: ResultOverloaded, err: errOverloaded}
 	}
 	detached := false // a late detached callback holds p and releases it
 	defer func() {
@@ -166,7 +166,7 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 	case deduper.Duplicate:
 		return outcome{result: ResultDuplicate}
 	case deduper.InFlight:
-		return outcome{result: ResultInFlight, err: ErrInFlight}
+		return outcome{result: ResultInFlight, err: errInFlight}
 	}
 	ev = withElements(ev, lease.Elements())
 	del.event = ev
@@ -210,7 +210,7 @@ func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delive
 		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease, p)
 	}
 	returned = true
-	if next == nil && req.ProtoMajor >= 2 && errors.Is(cbErr, ErrCallbackTimeout) {
+	if next == nil && req.ProtoMajor >= 2 && errors.Is(cbErr, errCallbackTimeout) {
 		detached = true
 		return res // the late callback commits or releases the lease, and releases p, itself
 	}
@@ -272,7 +272,7 @@ func (r *Receiver) gateRequest(ep Endpoint, req *http.Request, ev *normalize.Eve
 		EventType:    ev.Type,
 		CompanyID:    ev.CompanyID,
 		ClientID:     ev.ClientID,
-		ClientHeader: req.Header.Get(HeaderCodatClientID),
+		ClientHeader: req.Header.Get(headerCodatClientID),
 		ConnectionID: ev.ConnectionID,
 	}
 	// A read.completed with several elements has as many occurrences and

@@ -28,7 +28,7 @@ const (
 	EndpointNew Endpoint = "new"
 	// EndpointLegacy receives from Codat's legacy rules service: legacy bodies
 	// with a static Authorization header and no signature. A new-format body
-	// there is refused (401, [ErrUnsignedNewFormat]) unless it carries a
+	// there is refused (401, errUnsignedNewFormat) unless it carries a
 	// webhook signature that verifies with the secrets of [WithSecrets].
 	EndpointLegacy Endpoint = "legacy"
 )
@@ -49,7 +49,7 @@ func (e Endpoint) index() (int, bool) {
 // verified webhook-id before its body is parsed: its Outcome is a duplicate
 // with an empty Format and EventType. A delivery answered 503 at the
 // callback deadline is reported when its callback returns (Result failed,
-// Err [ErrCallbackTimeout], Status as answered).
+// Err errCallbackTimeout, Status as answered).
 type Outcome struct {
 	Endpoint   Endpoint
 	Format     normalize.Format // "" when the body was never classified
@@ -89,13 +89,13 @@ type Receiver struct {
 // option is invalid.
 func New(opts ...Option) (*Receiver, error) {
 	c := config{
-		tolerance:       DefaultTolerance,
+		tolerance:       defaultTolerance,
 		now:             time.Now,
-		maxBody:         DefaultMaxBodyBytes,
+		maxBody:         defaultMaxBodyBytes,
 		logger:          slog.Default(),
 		errorHandler:    DefaultErrorHandler,
-		callbackTimeout: DefaultCallbackTimeout,
-		bodyTimeout:     DefaultBodyReadTimeout,
+		callbackTimeout: defaultCallbackTimeout,
+		bodyTimeout:     defaultBodyReadTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -144,7 +144,7 @@ func New(opts ...Option) (*Receiver, error) {
 		if c.gateCfg != nil {
 			gcfg = *c.gateCfg
 		} else if _, ok := c.flags.(gate.EventSource); ok {
-			gcfg.CacheSize = DefaultFlagCacheSize
+			gcfg.CacheSize = defaultFlagCacheSize
 		}
 		if gcfg.Logger == nil {
 			gcfg.Logger = c.logger
@@ -175,7 +175,7 @@ func checkCallbackTimeout(c *config) error {
 	}
 	return fmt.Errorf("codathook: callback timeout %v must be shorter than the dedupe claim lease %v, or a callback that outlives its claim runs again alongside a copy: "+
 		"shorten WithCallbackTimeout (default %v) or raise the Lease of WithDedupe's dedupe.Config (default deduper.DefaultLease, %v)",
-		c.callbackTimeout, lease, DefaultCallbackTimeout, deduper.DefaultLease)
+		c.callbackTimeout, lease, defaultCallbackTimeout, deduper.DefaultLease)
 }
 
 // Close releases what New created: the default in-memory store and the flag

@@ -16,10 +16,10 @@ import (
 // [Result] values.
 const HeaderResult = "Codathook-Result"
 
-// RetryAfter is the Retry-After value, in seconds, sent with every 503.
+// retryAfter is the Retry-After value, in seconds, sent with every 503.
 // Codat's legacy service honours it and retries at most three times within
 // about two minutes.
-const RetryAfter = 5
+const retryAfter = 5
 
 // Result is what happened to one delivery.
 type Result string
@@ -41,11 +41,11 @@ const (
 	ResultMethodNotAllowed Result = "method_not_allowed" // 405
 )
 
-// ErrOverloaded: [WithMaxConcurrentCallbacks] callbacks (or wrapped
+// errOverloaded: [WithMaxConcurrentCallbacks] callbacks (or wrapped
 // handlers) were already running, so the delivery was shed before it was
 // claimed: nothing is recorded, and the sender's retry is processed as if
 // it were the first arrival (503 with Retry-After).
-var ErrOverloaded = errors.New("codathook: too many callbacks running")
+var errOverloaded = errors.New("codathook: too many callbacks running")
 
 // answer writes res as the response and returns its status (as
 // [StatusCode] reports it for errors).
@@ -79,7 +79,7 @@ func levelFor(res Result) slog.Level {
 
 // StatusCode returns the HTTP status [DefaultErrorHandler] answers err with.
 // It never returns 500: Codat's legacy service does not retry it. It
-// returns 408 for [ErrBodyTimeout], which both services retry.
+// returns 408 for errBodyTimeout, which both services retry.
 func StatusCode(err error) int {
 	var mbe *http.MaxBytesError
 	var me *normalize.MalformedError
@@ -88,13 +88,13 @@ func StatusCode(err error) int {
 		return http.StatusNoContent
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrBodyTimeout):
+	case errors.Is(err, errBodyTimeout):
 		return http.StatusRequestTimeout
-	case errors.Is(err, ErrMethodNotAllowed):
+	case errors.Is(err, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed
-	case errors.Is(err, ErrMissingSignature), errors.Is(err, ErrInvalidSignature),
-		errors.Is(err, ErrStaleTimestamp), errors.Is(err, ErrUnauthorized), errors.Is(err, ErrNotConfigured),
-		errors.Is(err, ErrUnsignedNewFormat):
+	case errors.Is(err, errMissingSignature), errors.Is(err, errInvalidSignature),
+		errors.Is(err, errStaleTimestamp), errors.Is(err, errUnauthorized), errors.Is(err, errNotConfigured),
+		errors.Is(err, errUnsignedNewFormat):
 		return http.StatusUnauthorized
 	case errors.As(err, &me), errors.Is(err, io.ErrUnexpectedEOF):
 		return http.StatusBadRequest
@@ -107,7 +107,7 @@ func StatusCode(err error) int {
 func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	code := StatusCode(err)
 	if code == http.StatusServiceUnavailable {
-		after := RetryAfter
+		after := retryAfter
 		var de *deferredError
 		if errors.As(err, &de) && de.after > 0 {
 			after = int((de.after + time.Second - 1) / time.Second)
@@ -117,12 +117,12 @@ func DefaultErrorHandler(w http.ResponseWriter, _ *http.Request, err error) {
 	http.Error(w, http.StatusText(code), code)
 }
 
-// deferredError is ErrDeferred with the Retry-After the flag gate asked for.
+// deferredError is errDeferred with the Retry-After the flag gate asked for.
 type deferredError struct{ after time.Duration }
 
-func (e *deferredError) Error() string { return ErrDeferred.Error() }
+func (e *deferredError) Error() string { return errDeferred.Error() }
 
-func (e *deferredError) Unwrap() error { return ErrDeferred }
+func (e *deferredError) Unwrap() error { return errDeferred }
 
 // resultHeaders holds one immutable header value per Result, so answering
 // allocates no header slice.

@@ -9,11 +9,6 @@ type (
 	// receive several families in one callback, or types this version does
 	// not know.
 	Event = normalize.Event
-	// Envelope is the part every typed event shares (id, eventType,
-	// generatedDate, and the original legacy fields when normalized).
-	Envelope = normalize.Envelope
-	// Legacy holds every field of a legacy rule body.
-	Legacy = normalize.Legacy
 	// CompanyEvent is company.created and company.deleted.
 	CompanyEvent = normalize.CompanyEvent
 	// CompanyProductEvent is company.product.added and company.product.removed.

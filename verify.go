@@ -20,25 +20,25 @@ import (
 // set is what a default Svix deployment sends. Header lookup is
 // case-insensitive.
 const (
-	HeaderWebhookID        = "Webhook-Id"
-	HeaderWebhookTimestamp = "Webhook-Timestamp"
-	HeaderWebhookSignature = "Webhook-Signature"
-	HeaderSvixID           = "Svix-Id"
-	HeaderSvixTimestamp    = "Svix-Timestamp"
-	HeaderSvixSignature    = "Svix-Signature"
-	// HeaderCodatClientID identifies the Codat client account on legacy
+	headerWebhookID        = "Webhook-Id"
+	headerWebhookTimestamp = "Webhook-Timestamp"
+	headerWebhookSignature = "Webhook-Signature"
+	headerSvixID           = "Svix-Id"
+	headerSvixTimestamp    = "Svix-Timestamp"
+	headerSvixSignature    = "Svix-Signature"
+	// headerCodatClientID identifies the Codat client account on legacy
 	// deliveries and, as a carried-over custom header, on new ones.
-	HeaderCodatClientID = "X-Codat-Clientid"
+	headerCodatClientID = "X-Codat-Clientid"
 )
 
-// MinSecretBytes is the shortest decoded signing key accepted. Svix generates
+// minSecretBytes is the shortest decoded signing key accepted. Svix generates
 // 24-byte keys; 16 bytes (128 bits) also admits the 18-byte key of Svix's
 // published test vector while refusing trivially weak keys.
-const MinSecretBytes = 16
+const minSecretBytes = 16
 
-// DefaultTolerance is how far a signature timestamp may lie in the past or the
+// defaultTolerance is how far a signature timestamp may lie in the past or the
 // future, as in the Svix and Standard Webhooks libraries.
-const DefaultTolerance = 5 * time.Minute
+const defaultTolerance = 5 * time.Minute
 
 // secret is one decoded signing key with a pool of keyed MACs and scratch
 // buffers, so verifying a delivery allocates nothing.
@@ -63,8 +63,8 @@ func parseSecret(s string) (*secret, error) {
 	if err != nil {
 		return nil, fmt.Errorf("codathook: signing secret is not whsec_ followed by standard base64: %w", err)
 	}
-	if len(key) < MinSecretBytes {
-		return nil, fmt.Errorf("codathook: signing secret decodes to %d bytes, want at least %d", len(key), MinSecretBytes)
+	if len(key) < minSecretBytes {
+		return nil, fmt.Errorf("codathook: signing secret decodes to %d bytes, want at least %d", len(key), minSecretBytes)
 	}
 	sec := &secret{}
 	sec.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key), scratch: make([]byte, 0, 64)} }
@@ -93,11 +93,11 @@ type signatureHeaders struct {
 // set (say svix-id with webhook-timestamp and webhook-signature) is therefore
 // refused, as svix-go does.
 func headerSets(h http.Header) (sets [2]signatureHeaders, n int) {
-	if s := (signatureHeaders{headerValue(h, HeaderWebhookID), headerValue(h, HeaderWebhookTimestamp), headerValue(h, HeaderWebhookSignature)}); s.complete() {
+	if s := (signatureHeaders{headerValue(h, headerWebhookID), headerValue(h, headerWebhookTimestamp), headerValue(h, headerWebhookSignature)}); s.complete() {
 		sets[n] = s
 		n++
 	}
-	if s := (signatureHeaders{headerValue(h, HeaderSvixID), headerValue(h, HeaderSvixTimestamp), headerValue(h, HeaderSvixSignature)}); s.complete() {
+	if s := (signatureHeaders{headerValue(h, headerSvixID), headerValue(h, headerSvixTimestamp), headerValue(h, headerSvixSignature)}); s.complete() {
 		sets[n] = s
 		n++
 	}
@@ -125,8 +125,8 @@ type verifier struct {
 }
 
 // verify authenticates body against the signature headers in h and returns
-// the verified message id. Errors match ErrMissingSignature,
-// ErrStaleTimestamp or ErrInvalidSignature.
+// the verified message id. Errors match errMissingSignature,
+// errStaleTimestamp or errInvalidSignature.
 func (v *verifier) verify(h http.Header, body []byte) (string, error) {
 	return v.verifyAt(h, body, v.now())
 }
@@ -135,7 +135,7 @@ func (v *verifier) verify(h http.Header, body []byte) (string, error) {
 func (v *verifier) verifyAt(h http.Header, body []byte, now time.Time) (string, error) {
 	sets, n := headerSets(h)
 	if n == 0 {
-		return "", ErrMissingSignature
+		return "", errMissingSignature
 	}
 	var err error
 	for _, s := range sets[:n] {
@@ -149,21 +149,21 @@ func (v *verifier) verifyAt(h http.Header, body []byte, now time.Time) (string, 
 func (v *verifier) verifySet(s signatureHeaders, body []byte, now time.Time) error {
 	ts, err := strconv.ParseInt(s.timestamp, 10, 64)
 	if err != nil {
-		return fmt.Errorf("%w: timestamp is not an integer", ErrInvalidSignature)
+		return fmt.Errorf("%w: timestamp is not an integer", errInvalidSignature)
 	}
 	sent := time.Unix(ts, 0)
 	if now.Sub(sent) > v.tolerance {
-		return fmt.Errorf("%w: too old", ErrStaleTimestamp)
+		return fmt.Errorf("%w: too old", errStaleTimestamp)
 	}
 	if sent.Sub(now) > v.tolerance {
-		return fmt.Errorf("%w: too new", ErrStaleTimestamp)
+		return fmt.Errorf("%w: too new", errStaleTimestamp)
 	}
 	for _, sec := range v.secrets {
 		if sec.matches(s.signature, s.id, s.timestamp, body) {
 			return nil
 		}
 	}
-	return ErrInvalidSignature
+	return errInvalidSignature
 }
 
 // signatureListContains reports whether the space-separated list holds a
@@ -217,10 +217,10 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now tim
 			return "", nil
 		}
 		if len(r.verifier.secrets) == 0 {
-			return "", ErrNotConfigured
+			return "", errNotConfigured
 		}
 		if r.cfg.newAuth != nil && !r.cfg.newAuth.check(h) {
-			return "", ErrUnauthorized
+			return "", errUnauthorized
 		}
 		return r.verifier.verifyAt(h, body, now)
 	default:
@@ -228,10 +228,10 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now tim
 			return "", nil
 		}
 		if r.cfg.legacyAuth == nil {
-			return "", ErrNotConfigured
+			return "", errNotConfigured
 		}
 		if !r.cfg.legacyAuth.check(h) {
-			return "", ErrUnauthorized
+			return "", errUnauthorized
 		}
 		return "", nil
 	}
@@ -239,15 +239,15 @@ func (r *Receiver) authenticate(ep Endpoint, h http.Header, body []byte, now tim
 
 // verifyNewOnLegacy verifies the signature of a new-format body that
 // arrived on the legacy endpoint with the configured secrets and returns the
-// verified message id. Its errors match [ErrUnsignedNewFormat] (and the
+// verified message id. Its errors match errUnsignedNewFormat (and the
 // verifier's sentinel, when it ran).
 func (r *Receiver) verifyNewOnLegacy(h http.Header, body []byte, now time.Time) (string, error) {
 	if len(r.verifier.secrets) == 0 {
-		return "", fmt.Errorf("%w (no signing secrets configured: WithSecrets)", ErrUnsignedNewFormat)
+		return "", fmt.Errorf("%w (no signing secrets configured: WithSecrets)", errUnsignedNewFormat)
 	}
 	id, err := r.verifier.verifyAt(h, body, now)
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", ErrUnsignedNewFormat, err)
+		return "", fmt.Errorf("%w: %w", errUnsignedNewFormat, err)
 	}
 	return id, nil
 }

@@ -36,7 +36,7 @@ var signatureVectors = []struct {
 
 func newTestVerifier(t *testing.T, now time.Time, secrets ...string) *verifier {
 	t.Helper()
-	v := &verifier{tolerance: DefaultTolerance, now: func() time.Time { return now }}
+	v := &verifier{tolerance: defaultTolerance, now: func() time.Time { return now }}
 	for _, s := range secrets {
 		sec, err := parseSecret(s)
 		if err != nil {
@@ -72,8 +72,8 @@ func TestVerifyPublishedVectors(t *testing.T) {
 					t.Errorf("verified id = %q, want %q", id, tc.id)
 				}
 				tampered := []byte(tc.body + " ")
-				if _, err := v.verify(headers(set, tc.id, tc.ts, tc.signature), tampered); !errors.Is(err, ErrInvalidSignature) {
-					t.Errorf("tampered body: err = %v, want ErrInvalidSignature", err)
+				if _, err := v.verify(headers(set, tc.id, tc.ts, tc.signature), tampered); !errors.Is(err, errInvalidSignature) {
+					t.Errorf("tampered body: err = %v, want errInvalidSignature", err)
 				}
 			})
 		}
@@ -89,10 +89,10 @@ func TestVerifyTolerance(t *testing.T) {
 		now     time.Time
 		wantErr error
 	}{
-		{"exactly at the limit in the past passes", sent.Add(DefaultTolerance), nil},
-		{"one second past the limit in the past fails", sent.Add(DefaultTolerance + time.Second), ErrStaleTimestamp},
-		{"exactly at the limit in the future passes", sent.Add(-DefaultTolerance), nil},
-		{"one second past the limit in the future fails", sent.Add(-DefaultTolerance - time.Second), ErrStaleTimestamp},
+		{"exactly at the limit in the past passes", sent.Add(defaultTolerance), nil},
+		{"one second past the limit in the past fails", sent.Add(defaultTolerance + time.Second), errStaleTimestamp},
+		{"exactly at the limit in the future passes", sent.Add(-defaultTolerance), nil},
+		{"one second past the limit in the future fails", sent.Add(-defaultTolerance - time.Second), errStaleTimestamp},
 		{"now passes", sent, nil},
 	}
 	for _, tc := range tests {
@@ -124,14 +124,14 @@ func TestVerifyHeaderSets(t *testing.T) {
 		h       http.Header
 		wantErr error
 	}{
-		{"mixed set is refused", mixed, ErrMissingSignature},
-		{"no headers", http.Header{}, ErrMissingSignature},
+		{"mixed set is refused", mixed, errMissingSignature},
+		{"no headers", http.Header{}, errMissingSignature},
 		{"both complete sets, only svix valid", both, nil},
-		{"zero timestamp is stale", headers("webhook", vec.id, 0, vec.signature), ErrStaleTimestamp},
+		{"zero timestamp is stale", headers("webhook", vec.id, 0, vec.signature), errStaleTimestamp},
 		{"several signatures, one valid (rotation on Codat's side)", headers("webhook", vec.id, vec.ts, "v1,bm9sb25nZXJ2YWxpZA== "+vec.signature+" v2,MzJsb25nZXI="), nil},
-		{"valid signature under another version is skipped", headers("webhook", vec.id, vec.ts, "v1a,"+strings.TrimPrefix(vec.signature, "v1,")), ErrInvalidSignature},
+		{"valid signature under another version is skipped", headers("webhook", vec.id, vec.ts, "v1a,"+strings.TrimPrefix(vec.signature, "v1,")), errInvalidSignature},
 		{"entry without comma is skipped", headers("webhook", vec.id, vec.ts, "garbage "+vec.signature), nil},
-		{"empty signature value", headers("webhook", vec.id, vec.ts, "v1,"), ErrInvalidSignature},
+		{"empty signature value", headers("webhook", vec.id, vec.ts, "v1,"), errInvalidSignature},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,8 +147,8 @@ func TestVerifyHeaderSets(t *testing.T) {
 		t.Parallel()
 		h := headers("webhook", vec.id, vec.ts, vec.signature)
 		h.Set("webhook-timestamp", "1614265330.5")
-		if _, err := newTestVerifier(t, now, vec.secret).verify(h, []byte(vec.body)); !errors.Is(err, ErrInvalidSignature) {
-			t.Errorf("err = %v, want ErrInvalidSignature", err)
+		if _, err := newTestVerifier(t, now, vec.secret).verify(h, []byte(vec.body)); !errors.Is(err, errInvalidSignature) {
+			t.Errorf("err = %v, want errInvalidSignature", err)
 		}
 	})
 }
@@ -163,8 +163,8 @@ func TestVerifyRotationOnOurSide(t *testing.T) {
 		}
 	}
 	only := newTestVerifier(t, time.Unix(old.ts, 0), cur.secret)
-	if _, err := only.verify(headers("webhook", old.id, old.ts, old.signature), []byte(old.body)); !errors.Is(err, ErrInvalidSignature) {
-		t.Errorf("retired secret: err = %v, want ErrInvalidSignature", err)
+	if _, err := only.verify(headers("webhook", old.id, old.ts, old.signature), []byte(old.body)); !errors.Is(err, errInvalidSignature) {
+		t.Errorf("retired secret: err = %v, want errInvalidSignature", err)
 	}
 }
 

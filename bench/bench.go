@@ -193,7 +193,7 @@ type Flags int
 // provider on an isolated API with both endpoint flags on (no targeting, so
 // the provider resolves them as STATIC).
 const (
-	FlagsDefault  Flags = iota // WithFlags(client, nil): toggle's defaults (50 ms timeout: a goroutine per evaluation) plus the receiver's codathook.DefaultFlagCacheSize decision cache
+	FlagsDefault  Flags = iota // WithFlags(client, nil): toggle's defaults (50 ms timeout: a goroutine per evaluation) plus the receiver's default decision cache (10,000 entries)
 	FlagsInline                // &toggle.Config{Timeout: -1}: evaluate every delivery on the caller's goroutine, no cache
 	FlagsCached                // &toggle.Config{Timeout: -1, CacheSize: 4096}: inline, with a decision cache
 	FlagsUncached              // &toggle.Config{}: 50 ms timeout, no cache (WithFlags(client, nil) before the receiver cached by default)

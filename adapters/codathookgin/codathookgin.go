@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -63,7 +62,7 @@ func Middleware(rcv *codathook.Receiver, ep codathook.Endpoint) gin.HandlerFunc 
 			c.Next()
 			if !gw.wrote && len(c.Errors) > errs {
 				w.Header().Set(codathook.HeaderResult, string(codathook.ResultFailed))
-				w.Header().Set("Retry-After", strconv.Itoa(codathook.RetryAfter))
+				w.Header().Set("Retry-After", retryAfter)
 				http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 			}
 		})
@@ -159,3 +158,6 @@ func (rw *responseWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the original writer.
 func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// retryAfter is the Retry-After the receiver sends with a 503, in seconds.
+const retryAfter = "5"
