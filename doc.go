@@ -71,7 +71,7 @@
 // the first (up to the callback deadline) and share its outcome. A retry of a
 // message that was processed is answered as a duplicate straight after its
 // signature check, before parsing or flags, when the store can peek locally
-// (the in-memory LRU can; see dedupe.Peeker). The default store is an
+// (the in-memory LRU can). The default store is an
 // in-memory LRU; apps with several replicas share a Redis store ([WithStore]).
 //
 // # Callbacks and deadlines

@@ -16,7 +16,6 @@
 // process. For several replicas use a shared store: the redisstore module,
 // or your own, checked with the conformance suite in dedupetest. A store
 // that also implements [BatchStore] receives each step's keys in one call
-// (one round trip for a networked store); one that implements [Peeker]
-// lets the receiver recognise a retry of a processed delivery before
-// parsing it, and should be local.
+// (one round trip for a networked store). The LRU also lets the receiver
+// recognise a retry of a processed delivery before parsing it ([LRU.Peek]).
 package dedupe

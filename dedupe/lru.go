@@ -54,7 +54,7 @@ type LRUConfig struct {
 // own mutex) whose values carry their own expiry time. It is safe for
 // concurrent use; every method runs under one mutex, so each is atomic. It
 // is also a [BatchStore] (a batch takes the mutex and reads the clock once)
-// and a [Peeker].
+// and can [LRU.Peek].
 //
 // Keys are held as two independent 64-bit hashes (hash/maphash, with seeds
 // drawn per store, a pair per namespace) rather than as strings: fixed-size keys make the map
@@ -110,7 +110,6 @@ type LRU struct {
 }
 
 var (
-	_ Peeker     = (*LRU)(nil)
 	_ BatchStore = (*LRU)(nil)
 )
 
@@ -277,7 +276,11 @@ func (s *LRU) one(ctx context.Context, o Op) Op {
 	return ops[0]
 }
 
-// Peek implements [Peeker.Peek].
+// Peek returns key's state without changing it or its recency: Pending,
+// Done, or 0 when the key is absent or expired. The receiver uses it to
+// recognise a retry of a processed delivery from its delivery key alone,
+// before parsing the body; a networked store offers no such method, since
+// every new delivery would pay one more round trip.
 func (s *LRU) Peek(_ context.Context, key string) (State, error) {
 	k := s.key(false, key)
 	s.mu.Lock()

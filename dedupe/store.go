@@ -172,16 +172,3 @@ type BatchStore interface {
 	// op's outcome is then unknown and its Err is set.
 	Do(ctx context.Context, ops []Op) error
 }
-
-// Peeker is implemented by a [Store] that can read a claim key's state
-// locally and cheaply. The [Deduper] uses it to recognise a retry of a
-// processed delivery from its delivery key alone ([Deduper.Processed]),
-// before the delivery's body is parsed. A store that needs a round trip for
-// it should not implement Peeker: every new delivery would pay one more.
-type Peeker interface {
-	Store
-
-	// Peek returns key's state without changing it or its recency: Pending,
-	// Done, or 0 when the key is absent or expired.
-	Peek(ctx context.Context, key string) (State, error)
-}

@@ -20,17 +20,6 @@ type Client interface {
 	BooleanValueDetails(ctx context.Context, flag string, defaultValue bool, evalCtx openfeature.EvaluationContext, options ...openfeature.Option) (openfeature.BooleanEvaluationDetails, error)
 }
 
-// Evaluation-context attribute names the receiver sets, for targeting rules. The targeting key is the
-// company id, or the client id for client-wide events (rate limits).
-const (
-	AttrEventType    = "eventType"
-	AttrFormat       = "format"
-	AttrEndpoint     = "endpoint"
-	AttrDataType     = "dataType"
-	AttrConnectionID = "connectionId"
-	AttrClientID     = "clientId"
-)
-
 // EndpointConfig configures the gate of one endpoint. The zero value is valid
 // and selects every default.
 type EndpointConfig struct {

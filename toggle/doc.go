@@ -10,7 +10,7 @@
 // whose flag is off is acknowledged without processing, or deferred with
 // [EndpointConfig.Defer]. The evaluation context's targeting key is the
 // company id (the client id for client-wide events such as rate limits),
-// with the attributes named by the Attr constants, so a provider can roll
+// with the attributes listed in docs/FLAGS.md, so a provider can roll
 // the new endpoint out to some companies or event types first.
 //
 // When a flag cannot be evaluated (provider not ready, provider error,

@@ -47,7 +47,6 @@ type Deduper struct {
 	logger      *slog.Logger
 	now         func() time.Time
 	batch       dedupe.BatchStore // store, when it runs batches; else nil
-	peeker      dedupe.Peeker     // store, when it peeks; else nil
 	lru         *dedupe.LRU       // store, when it is the in-memory LRU: batches without copying
 
 	unpaired     atomic.Uint64 // arrivals not recorded: too old, or over maxArrivals
@@ -86,7 +85,6 @@ func New(store dedupe.Store, cfg *dedupe.Config) (*Deduper, error) {
 		d.now = time.Now
 	}
 	d.batch, _ = store.(dedupe.BatchStore)
-	d.peeker, _ = store.(dedupe.Peeker)
 	d.lru, _ = store.(*dedupe.LRU)
 	return d, nil
 }
@@ -147,14 +145,14 @@ func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 // Processed reports whether the delivery known by key (see [Delivery.Key])
 // was processed and committed, reading the store without claiming anything,
 // so that a retry can be acknowledged before its body is even parsed. It
-// reports false when the store does not implement [Peeker], when it fails,
+// reports false when the store is not the in-memory LRU, when it fails,
 // and for a delivery whose key is its own event id ([Begin] records those
 // under the id key): [Deduper.Begin] then decides as usual.
 func (d *Deduper) Processed(ctx context.Context, key string) bool {
-	if d.peeker == nil || key == "" {
+	if d.lru == nil || key == "" {
 		return false
 	}
-	st, err := d.peeker.Peek(ctx, deliveryClaimKey(key))
+	st, err := d.lru.Peek(ctx, deliveryClaimKey(key))
 	return err == nil && st == dedupe.Done
 }
 

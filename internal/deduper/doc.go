@@ -178,8 +178,8 @@
 // stores get one call per key. The LRU is a BatchStore too: a batch takes
 // its lock and reads its clock once.
 //
-// A store that implements [dedupe.Peeker] can answer [Deduper.Processed] from a
-// local read: the receiver then recognises a retry of a processed delivery
-// from its webhook-id before parsing it. A networked store should not
-// implement it (every new delivery would pay one more round trip).
+// With the LRU, [Deduper.Processed] answers from a local read
+// ([dedupe.LRU.Peek]): the receiver then recognises a retry of a processed
+// delivery from its webhook-id before parsing it. A networked store offers
+// no such read (every new delivery would pay one more round trip).
 package deduper

@@ -99,3 +99,14 @@ func resolve(c toggle.EndpointConfig, name, defFlag string) (endpointSettings, e
 	}
 	return s, nil
 }
+
+// Evaluation-context attribute names the Gate sets (docs/FLAGS.md lists them for targeting rules). The targeting key is the
+// company id, or the client id for client-wide events (rate limits).
+const (
+	AttrEventType    = "eventType"
+	AttrFormat       = "format"
+	AttrEndpoint     = "endpoint"
+	AttrDataType     = "dataType"
+	AttrConnectionID = "connectionId"
+	AttrClientID     = "clientId"
+)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
 )
 
@@ -37,21 +36,21 @@ var attrPool = sync.Pool{New: func() any { return make(map[string]any, 8) }}
 // because NewEvaluationContext copies it.
 func buildContext(ep *endpointGate, target, clientID string, req *Request) openfeature.EvaluationContext {
 	m := attrPool.Get().(map[string]any)
-	m[toggle.AttrEndpoint] = ep.boxedName
+	m[AttrEndpoint] = ep.boxedName
 	if req.EventType != "" {
-		m[toggle.AttrEventType] = req.EventType
+		m[AttrEventType] = req.EventType
 	}
 	if req.Format != "" {
-		m[toggle.AttrFormat] = boxFormat(req.Format)
+		m[AttrFormat] = boxFormat(req.Format)
 	}
 	if req.DataType != "" {
-		m[toggle.AttrDataType] = req.DataType
+		m[AttrDataType] = req.DataType
 	}
 	if req.ConnectionID != "" {
-		m[toggle.AttrConnectionID] = req.ConnectionID
+		m[AttrConnectionID] = req.ConnectionID
 	}
 	if clientID != "" {
-		m[toggle.AttrClientID] = clientID
+		m[AttrClientID] = clientID
 	}
 	ec := openfeature.NewEvaluationContext(target, m)
 	clear(m)
