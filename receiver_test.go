@@ -156,7 +156,7 @@ func TestStatuses(t *testing.T) {
 		}, wantStatus: 204, wantResult: codathook.ResultProcessed, wantCalls: 1},
 		{name: "svix-* headers are accepted", req: func(h *harness) *http.Request {
 			s := codathooktest.MustSigner(testSecret)
-			s.HeaderSet, s.Now = codathooktest.SvixHeaders, h.clock.Now
+			s.HeaderPrefixes, s.Now = []string{"svix"}, h.clock.Now
 			return s.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1"))
 		}, wantStatus: 204, wantResult: codathook.ResultProcessed, wantCalls: 1},
 		{name: "a legacy delivery with the right Authorization is processed", req: func(h *harness) *http.Request {
