@@ -225,7 +225,7 @@ func TestBodyDeadlineLiftedAfterBody(t *testing.T) {
 	trace := &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused.Store(info.Reused) }}
 	client := &http.Client{Transport: tr}
 	for i, typ := range []string{"connection.created", "connection.connected"} {
-		body, _ := codathooktest.SampleWith(typ, codathooktest.SampleOptions{ID: fmt.Sprint("e", i)})
+		body, _ := codathooktest.Sample(typ, codathooktest.SampleOptions{ID: fmt.Sprint("e", i)})
 		req := h.signer.NewRequest(http.MethodPost, h.newURL(), body)
 		req.RequestURI = ""
 		resp, err := client.Do(req.WithContext(httptrace.WithClientTrace(t.Context(), trace)))

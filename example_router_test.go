@@ -38,7 +38,7 @@ func Example_serveMux() {
 	mux.Handle("POST /webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
 	mux.Handle("POST /tenants/{tenant}/webhooks/codat", rcv.Handler(codathook.EndpointNew))
 
-	body, _ := codathooktest.Sample("connection.connected")
+	body, _ := codathooktest.Sample("connection.connected", codathooktest.SampleOptions{})
 	signer := codathooktest.MustSigner(codathooktest.DevSecret)
 	resp := codathooktest.Do(mux, signer.NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat", body))
 	fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
@@ -70,7 +70,7 @@ func Example_serveMuxMiddleware() {
 	mux := http.NewServeMux()
 	mux.Handle("POST /tenants/{tenant}/webhooks/codat", rcv.Middleware(codathook.EndpointNew)(existing))
 
-	body, _ := codathooktest.Sample("read.completed")
+	body, _ := codathooktest.Sample("read.completed", codathooktest.SampleOptions{})
 	req := codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat", body)
 	fmt.Println(codathooktest.Do(mux, req).StatusCode)
 	// Output:
@@ -104,7 +104,7 @@ func Example_gorillaMux() {
 	hooks.Handle("/codat", rcv.Handler(codathook.EndpointNew)).Methods(http.MethodPost)
 	hooks.Handle("/codat/legacy", rcv.Handler(codathook.EndpointLegacy)).Methods(http.MethodPost)
 
-	body, _ := codathooktest.LegacySample("DataConnectionStatusChanged")
+	body, _ := codathooktest.LegacySample("DataConnectionStatusChanged", codathooktest.SampleOptions{})
 	req := codathooktest.NewLegacyRequest("/tenants/acme/webhooks/codat/legacy", codathooktest.DevAuthorization, body)
 	resp := codathooktest.Do(r, req)
 	fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
@@ -134,9 +134,9 @@ func Example_gorillaMuxUse() {
 		w.WriteHeader(http.StatusNoContent) // a 2xx commits the delivery
 	}).Methods(http.MethodPost)
 
-	body, _ := codathooktest.Sample("company.created")
+	body, _ := codathooktest.Sample("company.created", codathooktest.SampleOptions{})
 	signer := codathooktest.MustSigner(codathooktest.DevSecret)
-	signer.MsgID = codathooktest.NewMessageID() // a retry keeps its message id
+	signer.MsgID = "msg_" + codathooktest.NewID() // a retry keeps its message id
 	resp := codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat", body))
 	fmt.Println(resp.StatusCode)
 	resp = codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat", body))

@@ -95,7 +95,8 @@ func FuzzHandler(f *testing.F) {
 				return r
 			}, sig))
 		case 3: // the legacy token
-			req = codathooktest.NewLegacyRequest(srv.URL+path, legacyAuth, body, codathooktest.WithMethod(method))
+			req = codathooktest.NewLegacyRequest(srv.URL+path, legacyAuth, body)
+			req.Method = method
 		}
 		req.RequestURI = "" // codathooktest builds server-side requests
 		resp, err := client.Do(req)

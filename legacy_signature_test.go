@@ -60,7 +60,7 @@ func newFlagAPI(t *testing.T, flags map[string]memprovider.InMemoryFlag) *openfe
 // new endpoint is processed, not taken for a duplicate.
 func TestLegacyEndpointRefusesUnsignedNewFormat(t *testing.T) {
 	t.Parallel()
-	forged, err := codathooktest.SampleWith("company.deleted", codathooktest.SampleOptions{ID: "forged-1", CompanyID: companyID})
+	forged, err := codathooktest.Sample("company.deleted", codathooktest.SampleOptions{ID: "forged-1", CompanyID: companyID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestLegacyEndpointRefusesUnsignedNewFormat(t *testing.T) {
 		name  string
 		opts  func(t *testing.T) []codathook.Option
 		auth  string
-		extra codathooktest.RequestOption
+		extra func(*http.Request) // changes to the legacy request
 	}{
 		{name: "with the right legacy Authorization", auth: legacyAuth},
 		{name: "on a legacy endpoint made insecure", auth: "",
@@ -84,7 +84,7 @@ func TestLegacyEndpointRefusesUnsignedNewFormat(t *testing.T) {
 		{name: "with the legacy flag off (refused before the gate would skip it)", auth: legacyAuth,
 			opts: func(t *testing.T) []codathook.Option { return []codathook.Option{flagsLegacyOff(t)} }},
 		{name: "with incomplete signature headers", auth: legacyAuth,
-			extra: codathooktest.WithHeader(codathook.HeaderWebhookID, "msg_forged")},
+			extra: func(r *http.Request) { r.Header.Set(codathook.HeaderWebhookID, "msg_forged") }},
 		{name: "with a signature by another secret", auth: legacyAuth,
 			extra: func(r *http.Request) {
 				s := codathooktest.MustSigner(otherKey)
@@ -103,11 +103,11 @@ func TestLegacyEndpointRefusesUnsignedNewFormat(t *testing.T) {
 				opts = append(opts, tc.opts(t)...)
 			}
 			h := newHarness(t, opts...)
-			var ro []codathooktest.RequestOption
+			req := codathooktest.NewLegacyRequest(h.legacyURL(), tc.auth, forged)
 			if tc.extra != nil {
-				ro = append(ro, tc.extra)
+				tc.extra(req)
 			}
-			resp, text := send(t, codathooktest.NewLegacyRequest(h.legacyURL(), tc.auth, forged, ro...))
+			resp, text := send(t, req)
 			if resp.StatusCode != http.StatusUnauthorized || result(resp) != codathook.ResultUnauthorized {
 				t.Errorf("forged new-format body on the legacy endpoint: %d %q, want 401 unauthorized", resp.StatusCode, result(resp))
 			}
@@ -137,11 +137,11 @@ func TestLegacyEndpointRefusesUnsignedNewFormat(t *testing.T) {
 // endpoint is a duplicate.
 func TestLegacyEndpointAcceptsSignedNewFormat(t *testing.T) {
 	t.Parallel()
-	for _, set := range []codathooktest.HeaderSet{codathooktest.WebhookHeaders, codathooktest.SvixHeaders} {
-		t.Run(string(set), func(t *testing.T) {
+	for _, set := range []string{"webhook", "svix"} {
+		t.Run(set, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			h.signer.HeaderSet = set
+			h.signer.HeaderPrefixes = []string{set}
 			h.signer.MsgID = "msg_on_legacy"
 			h.signer.Header.Set("Authorization", legacyAuth)
 			resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.legacyURL(), connectedBody("e-signed")))

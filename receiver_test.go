@@ -50,11 +50,29 @@ func legacyConnectedBody(alertID string) []byte {
 	return fmt.Appendf(nil, `{"AlertId":%q,"RuleType":"DataConnectionStatusChanged","CompanyId":%q,"DataConnectionId":%q,"ClientId":"c1","ClientName":"Toft","Message":"status changed","Data":{"dataConnectionId":%q,"platformKey":"gbol","newStatus":"Linked","oldStatus":"PendingAuth"}}`, alertID, companyID, connID, connID)
 }
 
+// testClock stands still until a test moves it; safe for concurrent use.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
 // harness is a receiver behind a real HTTP server, with a callback that counts.
 type harness struct {
 	rcv    *codathook.Receiver
 	srv    *httptest.Server
-	clock  *codathooktest.Clock
+	clock  *testClock
 	signer *codathooktest.Signer
 	calls  atomic.Int64
 	mu     sync.Mutex
@@ -64,7 +82,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts ...codathook.Option) *harness {
 	t.Helper()
-	h := &harness{clock: codathooktest.NewClock(epoch)}
+	h := &harness{clock: &testClock{t: epoch}}
 	base := []codathook.Option{
 		codathook.WithSecrets(testSecret),
 		codathook.WithLegacyAuthorization(legacyAuth),
@@ -138,7 +156,7 @@ func TestStatuses(t *testing.T) {
 		}, wantStatus: 204, wantResult: codathook.ResultProcessed, wantCalls: 1},
 		{name: "svix-* headers are accepted", req: func(h *harness) *http.Request {
 			s := codathooktest.MustSigner(testSecret)
-			s.HeaderSet, s.Now = codathooktest.SvixHeaders, h.clock.Now
+			s.HeaderPrefixes, s.Now = []string{"svix"}, h.clock.Now
 			return s.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1"))
 		}, wantStatus: 204, wantResult: codathook.ResultProcessed, wantCalls: 1},
 		{name: "a legacy delivery with the right Authorization is processed", req: func(h *harness) *http.Request {

@@ -129,9 +129,9 @@ func (a *routerApp) do(t *testing.T, r *http.Request) (int, string) {
 func routerSample(t *testing.T, eventType string) ([]byte, string) {
 	t.Helper()
 	id := codathooktest.NewID()
-	body, err := codathooktest.SampleWith(eventType, codathooktest.SampleOptions{ID: id})
+	body, err := codathooktest.Sample(eventType, codathooktest.SampleOptions{ID: id})
 	if err != nil {
-		t.Fatalf("SampleWith(%q): %v", eventType, err)
+		t.Fatalf("Sample(%q): %v", eventType, err)
 	}
 	return body, id
 }
@@ -163,7 +163,7 @@ func TestRouters(t *testing.T) {
 			name: "a legacy delivery is processed and the callback sees the tenant",
 			send: func(t *testing.T, a *routerApp) (int, string, string) {
 				id := codathooktest.NewID()
-				body, err := codathooktest.LegacySampleWith("Data sync completed", codathooktest.SampleOptions{ID: id})
+				body, err := codathooktest.LegacySample("Data sync completed", codathooktest.SampleOptions{ID: id})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -3,30 +3,32 @@
 // / Svix signatures over either header set, with one or several secrets),
 // legacy rule-service requests with their static Authorization header, the
 // sample bodies Codat publishes for every event type and legacy rule type,
-// helpers to send a request to a handler or a URL, and a controllable clock.
+// and helpers to send a request to a handler or a URL.
 //
 // It depends only on the standard library.
 //
 // # Signing
 //
-// [Sign] computes one "v1,<base64>" signature: HMAC-SHA256, keyed with the
-// base64-decoded part of a "whsec_" secret, over "msgID.timestamp.body". A
-// [Signer] builds whole requests: [Signer.NewRequest] returns an incoming
-// request with webhook-id, webhook-timestamp and webhook-signature (or the
-// svix-* set, see [HeaderSet]), one signature per secret, a fresh message id
-// unless [Signer.MsgID] is set, and the time of [Signer.Now] unless
-// [Signer.Timestamp] is set. [NewLegacyRequest] builds the unsigned legacy
-// delivery with its Authorization header. [Do] serves a request with an
-// http.Handler; [Send] posts it to a URL.
+// A [Signer] holds one or more secrets ([NewSigner], [MustSigner]; fresh ones
+// from [NewSecret]). [Signer.NewRequest] returns an incoming request with
+// webhook-id, webhook-timestamp and webhook-signature (or the svix-* set,
+// see [Signer.HeaderPrefixes]), one "v1," signature per secret, a fresh
+// message id unless [Signer.MsgID] is set, and the time of [Signer.Now]
+// unless [Signer.Timestamp] is set; [Signer.Headers] returns just those
+// headers, for a request of your own. [NewLegacyRequest] builds the unsigned
+// legacy delivery with its Authorization header. Both return a plain
+// *http.Request: set further headers, the method or a context on it
+// directly. [Do] serves a request with an http.Handler; [Send] posts it to a
+// URL.
 //
 // # Samples
 //
 // [Sample] and [LegacySample] return Codat's example bodies, embedded from
-// samples/new and samples/legacy; [SampleTypes] and [LegacyRuleTypes] list
-// them. [SampleOptions] (through [SampleWith], [LegacySampleWith] or
-// [Rewrite]) changes the event id, company, connection, data type, status or
-// operation id, to make distinct occurrences; [Twin] returns one occurrence
-// in both formats.
+// samples/new and samples/legacy; [SampleNames] lists them. Their
+// [SampleOptions] change the event id, company, connection, data type,
+// status or operation id, to make distinct occurrences (with a fresh [NewID]
+// each); the zero SampleOptions returns the sample as published. [Twin]
+// returns one occurrence in both formats.
 //
 // [DevSecret] and [DevAuthorization] are the fixed development credentials
 // the quickstart accepts and examples/send uses by default. They are public:
@@ -38,11 +40,11 @@
 // a secret and a clock of your own, and drive it with signed deliveries:
 //
 //	secret := codathooktest.NewSecret()
-//	clk := codathooktest.NewClock(time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+//	now := func() time.Time { return time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC) }
 //	rcv, err := codathook.New(
 //		codathook.WithSecrets(secret),
 //		codathook.WithLegacyAuthorization(codathooktest.DevAuthorization),
-//		codathook.WithClock(clk.Now),
+//		codathook.WithClock(now),
 //	)
 //	// handle err; defer rcv.Close(ctx)
 //	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
@@ -51,22 +53,22 @@
 //	h := rcv.Handler(codathook.EndpointNew)
 //
 //	signer := codathooktest.MustSigner(secret)
-//	signer.Now = clk.Now
-//	body, err := codathooktest.Sample("connection.connected")
+//	signer.Now = now
+//	body, err := codathooktest.Sample("connection.connected", codathooktest.SampleOptions{})
 //	resp := codathooktest.Do(h, signer.NewRequest(http.MethodPost, "/webhooks/codat", body))
 //	// resp.StatusCode == 204, resp.Header.Get(codathook.HeaderResult) == "processed"
 //
 // From there, test what matters to you:
 //
-//   - a resend: set signer.MsgID and send twice; the second answer is 204
-//     "duplicate" and the callback ran once;
+//   - a resend: set signer.MsgID (say "msg_" + [NewID]()) and send twice;
+//     the second answer is 204 "duplicate" and the callback ran once;
 //   - the legacy twin: newBody, legacyBody, _ := codathooktest.Twin(...) and
 //     send legacyBody with [NewLegacyRequest] to the legacy endpoint;
-//   - a stale or future delivery: set signer.Timestamp, or move the shared
-//     clock with clk.Advance, past the tolerance (default 5 minutes): 401;
+//   - a stale or future delivery: set signer.Timestamp, or move a shared
+//     clock of your own, past the tolerance (default 5 minutes): 401;
 //   - a rotation: [NewSigner] with the old and the new secret;
 //   - a failing callback: return an error, expect 503 with Retry-After;
-//   - distinct occurrences: [SampleWith] with a fresh [NewID] per delivery.
+//   - distinct occurrences: [SampleOptions] with a fresh [NewID] per delivery.
 //
 // The runnable version of this walk-through is Example (testingYourCallbacks).
 // To try a running server instead, use examples/send:

@@ -18,12 +18,12 @@ import (
 func Example_testingYourCallbacks() {
 	// 1. A secret and a clock of your own; the receiver and the signer share both.
 	secret := codathooktest.NewSecret()
-	clk := codathooktest.NewClock(time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC))
+	now := func() time.Time { return time.Date(2025, 1, 10, 9, 0, 0, 0, time.UTC) }
 
 	rcv, err := codathook.New(
 		codathook.WithSecrets(secret),
 		codathook.WithLegacyAuthorization(codathooktest.DevAuthorization),
-		codathook.WithClock(clk.Now),
+		codathook.WithClock(now),
 		codathook.WithLogger(slog.New(slog.DiscardHandler)), // quiet tests
 	)
 	if err != nil {
@@ -49,8 +49,8 @@ func Example_testingYourCallbacks() {
 		panic(err)
 	}
 	signer := codathooktest.MustSigner(secret)
-	signer.Now = clk.Now
-	signer.MsgID = codathooktest.NewMessageID()
+	signer.Now = now
+	signer.MsgID = "msg_" + codathooktest.NewID()
 
 	show := func(step string, resp *http.Response) {
 		fmt.Println(step, resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
@@ -65,7 +65,7 @@ func Example_testingYourCallbacks() {
 
 	// 6. A delivery signed six minutes ago is refused.
 	stale := codathooktest.MustSigner(secret)
-	stale.Timestamp = clk.Now().Add(-6 * time.Minute)
+	stale.Timestamp = now().Add(-6 * time.Minute)
 	show("stale:", codathooktest.Do(newEndpoint, stale.NewRequest(http.MethodPost, "/webhooks/codat", body)))
 
 	// Output:

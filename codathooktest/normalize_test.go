@@ -12,8 +12,9 @@ import (
 // known type.
 func TestSamplesParse(t *testing.T) {
 	t.Parallel()
-	for _, typ := range append(codathooktest.SampleTypes(), "bills.write.unsuccessful") {
-		body, err := codathooktest.Sample(typ)
+	eventTypes, ruleTypes := codathooktest.SampleNames()
+	for _, typ := range append(eventTypes, "bills.write.unsuccessful") {
+		body, err := codathooktest.Sample(typ, codathooktest.SampleOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,8 +27,8 @@ func TestSamplesParse(t *testing.T) {
 			t.Errorf("Parse(Sample(%q)) = format %q type %q typed %T; want new, %q, typed", typ, ev.Format, ev.Type, ev.Typed, typ)
 		}
 	}
-	for _, rule := range codathooktest.LegacyRuleTypes() {
-		body, err := codathooktest.LegacySample(rule)
+	for _, rule := range ruleTypes {
+		body, err := codathooktest.LegacySample(rule, codathooktest.SampleOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

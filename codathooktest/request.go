@@ -12,46 +12,18 @@ import (
 
 var errNoSecrets = errors.New("codathooktest: at least one secret is required")
 
-// RequestOption adjusts a request built by [NewLegacyRequest] or
-// [Signer.NewRequest]. Options run last, after the signature headers are
-// set, so they can also break a request on purpose (a tampered header).
-type RequestOption func(*http.Request)
-
-// WithClientID sets the X-Codat-ClientId header, which legacy deliveries
-// carry and which Codat copies onto migrated consumers as a custom header.
-func WithClientID(clientID string) RequestOption {
-	return WithHeader("X-Codat-ClientId", clientID)
-}
-
-// WithHeader sets header key to value, replacing any earlier value.
-func WithHeader(key, value string) RequestOption {
-	return func(r *http.Request) { r.Header.Set(key, value) }
-}
-
-// WithMethod changes the request method, e.g. to http.MethodPut.
-func WithMethod(method string) RequestOption {
-	return func(r *http.Request) { r.Method = method }
-}
-
 // NewLegacyRequest returns an incoming POST request shaped like a legacy
 // rule-service delivery: body as given, Content-Type application/json and,
 // when authorization is not empty, that exact Authorization header value (the
 // legacy service's only credential; Basic, Bearer or raw). It uses
-// [httptest.NewRequest], so an invalid target panics.
-func NewLegacyRequest(target, authorization string, body []byte, opts ...RequestOption) *http.Request {
-	return NewLegacyRequestWithContext(context.Background(), target, authorization, body, opts...)
-}
-
-// NewLegacyRequestWithContext is like [NewLegacyRequest] with a context.
-func NewLegacyRequestWithContext(ctx context.Context, target, authorization string, body []byte, opts ...RequestOption) *http.Request {
-	r := httptest.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+// [httptest.NewRequest], so an invalid target panics. Change the returned
+// request as you need: the legacy service also sends X-Codat-ClientId.
+func NewLegacyRequest(target, authorization string, body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, target, bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("User-Agent", userAgent)
 	if authorization != "" {
 		r.Header.Set("Authorization", authorization)
-	}
-	for _, o := range opts {
-		o(r)
 	}
 	return r
 }

@@ -26,18 +26,24 @@ func TestNewLegacyRequest(t *testing.T) {
 	body := []byte(`{"AlertId":"a","RuleType":"Sync Started"}`)
 	tests := []struct {
 		name, auth string
-		opts       []codathooktest.RequestOption
+		edit       func(*http.Request) // the caller's changes to the returned request
 		wantClient string
 		wantMethod string
 	}{
 		{name: "no auth", wantMethod: http.MethodPost},
 		{name: "bearer", auth: codathooktest.DevAuthorization, wantMethod: http.MethodPost},
-		{name: "basic, client id, put", auth: "Basic amFzb246cGFzc3dvcmQ=", opts: []codathooktest.RequestOption{codathooktest.WithClientID("c-1"), codathooktest.WithMethod(http.MethodPut)}, wantClient: "c-1", wantMethod: http.MethodPut},
+		{name: "basic, client id, put", auth: "Basic amFzb246cGFzc3dvcmQ=", edit: func(r *http.Request) {
+			r.Header.Set("X-Codat-ClientId", "c-1")
+			r.Method = http.MethodPut
+		}, wantClient: "c-1", wantMethod: http.MethodPut},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := codathooktest.NewLegacyRequest("/webhooks/codat/legacy", tt.auth, body, tt.opts...)
+			r := codathooktest.NewLegacyRequest("/webhooks/codat/legacy", tt.auth, body)
+			if tt.edit != nil {
+				tt.edit(r)
+			}
 			_, hasAuth := r.Header["Authorization"]
 			if hasAuth != (tt.auth != "") {
 				t.Errorf("Authorization present = %v, want %v", hasAuth, tt.auth != "")
@@ -63,7 +69,7 @@ func TestSend(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(echo)
 	t.Cleanup(srv.Close)
-	body, err := codathooktest.Sample("connection.connected")
+	body, err := codathooktest.Sample("connection.connected", codathooktest.SampleOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,10 +6,13 @@ import (
 	"strings"
 )
 
-// SampleOptions changes the identifying fields of a sample body so that tests
-// can make distinct occurrences of one event type, or cross-format twins
-// (the same occurrence in the new and the legacy shape). Empty fields leave
-// the body unchanged. The table says where each field goes; a field that a
+// SampleOptions changes the identifying fields of a body from [Sample],
+// [LegacySample] or [Twin], so that tests can make distinct occurrences of
+// one event type, or cross-format twins (the same occurrence in the new and
+// the legacy shape). The zero SampleOptions returns the sample exactly as
+// published; otherwise the body is re-encoded as compact JSON with object
+// keys sorted, numbers and strings kept exactly. Empty fields leave the body
+// unchanged. The table says where each field goes; a field that a
 // body has no place for is ignored.
 //
 //	field          new body                                  legacy body
@@ -36,7 +39,8 @@ import (
 // CompanyID, ConnectionID and ClientID are added to a legacy body that lacks
 // them (for example Sync Connection Deleted has no DataConnectionId). Keys
 // are matched as the samples spell them; human text such as a legacy
-// Message is left as it is.
+// Message is left as it is. A DataType for a write event that is not a plain
+// data type name ("invoices", "banking-accounts") is an error.
 type SampleOptions struct {
 	ID            string
 	CompanyID     string
@@ -49,32 +53,10 @@ type SampleOptions struct {
 	GeneratedDate string
 }
 
-// SampleWith returns [Sample](eventType) changed by o (see [Rewrite]).
-func SampleWith(eventType string, o SampleOptions) ([]byte, error) {
-	b, err := Sample(eventType)
-	if err != nil {
-		return nil, err
-	}
-	return Rewrite(b, o)
-}
-
-// LegacySampleWith returns [LegacySample](ruleType) changed by o (see
-// [Rewrite]).
-func LegacySampleWith(ruleType string, o SampleOptions) ([]byte, error) {
-	b, err := LegacySample(ruleType)
-	if err != nil {
-		return nil, err
-	}
-	return Rewrite(b, o)
-}
-
-// Rewrite applies o to a new-format or legacy body (any body, not only the
-// samples). With zero options it returns a copy of body unchanged; otherwise
-// the result is re-encoded as compact JSON with object keys sorted, numbers
-// and strings kept exactly. Malformed JSON, a body that is not a JSON
-// object, or a DataType for a write event that is not a plain data type
-// name, is an error.
-func Rewrite(body []byte, o SampleOptions) ([]byte, error) {
+// rewrite applies o to a new-format or legacy body (see [SampleOptions]).
+// With zero options it returns a copy of body unchanged. Malformed JSON, a
+// body that is not a JSON object, or an invalid write DataType, is an error.
+func rewrite(body []byte, o SampleOptions) ([]byte, error) {
 	if o == (SampleOptions{}) {
 		return bytes.Clone(body), nil
 	}

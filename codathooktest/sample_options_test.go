@@ -64,7 +64,7 @@ func extract(t *testing.T, body []byte) fields {
 		Status: d.NewStatus + d.DatasetStatus + d.Status, OldStatus: d.OldStatus, Operation: d.PushOperationKey + d.SyncID, Client: b.ClientID}
 }
 
-func TestRewrite(t *testing.T) {
+func TestSampleOptions(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -115,18 +115,18 @@ func TestRewrite(t *testing.T) {
 			var body []byte
 			var err error
 			if tt.legacy {
-				body, err = codathooktest.LegacySampleWith(tt.typ, tt.o)
+				body, err = codathooktest.LegacySample(tt.typ, tt.o)
 			} else {
-				body, err = codathooktest.SampleWith(tt.typ, tt.o)
+				body, err = codathooktest.Sample(tt.typ, tt.o)
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := tt.want
 			if want.ID == "" { // unchanged: the sample's own id
-				orig, err := codathooktest.LegacySample(tt.typ)
+				orig, err := codathooktest.LegacySample(tt.typ, codathooktest.SampleOptions{})
 				if !tt.legacy {
-					orig, err = codathooktest.Sample(tt.typ)
+					orig, err = codathooktest.Sample(tt.typ, codathooktest.SampleOptions{})
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -140,24 +140,25 @@ func TestRewrite(t *testing.T) {
 	}
 }
 
-func TestRewriteEdges(t *testing.T) {
+// Sample applies options to the bodies it serves: zero options return the
+// published bytes, others re-encode (HTML characters kept), and an invalid
+// write data type is an error. rewrite_internal_test.go covers bodies that
+// are not samples.
+func TestSampleOptionsEdges(t *testing.T) {
 	t.Parallel()
-	in := []byte(`{"id":"x","eventType":"invoices.write.successful","payload":{"id":"k","n":1.50}}`)
-	same, err := codathooktest.Rewrite(in, codathooktest.SampleOptions{})
-	if err != nil || string(same) != string(in) {
-		t.Errorf("Rewrite with zero options = %s, %v; want the input unchanged", same, err)
+	plain, err := codathooktest.Sample("invoices.write.successful", codathooktest.SampleOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, err := codathooktest.Rewrite(in, codathooktest.SampleOptions{ID: "y<&>"})
-	if want := `{"eventType":"invoices.write.successful","id":"y<&>","payload":{"id":"k","n":1.50}}`; err != nil || string(got) != want {
-		t.Errorf("Rewrite = %s, %v; want %s", got, err, want)
+	if !strings.HasPrefix(string(plain), `{"id":`) {
+		t.Errorf("Sample with zero options = %s; want the published key order (id first)", plain)
 	}
-	for _, bad := range []string{`[1]`, `null`, `{`, `"s"`} {
-		if _, err := codathooktest.Rewrite([]byte(bad), codathooktest.SampleOptions{ID: "y"}); err == nil {
-			t.Errorf("Rewrite(%s) error = nil, want an error", bad)
-		}
+	got, err := codathooktest.Sample("invoices.write.successful", codathooktest.SampleOptions{ID: "y<&>"})
+	if err != nil || !strings.HasPrefix(string(got), `{"eventType":"invoices.write.successful","generatedDate":`) || !strings.Contains(string(got), `"id":"y<&>"`) {
+		t.Errorf("Sample with ID y<&> = %s, %v; want sorted keys and the id unescaped", got, err)
 	}
-	if _, err := codathooktest.Rewrite(in, codathooktest.SampleOptions{DataType: "a.b"}); err == nil {
-		t.Error("Rewrite with DataType a.b error = nil, want an error")
+	if _, err := codathooktest.Sample("invoices.write.successful", codathooktest.SampleOptions{DataType: "a.b"}); err == nil {
+		t.Error("Sample with DataType a.b error = nil, want an error")
 	}
 }
 

@@ -152,16 +152,16 @@ func foldRule(s string) string {
 	return f
 }
 
-// SampleTypes returns the new event types that [Sample] has a body of its
-// own for, in Codat's catalogue order. The write events are listed once, as
-// invoices.write.successful and invoices.write.unsuccessful; [Sample] serves
-// any other data type from them.
-func SampleTypes() []string { return slices.Clone(newOrder) }
-
-// LegacyRuleTypes returns every legacy rule type [LegacySample] has a body
-// for, spelled as Codat sends it in RuleType: the 13 rules of Codat's
-// rule-types page, then Sync Started.
-func LegacyRuleTypes() []string { return slices.Clone(legacyOrder) }
+// SampleNames returns the names the samples exist for: the new event types
+// that [Sample] has a body of its own for, in Codat's catalogue order (the
+// write events once, as invoices.write.successful and
+// invoices.write.unsuccessful; [Sample] serves any other data type from
+// them), and the legacy rule types of [LegacySample], spelled as Codat sends
+// them in RuleType (the 13 rules of Codat's rule-types page, then Sync
+// Started).
+func SampleNames() (eventTypes, ruleTypes []string) {
+	return slices.Clone(newOrder), slices.Clone(legacyOrder)
+}
 
 // writeType splits "{dataType}.write.successful|unsuccessful".
 func writeType(eventType string) (dataType, outcome string, ok bool) {
@@ -187,54 +187,57 @@ func validDataType(s string) bool {
 	return true
 }
 
-// Sample returns Codat's example body for a new event type, compact JSON in
-// the key order of the docs, with "eventType" equal to eventType. Any
-// "{dataType}.write.successful" or ".write.unsuccessful" works: the invoices
-// example is returned with its event type renamed. The caller owns the
-// returned slice. An event type without a sample is an error.
-func Sample(eventType string) ([]byte, error) {
+// Sample returns Codat's example body for a new event type, changed by o
+// (see [SampleOptions]; the zero value changes nothing). Unchanged, it is
+// compact JSON in the key order of the docs, with "eventType" equal to
+// eventType. Any "{dataType}.write.successful" or ".write.unsuccessful"
+// works: the invoices example is returned with its event type renamed. The
+// caller owns the returned slice. An event type without a sample is an
+// error.
+func Sample(eventType string, o SampleOptions) ([]byte, error) {
 	set, err := loadSamples()
 	if err != nil {
 		return nil, err
 	}
 	if b, ok := set.bodies[eventType]; ok {
-		return bytes.Clone(b), nil
+		return rewrite(b, o)
 	}
 	if dt, outcome, ok := writeType(eventType); ok {
 		base := set.bodies["invoices.write."+outcome]
-		return renameEventType(base, "invoices.write."+outcome, dt+".write."+outcome), nil
+		return rewrite(renameEventType(base, "invoices.write."+outcome, dt+".write."+outcome), o)
 	}
-	return nil, fmt.Errorf("codathooktest: no sample for event type %q (see SampleTypes)", eventType)
+	return nil, fmt.Errorf("codathooktest: no sample for event type %q (see SampleNames)", eventType)
 }
 
 func renameEventType(body []byte, from, to string) []byte {
 	return bytes.Replace(body, []byte(`"eventType":"`+from+`"`), []byte(`"eventType":"`+to+`"`), 1)
 }
 
-// LegacySample returns Codat's example body for a legacy rule type, compact
-// JSON in the docs' key order. ruleType is matched as the receiver matches
+// LegacySample returns Codat's example body for a legacy rule type, changed
+// by o (see [SampleOptions]; the zero value changes nothing). Unchanged, it
+// is compact JSON in the docs' key order. ruleType is matched as the receiver matches
 // it (case, spaces and punctuation such as a trailing "()" ignored,
 // synchronised = synchronized, Svix catalogue names such as
 // "ClientRateLimitReached" accepted), and the returned body's RuleType is
 // ruleType exactly as given, so tests can exercise each spelling. The caller
 // owns the returned slice. A rule type without a sample is an error.
-func LegacySample(ruleType string) ([]byte, error) {
+func LegacySample(ruleType string, o SampleOptions) ([]byte, error) {
 	set, err := loadSamples()
 	if err != nil {
 		return nil, err
 	}
 	b, ok := set.legacy[foldRule(ruleType)]
 	if !ok || strings.TrimSpace(ruleType) == "" {
-		return nil, fmt.Errorf("codathooktest: no legacy sample for rule type %q (see LegacyRuleTypes)", ruleType)
+		return nil, fmt.Errorf("codathooktest: no legacy sample for rule type %q (see SampleNames)", ruleType)
 	}
 	var head struct{ RuleType string }
 	if err := json.Unmarshal(b, &head); err != nil {
 		return nil, err
 	}
-	if head.RuleType == ruleType {
-		return bytes.Clone(b), nil
+	if head.RuleType != ruleType {
+		from, _ := json.Marshal(head.RuleType)
+		to, _ := json.Marshal(ruleType)
+		b = bytes.Replace(b, append([]byte(`"RuleType":`), from...), append([]byte(`"RuleType":`), to...), 1)
 	}
-	from, _ := json.Marshal(head.RuleType)
-	to, _ := json.Marshal(ruleType)
-	return bytes.Replace(b, append([]byte(`"RuleType":`), from...), append([]byte(`"RuleType":`), to...), 1), nil
+	return rewrite(b, o)
 }

@@ -34,13 +34,14 @@ var wantRuleTypes = []string{
 	"Rate Limit Reached", "Rate Limit Reset",
 }
 
-func TestSampleTypesComplete(t *testing.T) {
+func TestSampleNamesComplete(t *testing.T) {
 	t.Parallel()
-	if got := codathooktest.SampleTypes(); !slices.Equal(got, wantNewTypes) {
-		t.Errorf("SampleTypes() = %q, want %q", got, wantNewTypes)
+	eventTypes, ruleTypes := codathooktest.SampleNames()
+	if !slices.Equal(eventTypes, wantNewTypes) {
+		t.Errorf("SampleNames() event types = %q, want %q", eventTypes, wantNewTypes)
 	}
-	if got := codathooktest.LegacyRuleTypes(); !slices.Equal(got, wantRuleTypes) {
-		t.Errorf("LegacyRuleTypes() = %q, want %q", got, wantRuleTypes)
+	if !slices.Equal(ruleTypes, wantRuleTypes) {
+		t.Errorf("SampleNames() rule types = %q, want %q", ruleTypes, wantRuleTypes)
 	}
 	// Every file is listed: no sample is embedded but unreachable.
 	for dir, n := range map[string]int{"new": len(wantNewTypes), "legacy": len(wantRuleTypes)} {
@@ -53,9 +54,9 @@ func TestSampleTypesComplete(t *testing.T) {
 		}
 	}
 	// The returned slices are copies.
-	codathooktest.SampleTypes()[0] = "x"
-	if got := codathooktest.SampleTypes()[0]; got != "company.created" {
-		t.Errorf("SampleTypes()[0] after caller's write = %q, want company.created", got)
+	eventTypes[0], ruleTypes[0] = "x", "y"
+	if again, againRules := codathooktest.SampleNames(); again[0] != "company.created" || againRules[0] != "DataConnectionStatusChanged" {
+		t.Errorf("SampleNames() after caller's write = %q, %q; want company.created, DataConnectionStatusChanged", again[0], againRules[0])
 	}
 }
 
@@ -70,9 +71,9 @@ type envelope struct {
 func TestNewSamplesShape(t *testing.T) {
 	t.Parallel()
 	ids := map[string]string{}
-	for _, typ := range codathooktest.SampleTypes() {
+	for _, typ := range wantNewTypes {
 		t.Run(typ, func(t *testing.T) {
-			body, err := codathooktest.Sample(typ)
+			body, err := codathooktest.Sample(typ, codathooktest.SampleOptions{})
 			if err != nil {
 				t.Fatalf("Sample: %v", err)
 			}
@@ -109,9 +110,9 @@ func TestNewSamplesShape(t *testing.T) {
 func TestLegacySamplesShape(t *testing.T) {
 	t.Parallel()
 	ids := map[string]string{}
-	for _, rule := range codathooktest.LegacyRuleTypes() {
+	for _, rule := range wantRuleTypes {
 		t.Run(rule, func(t *testing.T) {
-			body, err := codathooktest.LegacySample(rule)
+			body, err := codathooktest.LegacySample(rule, codathooktest.SampleOptions{})
 			if err != nil {
 				t.Fatalf("LegacySample: %v", err)
 			}
@@ -162,7 +163,7 @@ func TestSampleWriteDataTypes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
 			t.Parallel()
-			body, err := codathooktest.Sample(tt.typ)
+			body, err := codathooktest.Sample(tt.typ, codathooktest.SampleOptions{})
 			if (err == nil) != tt.ok {
 				t.Fatalf("Sample(%q) error = %v, want ok %v", tt.typ, err, tt.ok)
 			}
@@ -199,7 +200,7 @@ func TestLegacySampleSpellings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			body, err := codathooktest.LegacySample(tt.in)
+			body, err := codathooktest.LegacySample(tt.in, codathooktest.SampleOptions{})
 			if err != nil {
 				t.Fatalf("LegacySample(%q): %v", tt.in, err)
 			}
@@ -219,7 +220,7 @@ func TestLegacySampleSpellings(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"", "  ", "Sync", "Company Deleted"} {
-		if _, err := codathooktest.LegacySample(bad); err == nil {
+		if _, err := codathooktest.LegacySample(bad, codathooktest.SampleOptions{}); err == nil {
 			t.Errorf("LegacySample(%q) error = nil, want an error", bad)
 		}
 	}
@@ -236,7 +237,7 @@ func TestSamplesMatchFiles(t *testing.T) {
 	if err := json.Compact(&want, raw); err != nil {
 		t.Fatal(err)
 	}
-	got, err := codathooktest.Sample("read.completed")
+	got, err := codathooktest.Sample("read.completed", codathooktest.SampleOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +245,7 @@ func TestSamplesMatchFiles(t *testing.T) {
 		t.Errorf("Sample(read.completed) = %s, want %s", got, want.Bytes())
 	}
 	got[0] = 'X' // the caller owns the slice
-	if again, _ := codathooktest.Sample("read.completed"); again[0] != '{' {
+	if again, _ := codathooktest.Sample("read.completed", codathooktest.SampleOptions{}); again[0] != '{' {
 		t.Error("a caller's write changed the embedded sample")
 	}
 }

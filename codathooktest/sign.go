@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // DevSecret is the fixed signing secret that the quickstart accepts and the
@@ -27,10 +26,10 @@ const DevAuthorization = "Bearer codathook-dev-token"
 // secretPrefix is the prefix of Svix / Standard Webhooks signing secrets.
 const secretPrefix = "whsec_"
 
-// DecodeSecret returns the HMAC key of a signing secret: the standard base64
+// decodeSecret returns the HMAC key of a signing secret: the standard base64
 // (strict, padded as needed) after the "whsec_" prefix, or the whole string
 // when it has no prefix. An empty or undecodable secret is an error.
-func DecodeSecret(secret string) ([]byte, error) {
+func decodeSecret(secret string) ([]byte, error) {
 	if secret == "" {
 		return nil, errors.New("codathooktest: empty secret")
 	}
@@ -53,18 +52,9 @@ func NewSecret() string {
 	return secretPrefix + base64.StdEncoding.EncodeToString(b[:])
 }
 
-// Sign returns the Standard Webhooks / Svix signature of one delivery,
-// "v1,<base64>": HMAC-SHA256, keyed with the decoded secret, over
-// msgID + "." + the Unix seconds of ts + "." + body. The secret is
-// "whsec_<base64>" or the bare base64. Only an invalid secret is an error.
-func Sign(secret, msgID string, ts time.Time, body []byte) (string, error) {
-	key, err := DecodeSecret(secret)
-	if err != nil {
-		return "", err
-	}
-	return sign(key, msgID, ts.Unix(), body), nil
-}
-
+// sign returns the Standard Webhooks / Svix signature of one delivery,
+// "v1,<base64>": HMAC-SHA256, keyed with key, over msgID + "." + the Unix
+// seconds + "." + body.
 func sign(key []byte, msgID string, unix int64, body []byte) string {
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte(msgID))
@@ -75,9 +65,9 @@ func sign(key []byte, msgID string, unix int64, body []byte) string {
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// NewMessageID returns a fresh random message id in Svix's shape, "msg_"
+// newMessageID returns a fresh random message id in Svix's shape, "msg_"
 // followed by 27 base62 characters, as sent in the webhook-id header.
-func NewMessageID() string {
+func newMessageID() string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	var b [27]byte
 	_, _ = rand.Read(b[:])
@@ -89,7 +79,8 @@ func NewMessageID() string {
 
 // NewID returns a fresh random (version 4) UUID in its canonical lowercase
 // form, the shape of Codat's event ids, AlertIds and company ids. Use it to
-// make distinct occurrences of a sample (see [SampleOptions]).
+// make distinct occurrences of a sample (see [SampleOptions]) or, behind a
+// "msg_" prefix, a message id to pin in [Signer.MsgID].
 func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])

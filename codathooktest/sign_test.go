@@ -41,12 +41,13 @@ func TestSignVectors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := codathooktest.Sign(tt.secret, tt.msgID, time.Unix(tt.ts, 0), []byte(tt.body))
+			s, err := codathooktest.NewSigner(tt.secret)
 			if err != nil {
-				t.Fatalf("Sign: %v", err)
+				t.Fatalf("NewSigner: %v", err)
 			}
-			if got != tt.want {
-				t.Errorf("Sign = %q, want %q", got, tt.want)
+			h := s.Headers(tt.msgID, time.Unix(tt.ts, 0), []byte(tt.body))
+			if got := h.Get("webhook-signature"); got != tt.want {
+				t.Errorf("webhook-signature = %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -62,11 +63,11 @@ func TestSignInvalidSecret(t *testing.T) {
 		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS_",              // URL-safe alphabet
 		"v1,whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	} {
-		if got, err := codathooktest.Sign(secret, "msg", time.Unix(1, 0), nil); err == nil {
-			t.Errorf("Sign(secret %q) = %q, nil; want an error", secret, got)
-		}
 		if _, err := codathooktest.NewSigner(secret); err == nil {
 			t.Errorf("NewSigner(%q) error = nil, want an error", secret)
+		}
+		if _, err := codathooktest.NewSigner(svixSecret, secret); err == nil {
+			t.Errorf("NewSigner(valid, %q) error = nil, want an error", secret)
 		}
 	}
 	if _, err := codathooktest.NewSigner(); err == nil {
@@ -76,9 +77,12 @@ func TestSignInvalidSecret(t *testing.T) {
 
 func TestDevValues(t *testing.T) {
 	t.Parallel()
-	key, err := codathooktest.DecodeSecret(codathooktest.DevSecret)
+	key, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(codathooktest.DevSecret, "whsec_"))
 	if err != nil {
-		t.Fatalf("DecodeSecret(DevSecret): %v", err)
+		t.Fatalf("decoding DevSecret: %v", err)
+	}
+	if _, err := codathooktest.NewSigner(codathooktest.DevSecret); err != nil {
+		t.Errorf("NewSigner(DevSecret): %v", err)
 	}
 	if got, want := len(key), 24; got != want {
 		t.Errorf("len(DevSecret key) = %d, want %d", got, want)
@@ -92,8 +96,11 @@ func TestDevValues(t *testing.T) {
 		t.Errorf("DevAuthorization = %q, want %q", got, want)
 	}
 	s := codathooktest.NewSecret()
-	if key, err := codathooktest.DecodeSecret(s); err != nil || len(key) != 24 {
-		t.Errorf("NewSecret() = %q: key %d bytes, err %v; want 24 bytes, nil", s, len(key), err)
+	if key, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(s, "whsec_")); err != nil || len(key) != 24 || !strings.HasPrefix(s, "whsec_") {
+		t.Errorf("NewSecret() = %q: key %d bytes, err %v; want whsec_ and 24 bytes", s, len(key), err)
+	}
+	if _, err := codathooktest.NewSigner(s); err != nil {
+		t.Errorf("NewSigner(NewSecret()): %v", err)
 	}
 	if a, b := codathooktest.NewSecret(), codathooktest.NewSecret(); a == b {
 		t.Errorf("two NewSecret calls both returned %q", a)
@@ -130,19 +137,19 @@ func TestSignerHeaderSets(t *testing.T) {
 	body := []byte(`{"id":"1","eventType":"connection.connected","payload":{}}`)
 	ts := time.Unix(1700000000, 0)
 	tests := []struct {
-		set          codathooktest.HeaderSet
+		prefixes     []string
 		present, not []string
 	}{
-		{"", []string{"webhook"}, []string{"svix"}},
-		{codathooktest.WebhookHeaders, []string{"webhook"}, []string{"svix"}},
-		{codathooktest.SvixHeaders, []string{"svix"}, []string{"webhook"}},
-		{codathooktest.BothHeaders, []string{"webhook", "svix"}, nil},
+		{nil, []string{"webhook"}, []string{"svix"}},
+		{[]string{"webhook"}, []string{"webhook"}, []string{"svix"}},
+		{[]string{"svix"}, []string{"svix"}, []string{"webhook"}},
+		{[]string{"webhook", "svix"}, []string{"webhook", "svix"}, nil},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.set), func(t *testing.T) {
+		t.Run(strings.Join(tt.prefixes, "+"), func(t *testing.T) {
 			t.Parallel()
 			s := codathooktest.MustSigner(svixSecret)
-			s.HeaderSet = tt.set
+			s.HeaderPrefixes = tt.prefixes
 			s.Timestamp = ts
 			s.MsgID = "msg_fixed"
 			r := s.NewRequest(http.MethodPost, "/webhooks/codat", body)
@@ -173,10 +180,10 @@ func TestSignerRotation(t *testing.T) {
 	t.Parallel()
 	body := []byte(readBody)
 	s := codathooktest.MustSigner(svixSecret, svixSecret2)
-	got := s.Sign(extraMsgID, time.Unix(extraTS, 0), body)
+	got := s.Headers(extraMsgID, time.Unix(extraTS, 0), body).Get("webhook-signature")
 	want := "v1,KLoDX50sGbLGQo/hxfJPwFBzynNwxxzfYaqmqO3Peew= v1,uHhkx2oHv7LordQH9mzeWHopcrFj3c0f73zjXUAkgGY="
 	if got != want {
-		t.Errorf("Sign with two secrets = %q, want %q", got, want)
+		t.Errorf("webhook-signature with two secrets = %q, want %q", got, want)
 	}
 	r := s.NewRequest(http.MethodPost, "/", body)
 	for _, secret := range []string{svixSecret, svixSecret2} {
@@ -194,12 +201,13 @@ func TestSignerRotation(t *testing.T) {
 
 func TestSignerClockAndIDs(t *testing.T) {
 	t.Parallel()
-	clk := codathooktest.NewClock(time.Unix(1000, 0))
+	now := time.Unix(1000, 0)
 	s := codathooktest.MustSigner(codathooktest.DevSecret)
-	s.Now = clk.Now
+	s.Now = func() time.Time { return now }
 	s.Header.Set("Authorization", codathooktest.DevAuthorization)
-	r1 := s.NewRequest(http.MethodPut, "/", []byte(`{}`), codathooktest.WithClientID("client-1"))
-	clk.Advance(90 * time.Second)
+	r1 := s.NewRequest(http.MethodPut, "/", []byte(`{}`))
+	r1.Header.Set("X-Codat-ClientId", "client-1") // a caller's change after signing
+	now = now.Add(90 * time.Second)
 	r2 := s.NewRequest(http.MethodPost, "/", []byte(`{}`))
 	if got, want := r1.Header.Get("webhook-timestamp"), "1000"; got != want {
 		t.Errorf("first webhook-timestamp = %q, want %q", got, want)
@@ -225,26 +233,30 @@ func TestSignerClockAndIDs(t *testing.T) {
 	}
 }
 
-func TestClockConcurrent(t *testing.T) {
+// A Signer whose fields no longer change is safe for concurrent use (run
+// with -race).
+func TestSignerConcurrent(t *testing.T) {
 	t.Parallel()
-	start := time.Date(2025, 1, 10, 0, 0, 0, 0, time.UTC)
-	clk := codathooktest.NewClock(start)
+	s := codathooktest.MustSigner(svixSecret, svixSecret2)
+	s.Header.Set("X-Codat-ClientId", "client-1")
+	body := []byte(readBody)
 	var wg sync.WaitGroup
-	for range 50 {
+	ids := make([]string, 50)
+	for i := range ids {
 		wg.Go(func() {
-			clk.Advance(time.Second)
-			_ = clk.Now()
+			r := s.NewRequest(http.MethodPost, "/", body)
+			if !verify(t, r.Header, "webhook", body, svixSecret2) {
+				t.Error("concurrent request does not verify")
+			}
+			ids[i] = r.Header.Get("webhook-id")
 		})
 	}
 	wg.Wait()
-	if got, want := clk.Now(), start.Add(50*time.Second); !got.Equal(want) {
-		t.Errorf("Now after 50 Advance(1s) = %v, want %v", got, want)
-	}
-	clk.Set(start)
-	if got := clk.Now(); !got.Equal(start) {
-		t.Errorf("Now after Set = %v, want %v", got, start)
-	}
-	if got, want := clk.Advance(-time.Minute), start.Add(-time.Minute); !got.Equal(want) {
-		t.Errorf("Advance(-1m) = %v, want %v", got, want)
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Errorf("message id %q issued twice", id)
+		}
+		seen[id] = true
 	}
 }

@@ -2,7 +2,6 @@ package codathooktest
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,38 +9,28 @@ import (
 	"time"
 )
 
-// HeaderSet names the set of signature headers a [Signer] sends.
-type HeaderSet string
-
-const (
-	// WebhookHeaders is the Standard Webhooks set that Codat documents:
-	// webhook-id, webhook-timestamp and webhook-signature. It is the default.
-	WebhookHeaders HeaderSet = "webhook"
-	// SvixHeaders is Svix's default set: svix-id, svix-timestamp and
-	// svix-signature, shown in Codat's docs until August 2024.
-	SvixHeaders HeaderSet = "svix"
-	// BothHeaders sends both complete sets with the same values.
-	BothHeaders HeaderSet = "both"
-)
-
 // Signer produces signed new-service deliveries, as Codat's Svix-based
 // webhook service sends them. Create one with [NewSigner], then adjust its
 // fields before first use; a Signer whose fields are no longer changed is
 // safe for concurrent use.
 type Signer struct {
-	// HeaderSet chooses the signature headers; "" means [WebhookHeaders].
-	HeaderSet HeaderSet
+	// HeaderPrefixes names the signature header sets sent, each with the
+	// same values: "webhook" is the Standard Webhooks set Codat documents
+	// (webhook-id, webhook-timestamp, webhook-signature), "svix" is Svix's
+	// default set (svix-*, in Codat's docs until August 2024). Nil means
+	// {"webhook"}; {"webhook", "svix"} sends both.
+	HeaderPrefixes []string
 
 	// MsgID, when set, is the message id of every delivery (a resend or retry
 	// of one message keeps its id). When empty, each request gets a fresh id
-	// from [NewMessageID].
+	// in Svix's shape, "msg_" and 27 base62 characters.
 	MsgID string
 
 	// Timestamp, when non-zero, is the signed timestamp of every delivery.
 	Timestamp time.Time
 
 	// Now is the clock used when Timestamp is zero; nil means time.Now.
-	// A [Clock]'s Now method fits.
+	// Share it with the receiver's clock (codathook.WithClock).
 	Now func() time.Time
 
 	// Header holds extra headers added to every request, such as the
@@ -63,7 +52,7 @@ func NewSigner(secrets ...string) (*Signer, error) {
 	}
 	keys := make([][]byte, 0, len(secrets))
 	for _, s := range secrets {
-		k, err := DecodeSecret(s)
+		k, err := decodeSecret(s)
 		if err != nil {
 			return nil, err
 		}
@@ -82,22 +71,13 @@ func MustSigner(secrets ...string) *Signer {
 	return s
 }
 
-// Sign returns the value of the signature header for one delivery: one
-// "v1,<base64>" entry per secret, separated by single spaces.
-func (s *Signer) Sign(msgID string, ts time.Time, body []byte) string {
-	var b strings.Builder
-	for i, k := range s.keys {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(sign(k, msgID, ts.Unix(), body))
-	}
-	return b.String()
-}
-
 // Headers returns the headers of one delivery: the extra [Signer.Header]
 // values, Content-Type application/json, and the id, timestamp and signature
-// headers of the chosen [HeaderSet].
+// headers of each of [Signer.HeaderPrefixes]. The signature value holds one
+// "v1,<base64>" entry per secret, separated by single spaces: HMAC-SHA256,
+// keyed with the decoded secret, over msgID + "." + the Unix seconds of ts +
+// "." + body. Use it to build a request of your own, such as an outgoing
+// client request.
 func (s *Signer) Headers(msgID string, ts time.Time, body []byte) http.Header {
 	h := s.Header.Clone()
 	if h == nil {
@@ -106,39 +86,38 @@ func (s *Signer) Headers(msgID string, ts time.Time, body []byte) http.Header {
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/json")
 	}
-	sig := s.Sign(msgID, ts, body)
-	unix := strconv.FormatInt(ts.Unix(), 10)
-	set := func(prefix string) {
-		h.Set(prefix+"-id", msgID)
-		h.Set(prefix+"-timestamp", unix)
-		h.Set(prefix+"-signature", sig)
+	var sig strings.Builder
+	for i, k := range s.keys {
+		if i > 0 {
+			sig.WriteByte(' ')
+		}
+		sig.WriteString(sign(k, msgID, ts.Unix(), body))
 	}
-	switch s.HeaderSet {
-	case SvixHeaders:
-		set("svix")
-	case BothHeaders:
-		set("webhook")
-		set("svix")
-	default:
-		set("webhook")
+	unix := strconv.FormatInt(ts.Unix(), 10)
+	prefixes := s.HeaderPrefixes
+	if prefixes == nil {
+		prefixes = []string{"webhook"}
+	}
+	for _, p := range prefixes {
+		h.Set(p+"-id", msgID)
+		h.Set(p+"-timestamp", unix)
+		h.Set(p+"-signature", sig.String())
 	}
 	return h
 }
 
 // NewRequest returns a signed incoming server request for target, ready for
-// a handler's ServeHTTP or [Do], like [httptest.NewRequest] (which it
-// uses, so an invalid method or target panics). method is usually
+// a handler's ServeHTTP or [Do], like [httptest.NewRequest] (which it uses,
+// so an invalid method or target panics). method is usually
 // http.MethodPost; Codat sends PUT when a transformation says so. The body
-// is sent exactly as given. Use [Send] to post it to a real URL.
-func (s *Signer) NewRequest(method, target string, body []byte, opts ...RequestOption) *http.Request {
-	return s.NewRequestWithContext(context.Background(), method, target, body, opts...)
-}
-
-// NewRequestWithContext is like [Signer.NewRequest] with a context.
-func (s *Signer) NewRequestWithContext(ctx context.Context, method, target string, body []byte, opts ...RequestOption) *http.Request {
+// is sent exactly as given. The message id is [Signer.MsgID] or a fresh one,
+// the timestamp [Signer.Timestamp] or the time of [Signer.Now]. Change the
+// returned request as you need (r.Header.Set, r.WithContext), or post it
+// to a real URL with [Send].
+func (s *Signer) NewRequest(method, target string, body []byte) *http.Request {
 	msgID := s.MsgID
 	if msgID == "" {
-		msgID = NewMessageID()
+		msgID = newMessageID()
 	}
 	ts := s.Timestamp
 	if ts.IsZero() {
@@ -148,15 +127,12 @@ func (s *Signer) NewRequestWithContext(ctx context.Context, method, target strin
 			ts = time.Now()
 		}
 	}
-	r := httptest.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	r := httptest.NewRequest(method, target, bytes.NewReader(body))
 	for k, v := range s.Headers(msgID, ts, body) {
 		r.Header[k] = v
 	}
 	if r.Header.Get("User-Agent") == "" {
 		r.Header.Set("User-Agent", userAgent)
-	}
-	for _, o := range opts {
-		o(r)
 	}
 	return r
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // Twin returns one occurrence in both formats: the new-format sample for
-// eventType changed by o (see [SampleWith]), and the legacy body that
+// eventType changed by o (see [Sample]), and the legacy body that
 // Codat's migration guide maps to it, carrying the same event id (AlertId),
 // company, connection, data type, status and push operation key or sync id.
 // Tests use it to check that a receiver running both endpoints processes the
@@ -45,7 +45,7 @@ func Twin(eventType string, o SampleOptions) (newBody, legacyBody []byte, err er
 	if o.GeneratedDate == "" {
 		o.GeneratedDate = time.Now().UTC().Format(time.RFC3339Nano)
 	}
-	newBody, err = SampleWith(eventType, o)
+	newBody, err = Sample(eventType, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -130,7 +130,7 @@ func Twin(eventType string, o SampleOptions) (newBody, legacyBody []byte, err er
 			rule = "Push Operation Timed Out"
 		}
 	}
-	legacyBody, err = LegacySampleWith(rule, lo)
+	legacyBody, err = LegacySample(rule, lo)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -146,9 +146,9 @@ func newApp(t *testing.T) *app {
 func sample(t *testing.T, eventType string) ([]byte, string) {
 	t.Helper()
 	id := codathooktest.NewID()
-	body, err := codathooktest.SampleWith(eventType, codathooktest.SampleOptions{ID: id})
+	body, err := codathooktest.Sample(eventType, codathooktest.SampleOptions{ID: id})
 	if err != nil {
-		t.Fatalf("SampleWith(%q): %v", eventType, err)
+		t.Fatalf("Sample(%q): %v", eventType, err)
 	}
 	return body, id
 }
@@ -190,7 +190,7 @@ func TestHandler(t *testing.T) {
 		{
 			name: "a legacy delivery with its Authorization is processed",
 			send: func(t *testing.T, a *app) (int, string) {
-				body, err := codathooktest.LegacySample("Data sync completed")
+				body, err := codathooktest.LegacySample("Data sync completed", codathooktest.SampleOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}

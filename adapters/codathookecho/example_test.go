@@ -38,7 +38,7 @@ func ExampleHandler() {
 	e.POST("/webhooks/:tenant/codat", codathookecho.Handler(rcv, codathook.EndpointNew))
 	e.POST("/webhooks/:tenant/codat/legacy", codathookecho.Handler(rcv, codathook.EndpointLegacy))
 
-	body, _ := codathooktest.Sample("connection.connected")
+	body, _ := codathooktest.Sample("connection.connected", codathooktest.SampleOptions{})
 	req := codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, "/webhooks/acme/codat", body)
 	resp := codathooktest.Do(e, req)
 	fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
@@ -70,9 +70,9 @@ func ExampleMiddleware() {
 		return c.NoContent(http.StatusNoContent) // a 2xx commits the delivery
 	}, codathookecho.Middleware(rcv, codathook.EndpointNew))
 
-	body, _ := codathooktest.Sample("read.completed")
+	body, _ := codathooktest.Sample("read.completed", codathooktest.SampleOptions{})
 	signer := codathooktest.MustSigner(codathooktest.DevSecret)
-	signer.MsgID = codathooktest.NewMessageID() // a retry keeps its message id
+	signer.MsgID = "msg_" + codathooktest.NewID() // a retry keeps its message id
 	resp := codathooktest.Do(e, signer.NewRequest(http.MethodPost, "/webhooks/codat", body))
 	fmt.Println(resp.StatusCode)
 	resp = codathooktest.Do(e, signer.NewRequest(http.MethodPost, "/webhooks/codat", body))

@@ -37,7 +37,7 @@ func ExampleHandler() {
 	r.POST("/webhooks/:tenant/codat", codathookgin.Handler(rcv, codathook.EndpointNew))
 	r.POST("/webhooks/:tenant/codat/legacy", codathookgin.Handler(rcv, codathook.EndpointLegacy))
 
-	body, _ := codathooktest.Sample("connection.connected")
+	body, _ := codathooktest.Sample("connection.connected", codathooktest.SampleOptions{})
 	req := codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, "/webhooks/acme/codat", body)
 	resp := codathooktest.Do(r, req)
 	fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
@@ -70,9 +70,9 @@ func ExampleMiddleware() {
 		c.Status(http.StatusNoContent) // a 2xx commits the delivery
 	})
 
-	body, _ := codathooktest.Sample("read.completed")
+	body, _ := codathooktest.Sample("read.completed", codathooktest.SampleOptions{})
 	signer := codathooktest.MustSigner(codathooktest.DevSecret)
-	signer.MsgID = codathooktest.NewMessageID() // a retry keeps its message id
+	signer.MsgID = "msg_" + codathooktest.NewID() // a retry keeps its message id
 	resp := codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/webhooks/codat", body))
 	fmt.Println(resp.StatusCode)
 	resp = codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/webhooks/codat", body))

@@ -6,7 +6,7 @@
 //
 // The migration simulation (TestMigrationRunbook, TestMigrationRunbookOffset,
 // TestMigrationDroppedDelivery) plays the whole migration runbook
-// (docs/MIGRATION.md) in simulated time: a codathooktest.Clock drives the
+// (docs/MIGRATION.md) in simulated time: a simulated clock drives the
 // receivers and the sender, so weeks of Codat traffic (legacy retries within
 // two minutes, Svix's 28-hour schedule with jitter, deliveries that first
 // reach us hours late, dropped deliveries) run in seconds, and it checks that

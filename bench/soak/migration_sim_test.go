@@ -28,7 +28,7 @@ import (
 
 // The migration simulation plays Codat's two webhook services, as a customer
 // lives the migration runbook (docs/MIGRATION.md), against three receivers
-// that share one redis-server. Time is simulated: a codathooktest.Clock drives every
+// that share one redis-server. Time is simulated: a simClock drives every
 // receiver (signature timestamps, legacy occurrence times, dedupe deadlines)
 // and the sender, and jumps from one scheduled instant to the next, so weeks
 // run in seconds. Every attempt due at one instant is sent concurrently, each
@@ -218,12 +218,31 @@ func (s *schedule) Pop() any {
 	return p
 }
 
+// simClock is the simulated time: it stands still between the instants the
+// simulation sets. It is safe for concurrent use.
+type simClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *simClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
 // migration is one simulation.
 type migration struct {
 	t        *testing.T
 	cfg      migConfig
 	start    time.Time
-	clock    *codathooktest.Clock
+	clock    *simClock
 	steps    []step
 	provider *memprovider.InMemoryProvider
 	servers  []*httptest.Server
@@ -257,7 +276,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 	start := time.Now().UTC().Truncate(time.Second)
 	m := &migration{
 		t: t, cfg: cfg, start: start,
-		clock:  codathooktest.NewClock(start),
+		clock:  &simClock{t: start},
 		steps:  runbook(start, cfg.steps, pilot),
 		bodies: map[string]*delivery{},
 		signer: codathooktest.MustSigner(secret),

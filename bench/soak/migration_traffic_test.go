@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/codathook/codathook/codathooktest"
@@ -132,6 +133,17 @@ func (g *traffic) ids() (newID, alertID, msgID string) {
 	return fmt.Sprintf("evt-%d", g.n), fmt.Sprintf("alert-%d", g.n), fmt.Sprintf("msg_%d", g.n)
 }
 
+// withAlertID returns the legacy twin lb, whose AlertId is id (the new
+// event's, see codathooktest.Twin), with the AlertId alertID instead.
+func withAlertID(t *testing.T, lb []byte, id, alertID string) []byte {
+	t.Helper()
+	out := bytes.Replace(lb, []byte(`"AlertId":"`+id+`"`), []byte(`"AlertId":"`+alertID+`"`), 1)
+	if bytes.Equal(out, lb) {
+		t.Fatalf("legacy twin without AlertId %s: %s", id, lb)
+	}
+	return out
+}
+
 func genDate(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func (g *traffic) newOcc(k, typ, company string, at time.Time, exact bool) *occ {
@@ -194,9 +206,7 @@ func (g *traffic) connection(typ, company, conn string, status string, times ...
 			g.m.t.Fatal(err)
 		}
 		// Codat's two services never share ids: AlertId != id.
-		if lb, err = codathooktest.Rewrite(lb, codathooktest.SampleOptions{ID: alertID}); err != nil {
-			g.m.t.Fatal(err)
-		}
+		lb = withAlertID(g.m.t, lb, newID, alertID)
 		g.emit(o, nb, newID, msgID, [][2]string{{alertID, string(lb)}})
 	}
 }
@@ -211,9 +221,7 @@ func (g *traffic) push(typ, dataType, company, conn string, at time.Time) {
 	if err != nil {
 		g.m.t.Fatal(err)
 	}
-	if lb, err = codathooktest.Rewrite(lb, codathooktest.SampleOptions{ID: alertID}); err != nil {
-		g.m.t.Fatal(err)
-	}
+	lb = withAlertID(g.m.t, lb, newID, alertID)
 	g.emit(o, nb, newID, msgID, [][2]string{{alertID, string(lb)}})
 }
 
@@ -257,7 +265,7 @@ func (g *traffic) read(company, conn string, at time.Time, elems ...readElem) {
 		occs = append(occs, o)
 		dts = append(dts, map[string]any{"connectionId": conn, "dataType": e.dataType, "recordsModified": e.modified, "status": e.status})
 	}
-	nb, err := codathooktest.SampleWith("read.completed", codathooktest.SampleOptions{ID: newID, CompanyID: company, GeneratedDate: genDate(at)})
+	nb, err := codathooktest.Sample("read.completed", codathooktest.SampleOptions{ID: newID, CompanyID: company, GeneratedDate: genDate(at)})
 	if err != nil {
 		g.m.t.Fatal(err)
 	}
@@ -282,7 +290,7 @@ func (g *traffic) read(company, conn string, at time.Time, elems ...readElem) {
 		dataset := fmt.Sprintf("ds-%d-%d", g.n, i)
 		for _, rule := range rules {
 			_, alertID, _ := g.ids()
-			lb, err := codathooktest.LegacySampleWith(rule, codathooktest.SampleOptions{ID: alertID, CompanyID: company, ConnectionID: conn, DataType: e.dataType, Status: e.status})
+			lb, err := codathooktest.LegacySample(rule, codathooktest.SampleOptions{ID: alertID, CompanyID: company, ConnectionID: conn, DataType: e.dataType, Status: e.status})
 			if err != nil {
 				g.m.t.Fatal(err)
 			}

@@ -253,7 +253,7 @@ func (s *sim) callback(ctx context.Context, ev *codathook.Event) error {
 // semantically (rate limits excepted: they carry nothing else to match on).
 func generate(t *testing.T, n int, seed uint64) []*occurrence {
 	t.Helper()
-	types := codathooktest.SampleTypes()
+	types, _ := codathooktest.SampleNames()
 	var out []*occurrence
 	for i := range n {
 		et := types[i%len(types)]
@@ -263,17 +263,14 @@ func generate(t *testing.T, n int, seed uint64) []*occurrence {
 		isRateLimit := strings.HasPrefix(et, "client.rateLimit.")
 		newB, legB, err := codathooktest.Twin(et, o)
 		if err != nil {
-			newB, err = codathooktest.SampleWith(et, o)
+			newB, err = codathooktest.Sample(et, o)
 			if err != nil {
 				t.Fatalf("sample %s: %v", et, err)
 			}
 			legB = nil
 		}
 		if legB != nil && (i/len(types))%2 == 0 {
-			legB, err = codathooktest.Rewrite(legB, codathooktest.SampleOptions{ID: "legacy-" + id})
-			if err != nil {
-				t.Fatal(err)
-			}
+			legB = withAlertID(t, legB, "new-"+id, "legacy-"+id)
 		}
 		if legB != nil {
 			// Each sync has its own dataset; the samples share one.

@@ -77,12 +77,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	if *list {
+		eventTypes, ruleTypes := codathooktest.SampleNames()
 		fmt.Fprintln(stdout, "# new event types (any {dataType}.write.successful|unsuccessful works)")
-		for _, t := range codathooktest.SampleTypes() {
+		for _, t := range eventTypes {
 			fmt.Fprintln(stdout, t)
 		}
 		fmt.Fprintln(stdout, "# legacy rule types (with -legacy)")
-		for _, t := range codathooktest.LegacyRuleTypes() {
+		for _, t := range ruleTypes {
 			fmt.Fprintln(stdout, t)
 		}
 		return 0
@@ -107,18 +108,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if target == "" {
 			target = defaultLegacyURL
 		}
-		body, err := codathooktest.LegacySampleWith(typ, opts)
+		body, err := codathooktest.LegacySample(typ, opts)
 		if err != nil {
 			fmt.Fprintln(stderr, "send:", err)
 			return 2
 		}
 		authorization := firstNonEmpty(*auth, firstValue(getenv("CODAT_LEGACY_AUTH"), ","), codathooktest.DevAuthorization)
-		req = codathooktest.NewLegacyRequestWithContext(ctx, "/", authorization, body, codathooktest.WithMethod(*method))
+		req = codathooktest.NewLegacyRequest("/", authorization, body)
+		req.Method = *method
 	} else {
 		if target == "" {
 			target = defaultNewURL
 		}
-		body, err := codathooktest.SampleWith(typ, opts)
+		body, err := codathooktest.Sample(typ, opts)
 		if err != nil {
 			fmt.Fprintln(stderr, "send:", err)
 			return 2
@@ -131,12 +133,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		signer.MsgID = *msgID
 		if *svix {
-			signer.HeaderSet = codathooktest.SvixHeaders
+			signer.HeaderPrefixes = []string{"svix"}
 		}
 		if *auth != "" {
 			signer.Header.Set("Authorization", *auth)
 		}
-		req = signer.NewRequestWithContext(ctx, *method, "/", body)
+		req = signer.NewRequest(*method, "/", body)
 	}
 
 	if client == nil {

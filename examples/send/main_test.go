@@ -45,7 +45,7 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // with secret.
 func validSignatures(t *testing.T, h http.Header, prefix string, body []byte, secret string) int {
 	t.Helper()
-	key, err := codathooktest.DecodeSecret(secret)
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,8 +230,9 @@ func TestRunList(t *testing.T) {
 		t.Fatalf("exit code = %d, want 0", code)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	want := append(append([]string{"# new event types (any {dataType}.write.successful|unsuccessful works)"}, codathooktest.SampleTypes()...),
-		append([]string{"# legacy rule types (with -legacy)"}, codathooktest.LegacyRuleTypes()...)...)
+	eventTypes, ruleTypes := codathooktest.SampleNames()
+	want := append(append([]string{"# new event types (any {dataType}.write.successful|unsuccessful works)"}, eventTypes...),
+		append([]string{"# legacy rule types (with -legacy)"}, ruleTypes...)...)
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("-list printed\n%s\nwant\n%s", stdout.String(), strings.Join(want, "\n"))
 	}
@@ -264,11 +265,12 @@ func TestRunAgainstReceiver(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	var runs [][]string
-	for _, typ := range codathooktest.SampleTypes() {
+	eventTypes, ruleTypes := codathooktest.SampleNames()
+	for _, typ := range eventTypes {
 		runs = append(runs, []string{"-url", srv.URL + "/webhooks/codat", typ})
 	}
 	runs = append(runs, []string{"-svix", "-url", srv.URL + "/webhooks/codat", "connection.connected"})
-	for _, rule := range codathooktest.LegacyRuleTypes() {
+	for _, rule := range ruleTypes {
 		runs = append(runs, []string{"-legacy", "-url", srv.URL + "/webhooks/codat/legacy", rule})
 	}
 	for _, args := range runs {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codathook/codathook/codathooktest"
 	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/toggle"
 	"github.com/open-feature/go-sdk/openfeature"
@@ -359,7 +358,7 @@ func TestGateCacheNeverStoresAStaleResult(t *testing.T) {
 // Close.
 func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 	t.Parallel()
-	clk := codathooktest.NewClock(time.Unix(1000, 0))
+	clk := &testClock{t: time.Unix(1000, 0)}
 	f := &fakeClient{} // answers STATIC
 	f.value.Store(true)
 	g, err := gate.New(f, &toggle.Config{CacheSize: 2, CacheTTL: time.Second, Now: clk.Now, Timeout: -1})
@@ -409,7 +408,7 @@ func TestGateStaticCacheExpiresAndCloses(t *testing.T) {
 
 func TestGateCache(t *testing.T) {
 	t.Parallel()
-	clk := codathooktest.NewClock(time.Unix(1000, 0))
+	clk := &testClock{t: time.Unix(1000, 0)}
 	// A targeted flag: decisions depend on the context, so they are cached
 	// per context (STATIC ones are cached per endpoint; see
 	// TestGateStaticDecisionsCachedPerEndpoint).

@@ -48,10 +48,10 @@ func Example() {
 	})
 
 	signer := codathooktest.MustSigner(codathooktest.DevSecret)
-	body, _ := codathooktest.Sample("connection.connected")
+	body, _ := codathooktest.Sample("connection.connected", codathooktest.SampleOptions{})
 	resp := codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat", body))
 	fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
-	body, _ = codathooktest.Sample("read.completed")
+	body, _ = codathooktest.Sample("read.completed", codathooktest.SampleOptions{})
 	resp = codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat/wrapped", body))
 	fmt.Println(resp.StatusCode)
 	// Output:

@@ -82,9 +82,9 @@ func (s *server) do(t *testing.T, r *http.Request) (int, string) {
 func sample(t *testing.T, eventType string) ([]byte, string) {
 	t.Helper()
 	id := codathooktest.NewID()
-	body, err := codathooktest.SampleWith(eventType, codathooktest.SampleOptions{ID: id})
+	body, err := codathooktest.Sample(eventType, codathooktest.SampleOptions{ID: id})
 	if err != nil {
-		t.Fatalf("SampleWith(%q): %v", eventType, err)
+		t.Fatalf("Sample(%q): %v", eventType, err)
 	}
 	return body, id
 }
@@ -113,7 +113,7 @@ func TestServer(t *testing.T) {
 			name: "a legacy delivery is processed and the callback sees the tenant",
 			send: func(t *testing.T, s *server) (int, string, string) {
 				id := codathooktest.NewID()
-				body, err := codathooktest.LegacySampleWith("Data sync completed", codathooktest.SampleOptions{ID: id})
+				body, err := codathooktest.LegacySample("Data sync completed", codathooktest.SampleOptions{ID: id})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -230,7 +230,7 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 			return nil, fmt.Errorf("twin of %s: %w", eventType, err)
 		}
 		signer := codathooktest.MustSigner(codathooktest.DevSecret)
-		signer.MsgID = codathooktest.NewMessageID() // Svix retries and resends keep the message id
+		signer.MsgID = "msg_" + codathooktest.NewID() // Svix retries and resends keep the message id
 		g.Go(func() error {
 			var copies errgroup.Group
 			for c := range cfg.Copies + 1 {
@@ -238,9 +238,9 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 					replica := urls[rand.IntN(Replicas)]
 					build := func() *http.Request {
 						if c == cfg.Copies {
-							return codathooktest.NewLegacyRequestWithContext(gctx, "/webhooks/codat/legacy", codathooktest.DevAuthorization, legacyBody)
+							return codathooktest.NewLegacyRequest("/webhooks/codat/legacy", codathooktest.DevAuthorization, legacyBody)
 						}
-						return signer.NewRequestWithContext(gctx, http.MethodPost, "/webhooks/codat", newBody)
+						return signer.NewRequest(http.MethodPost, "/webhooks/codat", newBody)
 					}
 					return deliver(gctx, client, replica, build, &requests, &retries)
 				})
