@@ -36,7 +36,7 @@ func newStallHarness(t *testing.T, opts ...codathook.Option) *stallHarness {
 	s := &stallHarness{store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
 	t.Cleanup(func() { s.store.Close(context.Background()) })
 	opts = append([]codathook.Option{
-		codathook.WithStore(s.store),
+		codathook.WithDedupe(s.store, nil),
 		codathook.WithObserver(func(o codathook.Outcome) {
 			s.mu.Lock()
 			s.outcomes = append(s.outcomes, o)

@@ -88,7 +88,7 @@ func (s *faultyStore) Arrive(ctx context.Context, key string, a dedupe.Arrival) 
 func TestStoreFailureIsFailClosed(t *testing.T) {
 	t.Parallel()
 	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
-	h := newHarness(t, codathook.WithStore(store))
+	h := newHarness(t, codathook.WithDedupe(store, nil))
 	h.signer.MsgID = "msg_store"
 	for _, ops := range [][]string{{"claim"}, {"arrive"}} {
 		store.set(ops...)
@@ -117,7 +117,7 @@ func TestStoreFailureIsFailClosed(t *testing.T) {
 func TestCommitFailureAfterProcessingAnswers2xx(t *testing.T) {
 	t.Parallel()
 	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
-	h := newHarness(t, codathook.WithStore(store))
+	h := newHarness(t, codathook.WithDedupe(store, nil))
 	store.set("commit")
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
 	if resp.StatusCode != 204 || h.calls.Load() != 1 {
@@ -139,7 +139,7 @@ func TestCommitFailureAfterProcessingAnswers2xx(t *testing.T) {
 func TestReleaseFailureStillRetryable(t *testing.T) {
 	t.Parallel()
 	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000})}
-	h := newHarness(t, codathook.WithStore(store))
+	h := newHarness(t, codathook.WithDedupe(store, nil))
 	h.fail.Store(func(*codathook.Event) error { return errors.New("callback failed") })
 	store.set("release")
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
@@ -152,7 +152,7 @@ func TestReleaseFailureStillRetryable(t *testing.T) {
 func TestSlowStore(t *testing.T) {
 	t.Parallel()
 	store := &faultyStore{Store: dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000}), delay: 20 * time.Millisecond}
-	h := newHarness(t, codathook.WithStore(store))
+	h := newHarness(t, codathook.WithDedupe(store, nil))
 	start := time.Now()
 	resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), connectedBody("e1")))
 	if resp.StatusCode != 204 || h.calls.Load() != 1 {

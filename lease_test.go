@@ -28,19 +28,19 @@ func TestNewRefusesCallbackTimeoutNotShorterThanLease(t *testing.T) {
 			wantErr: []string{"2m0s", "WithCallbackTimeout"}},
 		{name: "a timeout over a configured lease is refused",
 			opts: []codathook.Option{codathook.WithCallbackTimeout(600 * time.Millisecond),
-				codathook.WithDedupe(&dedupe.Config{Lease: 200 * time.Millisecond})},
+				codathook.WithDedupe(nil, &dedupe.Config{Lease: 200 * time.Millisecond})},
 			wantErr: []string{"600ms", "200ms", "WithCallbackTimeout", "Lease"}},
 		{name: "the default timeout over a configured lease is refused",
-			opts:    []codathook.Option{codathook.WithDedupe(&dedupe.Config{Lease: 5 * time.Second})},
+			opts:    []codathook.Option{codathook.WithDedupe(nil, &dedupe.Config{Lease: 5 * time.Second})},
 			wantErr: []string{"10s", "5s", "WithCallbackTimeout"}},
 		{name: "a timeout just under the default lease is accepted",
 			opts: []codathook.Option{codathook.WithCallbackTimeout(deduper.DefaultLease - time.Millisecond)}},
 		{name: "a timeout under a configured lease is accepted",
 			opts: []codathook.Option{codathook.WithCallbackTimeout(100 * time.Millisecond),
-				codathook.WithDedupe(&dedupe.Config{Lease: 200 * time.Millisecond})}},
+				codathook.WithDedupe(nil, &dedupe.Config{Lease: 200 * time.Millisecond})}},
 		{name: "the defaults are accepted"},
 		{name: "a nil dedupe config means the default lease",
-			opts: []codathook.Option{codathook.WithDedupe(nil)}},
+			opts: []codathook.Option{codathook.WithDedupe(nil, nil)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -233,30 +233,24 @@ func WithObserver(fn func(Outcome)) Option {
 	})
 }
 
-// WithStore sets the dedupe store. The default is an in-memory
-// [dedupe.LRU] with its default capacity (about 100,000
-// deliveries within the retention): enough for one process. Apps with several replicas use a shared store such as
-// dedupe/redisstore. A nil store makes [New] fail. The receiver does not
-// close the store. Store calls are not cancelled when the sender hangs up
-// (the outcome must still be recorded); bound them with the store's own
-// timeouts (go-redis: ReadTimeout and WriteTimeout, 3 s by default).
-func WithStore(s dedupe.Store) Option {
+// WithDedupe sets the deduplication store and its windows. A nil store
+// keeps the default, an in-memory [dedupe.LRU] with its default capacity
+// (about 100,000 deliveries within the retention): enough for one process.
+// Apps with several replicas use a shared store such as dedupe/redisstore.
+// The receiver does not close the store. Store calls are not cancelled when
+// the sender hangs up (the outcome must still be recorded); bound them with
+// the store's own timeouts (go-redis: ReadTimeout and WriteTimeout, 3 s by
+// default). A nil cfg keeps the defaults of [dedupe.Config] (retention,
+// cross-format pairing window, claim lease); the claim lease must be longer
+// than the callback timeout ([WithCallbackTimeout]), or [New] fails.
+func WithDedupe(store dedupe.Store, cfg *dedupe.Config) Option {
 	return optionFunc(func(c *config) error {
-		if s == nil {
-			return errors.New("codathook: nil store")
+		if store != nil {
+			c.store = store
 		}
-		c.store = s
-		return nil
-	})
-}
-
-// WithDedupe sets the deduplication windows (retention, cross-format pairing
-// window, claim lease). A nil config means the defaults of [dedupe.Config].
-// The claim lease must be longer than the callback timeout
-// ([WithCallbackTimeout]), or [New] fails.
-func WithDedupe(cfg *dedupe.Config) Option {
-	return optionFunc(func(c *config) error {
-		c.dedupeCfg = cfg
+		if cfg != nil {
+			c.dedupeCfg = cfg
+		}
 		return nil
 	})
 }

@@ -572,7 +572,6 @@ func TestNewOptionErrors(t *testing.T) {
 		{"empty legacy authorization", codathook.WithLegacyAuthorization("")},
 		{"zero tolerance", codathook.WithTolerance(0)},
 		{"zero body limit", codathook.WithMaxBodyBytes(0)},
-		{"nil store", codathook.WithStore(nil)},
 		{"nil flags", codathook.WithFlags(nil, nil)},
 		{"unknown insecure endpoint", codathook.WithInsecureNoAuth("other")},
 		{"nil option", nil},

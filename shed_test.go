@@ -56,7 +56,7 @@ func TestOverloadedClaimsNothing(t *testing.T) {
 	t.Cleanup(func() { store.Close(context.Background()) })
 	var mu sync.Mutex
 	var outcomes []codathook.Outcome
-	h := newHarness(t, codathook.WithMaxConcurrentCallbacks(2), codathook.WithStore(store),
+	h := newHarness(t, codathook.WithMaxConcurrentCallbacks(2), codathook.WithDedupe(store, nil),
 		codathook.WithObserver(func(o codathook.Outcome) {
 			mu.Lock()
 			outcomes = append(outcomes, o)

@@ -274,7 +274,7 @@ func NewPipeline(f Flags, store dedupe.Store, extra ...codathook.Option) (*Pipel
 		codathook.WithLogger(slog.New(slog.DiscardHandler)),
 	}
 	if store != nil {
-		opts = append(opts, codathook.WithStore(store))
+		opts = append(opts, codathook.WithDedupe(store, nil))
 	}
 	shutdown := func() {}
 	if f != FlagsNone {

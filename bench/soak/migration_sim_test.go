@@ -294,7 +294,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 		rcv, err := codathook.New(
 			codathook.WithSecrets(secret),
 			codathook.WithLegacyAuthorization(legacyAuth),
-			codathook.WithStore(store),
+			codathook.WithDedupe(store, nil),
 			// Timeout -1 and no cache: a flag flip applies to the very next
 			// delivery, so each attempt's flag is the one its instant's
 			// step set.

@@ -170,7 +170,7 @@ func newSim(t *testing.T, cfg simConfig) *sim {
 		opts := []codathook.Option{
 			codathook.WithSecrets(secret),
 			codathook.WithLegacyAuthorization(legacyAuth),
-			codathook.WithStore(store),
+			codathook.WithDedupe(store, nil),
 			codathook.WithFlags(api.NewClient(), &toggle.Config{Timeout: -1}),
 			codathook.WithLogger(logger),
 		}

@@ -154,7 +154,7 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 		rcv, err := codathook.New(
 			codathook.WithSecrets(codathooktest.DevSecret),
 			codathook.WithLegacyAuthorization(codathooktest.DevAuthorization),
-			codathook.WithStore(store),
+			codathook.WithDedupe(store, nil),
 			codathook.WithLogger(slog.New(slog.DiscardHandler)),
 			codathook.WithObserver(func(o codathook.Outcome) {
 				switch o.Result {
