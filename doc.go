@@ -72,7 +72,7 @@
 // message that was processed is answered as a duplicate straight after its
 // signature check, before parsing or flags, when the store can peek locally
 // (the in-memory LRU can). The default store is an
-// in-memory LRU; apps with several replicas share a Redis store ([WithStore]).
+// in-memory LRU; apps with several replicas share a Redis store ([WithDedupe]).
 //
 // # Callbacks and deadlines
 //

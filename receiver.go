@@ -179,7 +179,7 @@ func checkCallbackTimeout(c *config) error {
 }
 
 // Close releases what New created: the default in-memory store and the flag
-// gate's event subscriptions. A store passed with [WithStore] is not closed.
+// gate's event subscriptions. A store passed with [WithDedupe] is not closed.
 // With the default store, deliveries after Close are answered 503.
 func (r *Receiver) Close(ctx context.Context) error {
 	var errs []error

@@ -11,7 +11,7 @@
 // the receiver's and its store's (the unsent rest of a chunk is dropped
 // before each measurement). Growth is the larger of the HeapAlloc and
 // HeapInuse increases over the empty receiver. The store is
-// dedupe.NewLRU(dedupe.LRUConfig{}) passed with codathook.WithStore, which
+// dedupe.NewLRU(dedupe.LRUConfig{}) passed with codathook.WithDedupe, which
 // is what codathook.New builds when no store is given, so that its Len and
 // LiveEvictions can be read.
 //
