@@ -20,9 +20,9 @@ func TestLRUConformance(t *testing.T) {
 	t.Parallel()
 	dedupetest.Run(t,
 		func(t *testing.T) dedupe.Store { return dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000}) },
-		dedupetest.WithClock(func(t *testing.T, now func() time.Time) dedupe.Store {
+		&dedupetest.Config{Clock: func(t *testing.T, now func() time.Time) dedupe.Store {
 			return dedupe.NewLRU(dedupe.LRUConfig{Capacity: 1000, Now: now})
-		}),
+		}},
 	)
 }
 

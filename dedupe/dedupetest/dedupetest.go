@@ -13,30 +13,21 @@ import (
 	"github.com/codathook/codathook/dedupe"
 )
 
-// Option configures [Run].
-type Option func(*config)
+// Config tunes [Run]. A nil *Config selects the defaults.
+type Config struct {
+	// Clock, when set, builds the store on a clock the suite controls, so
+	// the expiry rules run without sleeping; the store must read now for
+	// every expiry decision.
+	Clock func(t *testing.T, now func() time.Time) dedupe.Store
+	// RealTTL is the TTL the expiry rules use without Clock (default
+	// 200ms). The suite sleeps about 1.5 times this per expiry rule; raise
+	// it for a slow or distant backend.
+	RealTTL time.Duration
+}
 
 type config struct {
 	clocked func(t *testing.T, now func() time.Time) dedupe.Store
 	realTTL time.Duration
-}
-
-// WithClock gives the suite a factory that builds the store on a clock the
-// suite controls, so expiry rules run without sleeping. newStore must make
-// the store read now for every expiry decision.
-func WithClock(newStore func(t *testing.T, now func() time.Time) dedupe.Store) Option {
-	return func(c *config) { c.clocked = newStore }
-}
-
-// WithRealTTL sets the TTL the expiry rules use when no [WithClock] factory
-// is given (default 200ms). The suite sleeps about 1.5 times this per expiry
-// rule; raise it for a slow or distant backend.
-func WithRealTTL(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.realTTL = d
-		}
-	}
 }
 
 // long is a TTL no test outlives.
@@ -45,12 +36,13 @@ const long = time.Hour
 // Run checks that the stores newStore returns obey the [dedupe.Store]
 // contract, one subtest per rule, in parallel. Failure messages start with
 // the rule's name.
-func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, opts ...Option) {
+func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, c *Config) {
 	t.Helper()
 	cfg := config{realTTL: 200 * time.Millisecond}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
+	if c != nil {
+		cfg.clocked = c.Clock
+		if c.RealTTL > 0 {
+			cfg.realTTL = c.RealTTL
 		}
 	}
 	h := &harness{cfg: cfg, newStore: newStore}
@@ -135,7 +127,7 @@ func (h *harness) timed(t *testing.T) (dedupe.Store, time.Duration, func(d time.
 		clk := &fakeClock{now: time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)}
 		s := h.cfg.clocked(t, clk.Now)
 		if s == nil {
-			t.Fatal("WithClock factory returned nil")
+			t.Fatal("Config.Clock factory returned nil")
 		}
 		t.Cleanup(func() { _ = s.Close(context.WithoutCancel(t.Context())) })
 		return s, time.Minute, clk.Advance

@@ -15,7 +15,7 @@
 //	func TestConformance(t *testing.T) {
 //		dedupetest.Run(t, func(t *testing.T) dedupe.Store {
 //			return mystore.New(...) // an empty, isolated store
-//		})
+//		}, nil)
 //	}
 //
 // The factory must return an empty store that no other test shares (for a
@@ -24,7 +24,7 @@
 // # Time
 //
 // Expiry rules need time to pass. A store with an injectable clock passes
-// [WithClock] and the suite moves a fake clock forward without sleeping.
-// Without it the suite uses short real TTLs ([WithRealTTL], default 200ms)
+// [Config.Clock] and the suite moves a fake clock forward without sleeping.
+// Without it the suite uses short real TTLs ([Config.RealTTL], default 200ms)
 // and sleeps past them; this is the only place the suite sleeps.
 package dedupetest

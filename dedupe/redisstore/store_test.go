@@ -86,7 +86,7 @@ func newStore(tb testing.TB, rdb *redis.Client, opts ...redisstore.Option) *redi
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	rdb := newClient(t)
-	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) }, dedupetest.WithRealTTL(time.Second))
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) }, &dedupetest.Config{RealTTL: time.Second})
 }
 
 func TestConformanceLuaClaim(t *testing.T) {
@@ -98,7 +98,7 @@ func TestConformanceLuaClaim(t *testing.T) {
 	if err := rdb.Do(t.Context(), "SET", "codathook-test:probe", "P", "NX", "GET").Err(); err == nil || !strings.HasPrefix(err.Error(), "ERR syntax error") {
 		t.Fatalf("SET NX GET through the hook: error %v, want ERR syntax error", err)
 	}
-	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) }, dedupetest.WithRealTTL(time.Second))
+	dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, rdb) }, &dedupetest.Config{RealTTL: time.Second})
 }
 
 // rejectSetNXGet makes SET NX GET fail as on Redis < 7.0: it replaces the
