@@ -612,11 +612,3 @@ func (d *reader) strMap(p *map[string]string) {
 	}
 	*p = m
 }
-
-// grow appends a zero element to *p and returns a pointer to it. Callers
-// start from a non-nil empty slice: encoding/json decodes [] that way.
-func grow[T any](p *[]T) *T {
-	var zero T
-	*p = append(*p, zero)
-	return &(*p)[len(*p)-1]
-}
