@@ -57,3 +57,19 @@ func TestGeneratedDecoderIsCurrent(t *testing.T) {
 		t.Fatalf("%s is not what the generator makes of the types: run go generate ./normalize\nfirst difference, line %d:\n  have %s\n  want %s", path, i+1, g, w)
 	}
 }
+
+// TestPayloadCoversNewDecoded checks that the generated payload dispatch
+// (decode.go's -events) handles every kind newDecoded allocates.
+func TestPayloadCoversNewDecoded(t *testing.T) {
+	t.Parallel()
+	for k := range kind(len(kindTypes)) {
+		ev, _ := newDecoded(k)
+		if ev == nil {
+			continue
+		}
+		d := reader{s: "{}"}
+		if d.payload(ev.Typed); d.fail {
+			t.Errorf("payload does not decode %T: add it to -events in decode.go's //go:generate line", ev.Typed)
+		}
+	}
+}
