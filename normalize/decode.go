@@ -12,7 +12,7 @@ package normalize
 // (FuzzDecoderDifferential checks it).
 //
 // The field lists and the per-struct decoding methods (decT for each struct
-// T, decTSlice, decHeadField, payload) are generated into decode_gen.go
+// T, decTSlice, payload, head.strFields) are generated into decode_gen.go
 // from the declarations of the types in types.go and parse.go by the
 // directive below; this file keeps the top level of both formats. After
 // changing a type, run go generate ./normalize (TestGeneratedDecoderIsCurrent
@@ -35,6 +35,7 @@ func decodeNew(s string, body []byte) (ev *Event, ok bool) {
 		env      *Envelope
 		payStart = -1
 	)
+	hf := h.strFields()
 	for n := 0; ; {
 		key, more := d.key(&n)
 		if !more {
@@ -56,7 +57,7 @@ func decodeNew(s string, body []byte) (ev *Event, ok bool) {
 		case -1:
 			d.skip()
 		default:
-			d.decHeadField(&h, f)
+			d.setStr(hf[f])
 		}
 		if d.fail || (h.EventType == "" && (h.AlertID != "" || h.RuleType != "")) {
 			return nil, false // probably legacy: not worth finishing
@@ -141,6 +142,7 @@ func decodeLegacy(s string, body []byte) (ev *Event, ok bool) {
 		dataStart, dataEnd = -1, -1
 	)
 	h := &w.head
+	hf := h.strFields()
 	for n := 0; ; {
 		key, more := d.key(&n)
 		if !more {
@@ -155,7 +157,7 @@ func decodeLegacy(s string, body []byte) (ev *Event, ok bool) {
 		case legacyTopPayload, -1: // payload is kept raw by wire, unused for legacy
 			d.skip()
 		default:
-			d.decHeadField(h, f)
+			d.setStr(hf[f])
 		}
 		if d.fail || h.EventType != "" {
 			return nil, false

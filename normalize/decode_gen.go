@@ -21,39 +21,11 @@ const (
 	legacyTopData    = 14 // index of "Data" in legacyTopFields
 )
 
-// decHeadField decodes the value of field f of the top-level structs that
-// embed head (head's fields are f 0 to 12 there).
-func (d *reader) decHeadField(p *head, f int) {
-	switch f {
-	case 0: // id
-		d.setStr(&p.ID)
-	case 1: // eventType
-		d.setStr(&p.EventType)
-	case 2: // type
-		d.setStr(&p.Type)
-	case 3: // generatedDate
-		d.setStr(&p.GeneratedDate)
-	case 4: // AlertId
-		d.setStr(&p.AlertID)
-	case 5: // RuleType
-		d.setStr(&p.RuleType)
-	case 6: // RuleId
-		d.setStr(&p.RuleID)
-	case 7: // ClientId
-		d.setStr(&p.ClientID)
-	case 8: // ClientName
-		d.setStr(&p.ClientName)
-	case 9: // CompanyId
-		d.setStr(&p.CompanyID)
-	case 10: // DataConnectionId
-		d.setStr(&p.DataConnectionID)
-	case 11: // Message
-		d.setStr(&p.Message)
-	case 12: // connectionId
-		d.setStr(&p.ConnectionID)
-	default:
-		d.skip()
-	}
+// strFields returns pointers to head's fields, indexed as in the field lists of
+// the top-level structs that embed it; a small literal that inlines, unlike a
+// switch over the fields.
+func (p *head) strFields() [13]*string {
+	return [...]*string{&p.ID, &p.EventType, &p.Type, &p.GeneratedDate, &p.AlertID, &p.RuleType, &p.RuleID, &p.ClientID, &p.ClientName, &p.CompanyID, &p.DataConnectionID, &p.Message, &p.ConnectionID}
 }
 
 // payload decodes the payload value into the typed event's Payload.

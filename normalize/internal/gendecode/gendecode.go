@@ -34,8 +34,9 @@ type Config struct {
 	// Tops are the top-level wire structs, as VAR=Type: VAR lists the json
 	// names of Type's fields, its embedded structs' flattened in; a constant
 	// VAR without "Fields" plus the Go name gives the index of each field not
-	// embedded, and each embedded struct E gets a method decEField that
-	// decodes the value of its field f.
+	// embedded. An embedded struct E must come first and hold strings only
+	// (the envelope's keys): it gets a method strFields returning pointers to
+	// its fields, indexed alike.
 	Tops []Top
 	// Events are typed events (structs with a Payload field): the generated
 	// payload method dispatches on them to their payload's decoder.
@@ -226,14 +227,25 @@ func Generate(cfg Config, files map[string][]byte) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		at := embedAt[e]
-		fmt.Fprintf(&out, "// dec%sField decodes the value of field f of the top-level structs that\n// embed %s (%s's fields are f %d to %d there).\n", upper(e), e, e, at, at+len(fs)-1)
-		fmt.Fprintf(&out, "func (d *reader) dec%sField(p *%s, f int) {\n\tswitch f {\n", upper(e), e)
-		for i, f := range fs {
-			fmt.Fprintf(&out, "\tcase %d: // %s\n", at+i, f.name)
-			g.decodeField(&out, f)
+		for _, f := range fs {
+			if f.kind != kString {
+				return nil, fmt.Errorf("%s.%s: the fields of a struct embedded in a top-level struct must be strings", e, f.goName)
+			}
 		}
-		out.WriteString("\tdefault:\n\t\td.skip()\n\t}\n}\n\n")
+		at := embedAt[e]
+		if at != 0 {
+			return nil, fmt.Errorf("%s must be the first field of the top-level structs", e)
+		}
+		fmt.Fprintf(&out, "// strFields returns pointers to %s's fields, indexed as in the field lists of\n", e)
+		fmt.Fprintf(&out, "// the top-level structs that embed it; a small literal that inlines, unlike a\n// switch over the fields.\n")
+		fmt.Fprintf(&out, "func (p *%s) strFields() [%d]*string {\n\treturn [...]*string{", e, len(fs))
+		for i, f := range fs {
+			if i > 0 {
+				out.WriteString(", ")
+			}
+			fmt.Fprintf(&out, "&p.%s", f.goName)
+		}
+		out.WriteString("}\n}\n\n")
 	}
 
 	// Typed events: the payload dispatch.
