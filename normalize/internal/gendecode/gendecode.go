@@ -1,0 +1,266 @@
+// Package gendecode generates normalize's fast decoder (decode_gen.go) from
+// the declarations of the types it fills: for every struct, the list of its
+// json field names and a method of normalize's reader that decodes an object
+// into it, field by field, by Go type. The reader runtime (jsonread.go,
+// jsonset.go) and the top-level dispatch (decode.go) stay hand-written.
+//
+// The command in ./cmd runs it from normalize's //go:generate line;
+// normalize's TestGeneratedDecoderIsCurrent runs it from the same line and
+// compares the result with decode_gen.go.
+package gendecode
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Config says what to generate.
+type Config struct {
+	// Out is the generated file's name, relative to the package directory.
+	Out string
+	// Tops are the top-level wire structs, as VAR=Type: VAR lists the json
+	// names of Type's fields, its embedded structs' flattened in; a constant
+	// VAR without "Fields" plus the Go name gives the index of each field not
+	// embedded. An embedded struct E must come first and hold strings only
+	// (the envelope's keys): it gets a method strFields returning pointers to
+	// its fields, indexed alike.
+	Tops []Top
+	// Events are typed events (structs with a Payload field): the generated
+	// payload method dispatches on them to their payload's decoder.
+	Events []string
+	// Structs are further structs to generate decoders for.
+	Structs []string
+}
+
+// Top is one top-level wire struct.
+type Top struct{ Var, Type string }
+
+// ParseArgs reads the command line of the //go:generate line (without the
+// command): -o FILE -top VAR=Type,... -events T,... -structs T,...
+func ParseArgs(args []string) (Config, error) {
+	fs := flag.NewFlagSet("gendecode", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	out := fs.String("o", "decode_gen.go", "output file")
+	tops := fs.String("top", "", "top-level wire structs, VAR=Type,...")
+	events := fs.String("events", "", "typed events, comma-separated")
+	structs := fs.String("structs", "", "other structs, comma-separated")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg := Config{Out: *out, Events: list(*events), Structs: list(*structs)}
+	for _, t := range list(*tops) {
+		v, typ, ok := strings.Cut(t, "=")
+		if !ok || v == "" || typ == "" {
+			return Config{}, fmt.Errorf("-top %q: want VAR=Type", t)
+		}
+		cfg.Tops = append(cfg.Tops, Top{v, typ})
+	}
+	return cfg, nil
+}
+
+func list(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// Run generates the decoder for the package in dir: it parses every
+// non-test Go file there but the output and returns the output's path and
+// its content.
+func Run(dir string, cfg Config) (path string, src []byte, err error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		return "", nil, err
+	}
+	sort.Strings(names)
+	path = filepath.Join(dir, cfg.Out)
+	files := map[string][]byte{}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") || filepath.Base(name) == cfg.Out {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return "", nil, err
+		}
+		files[filepath.Base(name)] = b
+	}
+	src, err = Generate(cfg, files)
+	return path, src, err
+}
+
+type generator struct {
+	fset    *token.FileSet
+	structs map[string]*ast.StructType
+	jsonPkg map[*ast.StructType]string // the name encoding/json is imported as
+
+	done   map[string]bool
+	order  []string
+	slices map[string]bool
+	fields map[string][]field
+}
+
+// Generate returns decode_gen.go for the package whose non-test files are
+// files (name to content).
+func Generate(cfg Config, files map[string][]byte) ([]byte, error) {
+	g := &generator{
+		fset:    token.NewFileSet(),
+		structs: map[string]*ast.StructType{},
+		jsonPkg: map[*ast.StructType]string{},
+		done:    map[string]bool{},
+		slices:  map[string]bool{},
+		fields:  map[string][]field{},
+	}
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f, err := parser.ParseFile(g.fset, name, files[name], parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		jsonName := ""
+		for _, imp := range f.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == "encoding/json" {
+				jsonName = "json"
+				if imp.Name != nil {
+					jsonName = imp.Name.Name
+				}
+			}
+		}
+		for _, decl := range f.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				if st, ok := ts.Type.(*ast.StructType); ok && ts.TypeParams == nil {
+					g.structs[ts.Name.Name] = st
+					g.jsonPkg[st] = jsonName
+				}
+			}
+		}
+	}
+
+	var out bytes.Buffer
+	out.WriteString("// Code generated by gendecode; DO NOT EDIT.\n\n")
+	out.WriteString("// The field lists and the decoding methods of the structs the fast decoder\n")
+	out.WriteString("// fills, generated from their declarations (json tags and Go types) by\n")
+	out.WriteString("// go generate ./normalize; see decode.go for the directive and the top level.\n\n")
+	out.WriteString("package normalize\n\n")
+
+	// Top-level wire structs.
+	embedAt := map[string]int{} // embedded struct -> its first index
+	var embeds []string
+	for _, top := range cfg.Tops {
+		fs, err := g.topFields(top.Type)
+		if err != nil {
+			return nil, err
+		}
+		prefix := strings.TrimSuffix(top.Var, "Fields")
+		fmt.Fprintf(&out, "// %s are the json names of %s's fields, matched ignoring case.\n", top.Var, top.Type)
+		fmt.Fprintf(&out, "var %s = %s\n\n", top.Var, nameList(fs))
+		out.WriteString("const (\n")
+		for i, f := range fs {
+			if !f.embedded {
+				fmt.Fprintf(&out, "\t%s%s = %d // index of %q in %s\n", prefix, f.goName, i, f.name, top.Var)
+			}
+		}
+		out.WriteString(")\n\n")
+		for i, f := range fs {
+			if !f.embedded || (i > 0 && fs[i-1].embedded && fs[i-1].elem == f.elem) {
+				continue
+			}
+			if at, ok := embedAt[f.elem]; !ok {
+				embedAt[f.elem] = i
+				embeds = append(embeds, f.elem)
+			} else if at != i {
+				return nil, fmt.Errorf("%s: embedded %s at field %d, elsewhere at %d: the indices of %s must agree", top.Type, f.elem, i, at, f.elem)
+			}
+		}
+	}
+	for _, e := range embeds {
+		fs, err := g.structFields(e)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if f.kind != kString {
+				return nil, fmt.Errorf("%s.%s: the fields of a struct embedded in a top-level struct must be strings", e, f.goName)
+			}
+		}
+		at := embedAt[e]
+		if at != 0 {
+			return nil, fmt.Errorf("%s must be the first field of the top-level structs", e)
+		}
+		fmt.Fprintf(&out, "// strFields returns pointers to %s's fields, indexed as in the field lists of\n", e)
+		fmt.Fprintf(&out, "// the top-level structs that embed it; a small literal that inlines, unlike a\n// switch over the fields.\n")
+		fmt.Fprintf(&out, "func (p *%s) strFields() [%d]*string {\n\treturn [...]*string{", e, len(fs))
+		for i, f := range fs {
+			if i > 0 {
+				out.WriteString(", ")
+			}
+			fmt.Fprintf(&out, "&p.%s", f.goName)
+		}
+		out.WriteString("}\n}\n\n")
+	}
+
+	// Typed events: the payload dispatch.
+	var roots []string
+	if len(cfg.Events) > 0 {
+		out.WriteString("// payload decodes the payload value into the typed event's Payload.\n")
+		out.WriteString("func (d *reader) payload(typed any) {\n\tswitch t := typed.(type) {\n")
+		for _, ev := range cfg.Events {
+			p, err := g.payloadType(ev)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(&out, "\tcase *%s:\n\t\td.dec%s(&t.Payload)\n", ev, p)
+			roots = append(roots, p)
+		}
+		out.WriteString("\tdefault:\n\t\td.fail = true\n\t}\n}\n\n")
+	}
+	roots = append(roots, cfg.Structs...)
+	for _, r := range roots {
+		if err := g.visit(r); err != nil {
+			return nil, err
+		}
+	}
+
+	// Field lists, then one method per struct.
+	out.WriteString("// Field names (the json tags, matched ignoring case), in the order of the\n// decoding switches below.\nvar (\n")
+	for _, s := range g.order {
+		fmt.Fprintf(&out, "\t%sFields = %s\n", lower(s), nameList(g.fields[s]))
+	}
+	out.WriteString(")\n\n")
+	for _, s := range g.order {
+		g.decodeStruct(&out, s)
+		if g.slices[s] {
+			g.decodeSlice(&out, s)
+		}
+	}
+
+	src, err := format.Source(out.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("formatting the generated code: %v", err)
+	}
+	return src, nil
+}
