@@ -194,7 +194,7 @@ func checkPatternType(pattern string, t reflect.Type) error {
 	names := normalize.EventTypes()
 	candidates := make([]string, 0, len(names)+2)
 	candidates = append(candidates, names...)
-	candidates = append(candidates, normalize.WriteSuccessful(probeDataType), normalize.WriteUnsuccessful(probeDataType))
+	candidates = append(candidates, probeDataType+".write.successful", probeDataType+".write.unsuccessful")
 	matched := 0
 	for _, name := range candidates {
 		if !matchPattern(pattern, name) {

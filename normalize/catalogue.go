@@ -2,64 +2,63 @@ package normalize
 
 import (
 	"reflect"
-	"slices"
 )
 
 // Event type names of the new Codat catalogue.
 const (
-	TypeCompanyCreated        = "company.created"
-	TypeCompanyDeleted        = "company.deleted"
-	TypeCompanyProductAdded   = "company.product.added"
-	TypeCompanyProductRemoved = "company.product.removed"
+	typeCompanyCreated        = "company.created"
+	typeCompanyDeleted        = "company.deleted"
+	typeCompanyProductAdded   = "company.product.added"
+	typeCompanyProductRemoved = "company.product.removed"
 
-	TypeConnectionCreated      = "connection.created"
-	TypeConnectionConnected    = "connection.connected"
-	TypeConnectionDisconnected = "connection.disconnected"
-	TypeConnectionReconnected  = "connection.reconnected"
-	TypeConnectionFailed       = "connection.failed"
-	TypeConnectionDeleted      = "connection.deleted"
+	typeConnectionCreated      = "connection.created"
+	typeConnectionConnected    = "connection.connected"
+	typeConnectionDisconnected = "connection.disconnected"
+	typeConnectionReconnected  = "connection.reconnected"
+	typeConnectionFailed       = "connection.failed"
+	typeConnectionDeleted      = "connection.deleted"
 
-	TypeReadCompleted        = "read.completed"
-	TypeReadCompletedInitial = "read.completed.initial"
+	typeReadCompleted        = "read.completed"
+	typeReadCompletedInitial = "read.completed.initial"
 
-	TypeClientRateLimitReached = "client.rateLimit.reached"
-	TypeClientRateLimitReset   = "client.rateLimit.reset"
+	typeClientRateLimitReached = "client.rateLimit.reached"
+	typeClientRateLimitReset   = "client.rateLimit.reset"
 
-	TypeBankFeedsSourceAccountConnected    = "bankFeeds.sourceAccount.connected"
-	TypeBankFeedsSourceAccountDisconnected = "bankFeeds.sourceAccount.disconnected"
+	typeBankFeedsSourceAccountConnected    = "bankFeeds.sourceAccount.connected"
+	typeBankFeedsSourceAccountDisconnected = "bankFeeds.sourceAccount.disconnected"
 
-	TypeExpensesSyncSuccessful   = "expenses.sync.successful"
-	TypeExpensesSyncUnsuccessful = "expenses.sync.unsuccessful"
+	typeExpensesSyncSuccessful   = "expenses.sync.successful"
+	typeExpensesSyncUnsuccessful = "expenses.sync.unsuccessful"
 
-	TypeReportsCategorizedBankStatementSuccessful   = "reports.categorizedBankStatement.generate.successful"
-	TypeReportsCategorizedBankStatementUnsuccessful = "reports.categorizedBankStatement.generate.unsuccessful"
-	TypeReportsCreditModelSuccessful                = "reports.creditModel.generate.successful"
-	TypeReportsCreditModelUnsuccessful              = "reports.creditModel.generate.unsuccessful"
-	TypeReportsSpendAnalysisSuccessful              = "reports.spendAnalysis.generate.successful"
-	TypeReportsSpendAnalysisUnsuccessful            = "reports.spendAnalysis.generate.unsuccessful"
+	typeReportsCategorizedBankStatementSuccessful   = "reports.categorizedBankStatement.generate.successful"
+	typeReportsCategorizedBankStatementUnsuccessful = "reports.categorizedBankStatement.generate.unsuccessful"
+	typeReportsCreditModelSuccessful                = "reports.creditModel.generate.successful"
+	typeReportsCreditModelUnsuccessful              = "reports.creditModel.generate.unsuccessful"
+	typeReportsSpendAnalysisSuccessful              = "reports.spendAnalysis.generate.successful"
+	typeReportsSpendAnalysisUnsuccessful            = "reports.spendAnalysis.generate.unsuccessful"
 )
 
 // Legacy-only stable event type names: legacy rules, or legacy rule variants,
 // that have no new event type. Codat never sends these as an eventType; they
 // are what [Parse] gives such legacy bodies so that they stay reachable.
 const (
-	// TypeDataConnectionStatusChanged is a DataConnectionStatusChanged rule
+	// typeDataConnectionStatusChanged is a DataConnectionStatusChanged rule
 	// whose transition has no connection.* equivalent (*ConnectionEvent).
-	TypeDataConnectionStatusChanged = "DataConnectionStatusChanged"
-	// TypePushOperationPending is Push Operation Status Changed with status
+	typeDataConnectionStatusChanged = "DataConnectionStatusChanged"
+	// typePushOperationPending is Push Operation Status Changed with status
 	// Pending (*WriteEvent).
-	TypePushOperationPending = "PushOperationPending"
-	// TypePushOperationStatusChanged is a push rule whose status is none of
+	typePushOperationPending = "PushOperationPending"
+	// typePushOperationStatusChanged is a push rule whose status is none of
 	// Success, Failed, TimedOut, Pending, or that names no dataType (*WriteEvent).
-	TypePushOperationStatusChanged = "PushOperationStatusChanged"
-	// TypeAccountCategoriesUpdated is Account Categories Updated
+	typePushOperationStatusChanged = "PushOperationStatusChanged"
+	// typeAccountCategoriesUpdated is Account Categories Updated
 	// (*AccountCategoriesUpdatedEvent), the name in Codat's current catalogue.
-	TypeAccountCategoriesUpdated = "AccountCategoriesUpdated"
-	// TypeSyncStarted is the Expenses rule Sync Started (*SyncStartedEvent).
-	TypeSyncStarted = "SyncStarted"
-	// TypeUnknownLegacyRule is a legacy rule type this version does not know
+	typeAccountCategoriesUpdated = "AccountCategoriesUpdated"
+	// typeSyncStarted is the Expenses rule Sync Started (*SyncStartedEvent).
+	typeSyncStarted = "SyncStarted"
+	// typeUnknownLegacyRule is a legacy rule type this version does not know
 	// (*UnknownLegacyEvent).
-	TypeUnknownLegacyRule = "UnknownLegacyRule"
+	typeUnknownLegacyRule = "UnknownLegacyRule"
 )
 
 const (
@@ -67,11 +66,11 @@ const (
 	writeUnsuccessfulSuffix = ".write.unsuccessful"
 )
 
-// WriteSuccessful returns the event type "{dataType}.write.successful".
-func WriteSuccessful(dataType string) string { return dataType + writeSuccessfulSuffix }
+// writeSuccessful returns the event type "{dataType}.write.successful".
+func writeSuccessful(dataType string) string { return dataType + writeSuccessfulSuffix }
 
-// WriteUnsuccessful returns the event type "{dataType}.write.unsuccessful".
-func WriteUnsuccessful(dataType string) string { return dataType + writeUnsuccessfulSuffix }
+// writeUnsuccessful returns the event type "{dataType}.write.unsuccessful".
+func writeUnsuccessful(dataType string) string { return dataType + writeUnsuccessfulSuffix }
 
 // writeDataTypes are the 18 data types of Codat's 36 concrete write event names.
 var writeDataTypes = []string{
@@ -80,10 +79,6 @@ var writeDataTypes = []string{
 	"invoices", "items", "journalEntries", "journals", "payments", "purchaseOrders",
 	"suppliers", "transfers",
 }
-
-// WriteDataTypes returns the data types of Codat's documented write event
-// names, in catalogue order. [GoType] accepts any other data type too.
-func WriteDataTypes() []string { return slices.Clone(writeDataTypes) }
 
 // kind is the Go type family of an event type.
 type kind uint8
@@ -125,36 +120,36 @@ var catalogue = []struct {
 	name string
 	kind kind
 }{
-	{TypeCompanyCreated, kindCompany},
-	{TypeCompanyDeleted, kindCompany},
-	{TypeCompanyProductAdded, kindCompanyProduct},
-	{TypeCompanyProductRemoved, kindCompanyProduct},
-	{TypeConnectionCreated, kindConnection},
-	{TypeConnectionConnected, kindConnection},
-	{TypeConnectionDisconnected, kindConnection},
-	{TypeConnectionReconnected, kindConnection},
-	{TypeConnectionFailed, kindConnection},
-	{TypeConnectionDeleted, kindConnection},
-	{TypeReadCompleted, kindRead},
-	{TypeReadCompletedInitial, kindRead},
-	{TypeClientRateLimitReached, kindRateLimit},
-	{TypeClientRateLimitReset, kindRateLimit},
-	{TypeBankFeedsSourceAccountConnected, kindSourceAccount},
-	{TypeBankFeedsSourceAccountDisconnected, kindSourceAccount},
-	{TypeExpensesSyncSuccessful, kindExpenses},
-	{TypeExpensesSyncUnsuccessful, kindExpenses},
-	{TypeReportsCategorizedBankStatementSuccessful, kindReport},
-	{TypeReportsCategorizedBankStatementUnsuccessful, kindReport},
-	{TypeReportsCreditModelSuccessful, kindReport},
-	{TypeReportsCreditModelUnsuccessful, kindReport},
-	{TypeReportsSpendAnalysisSuccessful, kindReport},
-	{TypeReportsSpendAnalysisUnsuccessful, kindReport},
-	{TypeDataConnectionStatusChanged, kindConnection},
-	{TypePushOperationPending, kindWrite},
-	{TypePushOperationStatusChanged, kindWrite},
-	{TypeAccountCategoriesUpdated, kindAccountCategories},
-	{TypeSyncStarted, kindSyncStarted},
-	{TypeUnknownLegacyRule, kindUnknownLegacy},
+	{typeCompanyCreated, kindCompany},
+	{typeCompanyDeleted, kindCompany},
+	{typeCompanyProductAdded, kindCompanyProduct},
+	{typeCompanyProductRemoved, kindCompanyProduct},
+	{typeConnectionCreated, kindConnection},
+	{typeConnectionConnected, kindConnection},
+	{typeConnectionDisconnected, kindConnection},
+	{typeConnectionReconnected, kindConnection},
+	{typeConnectionFailed, kindConnection},
+	{typeConnectionDeleted, kindConnection},
+	{typeReadCompleted, kindRead},
+	{typeReadCompletedInitial, kindRead},
+	{typeClientRateLimitReached, kindRateLimit},
+	{typeClientRateLimitReset, kindRateLimit},
+	{typeBankFeedsSourceAccountConnected, kindSourceAccount},
+	{typeBankFeedsSourceAccountDisconnected, kindSourceAccount},
+	{typeExpensesSyncSuccessful, kindExpenses},
+	{typeExpensesSyncUnsuccessful, kindExpenses},
+	{typeReportsCategorizedBankStatementSuccessful, kindReport},
+	{typeReportsCategorizedBankStatementUnsuccessful, kindReport},
+	{typeReportsCreditModelSuccessful, kindReport},
+	{typeReportsCreditModelUnsuccessful, kindReport},
+	{typeReportsSpendAnalysisSuccessful, kindReport},
+	{typeReportsSpendAnalysisUnsuccessful, kindReport},
+	{typeDataConnectionStatusChanged, kindConnection},
+	{typePushOperationPending, kindWrite},
+	{typePushOperationStatusChanged, kindWrite},
+	{typeAccountCategoriesUpdated, kindAccountCategories},
+	{typeSyncStarted, kindSyncStarted},
+	{typeUnknownLegacyRule, kindUnknownLegacy},
 }
 
 var kindByName = func() map[string]kind {
@@ -185,9 +180,9 @@ func EventTypes() []string {
 	out := make([]string, 0, len(catalogue)+2*len(writeDataTypes))
 	for _, c := range catalogue {
 		out = append(out, c.name)
-		if c.name == TypeReadCompletedInitial {
+		if c.name == typeReadCompletedInitial {
 			for _, dt := range writeDataTypes {
-				out = append(out, WriteSuccessful(dt), WriteUnsuccessful(dt))
+				out = append(out, writeSuccessful(dt), writeUnsuccessful(dt))
 			}
 		}
 	}

@@ -13,7 +13,7 @@
 //
 // # Classification
 //
-// [Classify] and [Parse] look only at top-level keys, matched case-insensitively
+// Classification and [Parse] look only at top-level keys, matched case-insensitively
 // (as encoding/json does):
 //
 //   - a non-empty string "eventType" means [FormatNew];
@@ -36,7 +36,7 @@
 // that is not a letter or a digit is dropped, so surrounding space, a trailing
 // "()", hyphens and the Svix PascalCase catalogue names (for example
 // "PushOperationStatusChanged") all match; "synchronised" equals
-// "synchronized". [LegacyMappings] lists every rule, the event type(s) it maps
+// "synchronized". The mapping catalogue lists every rule, the event type(s) it maps
 // to and the field mapping; the table in the repository's docs/EVENTS.md is
 // generated from it.
 //
@@ -48,12 +48,12 @@
 //     connection.reconnected, and no status at all (Codat's "- / -" row)
 //     connection.deleted. Every other transition (PendingAuth→Deauthorized,
 //     Linked→Linked, none→Linked, unknown statuses, ...) becomes the legacy-only
-//     type [TypeDataConnectionStatusChanged] carrying a [*ConnectionEvent].
+//     type DataConnectionStatusChanged carrying a [*ConnectionEvent].
 //     Statuses are compared ignoring ASCII case.
 //   - Push Operation Status Changed: Success → {dataType}.write.successful;
 //     Failed, TimedOut → {dataType}.write.unsuccessful; Pending →
-//     [TypePushOperationPending]. Any other status, or a push rule without a
-//     dataType, becomes [TypePushOperationStatusChanged]; all are [*WriteEvent].
+//     PushOperationPending. Any other status, or a push rule without a
+//     dataType, becomes PushOperationStatusChanged; all are [*WriteEvent].
 //   - Data sync completed → read.completed with one element, status
 //     "Complete", recordsModified false; Dataset data changed → the same with
 //     recordsModified true; Data Sync Status Changed To Error → status taken
@@ -62,8 +62,8 @@
 //     dataTypes array (the legacy body names no data type); the connection id
 //     is in [Event.ConnectionID].
 //   - Account Categories Updated, Sync Started and unknown rule types become
-//     the legacy-only types [TypeAccountCategoriesUpdated], [TypeSyncStarted]
-//     and [TypeUnknownLegacyRule]. An unknown rule is never an error.
+//     the legacy-only types AccountCategoriesUpdated, SyncStarted
+//     and UnknownLegacyRule. An unknown rule is never an error.
 //
 // Every typed legacy field, including those the new schema dropped (Message,
 // ClientId, ClientName, RuleId, datasetId, oldStatus, FailureStage, ...), and

@@ -5,7 +5,7 @@ import "time"
 // Format is the shape of a webhook body.
 type Format string
 
-// The body shapes [Classify] and [Parse] recognise.
+// The body shapes Classification and [Parse] recognise.
 const (
 	FormatNew     Format = "new"     // {id, eventType, generatedDate, payload}
 	FormatLegacy  Format = "legacy"  // {AlertId, RuleType, ... Data}
@@ -86,7 +86,7 @@ func (e *Event) occurrences(buf []Occurrence) []Occurrence {
 	}
 	switch t := e.Typed.(type) {
 	case *ReadCompletedEvent:
-		if e.Type == TypeReadCompletedInitial || len(t.Payload.DataTypes) == 0 {
+		if e.Type == typeReadCompletedInitial || len(t.Payload.DataTypes) == 0 {
 			// read.completed.initial is one occurrence per event: its legacy
 			// twin, New company synchronised, names no data types.
 			break
@@ -109,7 +109,7 @@ func (e *Event) occurrences(buf []Occurrence) []Occurrence {
 		base.Status = t.Payload.Status
 		base.ExactID = t.Payload.ID
 	case *ConnectionEvent:
-		if e.Type == TypeConnectionDeleted {
+		if e.Type == typeConnectionDeleted {
 			// A deletion follows any status, and one of its legacy twins,
 			// Sync Connection Deleted, carries neither a status nor a
 			// connection id: it is matched on what both formats carry,

@@ -36,11 +36,11 @@ type ruleSpec struct {
 	// (connectionTransitions, pushStatuses).
 	eventType string
 	kind      kind
-	fields    []FieldMapping
+	fields    []fieldMapping
 }
 
-// FieldMapping is one legacy field and where it goes in the normalized event.
-type FieldMapping struct {
+// fieldMapping is one legacy field and where it goes in the normalized event.
+type fieldMapping struct {
 	Legacy string // legacy property, e.g. "Data.pushOperationKey"
 	New    string // new property, e.g. "payload.id", or where a dropped field is kept
 }
@@ -48,24 +48,24 @@ type FieldMapping struct {
 const keptInLegacy = "Event.Legacy only"
 
 var (
-	fCompany        = FieldMapping{"CompanyId", "payload.referenceCompany.id"}
-	fReadConnection = FieldMapping{"DataConnectionId", "payload.dataTypes[0].connectionId"}
-	fReadDataType   = FieldMapping{"Data.dataType", "payload.dataTypes[0].dataType"}
-	fDatasetID      = FieldMapping{"Data.datasetId", keptInLegacy + " (Occurrence.DatasetID)"}
-	fWriteConn      = FieldMapping{"DataConnectionId", "payload.connectionId"}
-	fWriteDataType  = FieldMapping{"Data.dataType", "eventType prefix ({dataType}.write.*)"}
-	fWriteKey       = FieldMapping{"Data.pushOperationKey", "payload.id"}
-	fSyncID         = FieldMapping{"Data.syncId", "payload.syncId"}
-	fSyncType       = FieldMapping{"Data.syncType", keptInLegacy}
-	fDailyQuota     = FieldMapping{"Data.DailyQuota", "payload.dailyQuota"}
-	fExpiresUtc     = FieldMapping{"Data.ExpiresUtc", "payload.expiryDate"}
+	fCompany        = fieldMapping{"CompanyId", "payload.referenceCompany.id"}
+	fReadConnection = fieldMapping{"DataConnectionId", "payload.dataTypes[0].connectionId"}
+	fReadDataType   = fieldMapping{"Data.dataType", "payload.dataTypes[0].dataType"}
+	fDatasetID      = fieldMapping{"Data.datasetId", keptInLegacy + " (Occurrence.DatasetID)"}
+	fWriteConn      = fieldMapping{"DataConnectionId", "payload.connectionId"}
+	fWriteDataType  = fieldMapping{"Data.dataType", "eventType prefix ({dataType}.write.*)"}
+	fWriteKey       = fieldMapping{"Data.pushOperationKey", "payload.id"}
+	fSyncID         = fieldMapping{"Data.syncId", "payload.syncId"}
+	fSyncType       = fieldMapping{"Data.syncType", keptInLegacy}
+	fDailyQuota     = fieldMapping{"Data.DailyQuota", "payload.dailyQuota"}
+	fExpiresUtc     = fieldMapping{"Data.ExpiresUtc", "payload.expiryDate"}
 )
 
 var ruleSpecs = []ruleSpec{
 	{
 		id: ruleDataConnectionStatusChanged, svix: "DataConnectionStatusChanged",
 		names: []string{"DataConnectionStatusChanged"}, kind: kindConnection,
-		fields: []FieldMapping{
+		fields: []fieldMapping{
 			fCompany,
 			{"DataConnectionId", "payload.connection.id"},
 			{"Data.dataConnectionId", "payload.connection.id (when DataConnectionId is missing)"},
@@ -77,8 +77,8 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleNewCompanySynchronized, svix: "NewCompanySynchronized",
 		names:     []string{"New company synchronised", "New company synchronized"},
-		eventType: TypeReadCompletedInitial, kind: kindRead,
-		fields: []FieldMapping{
+		eventType: typeReadCompletedInitial, kind: kindRead,
+		fields: []fieldMapping{
 			fCompany,
 			{"DataConnectionId", "Event.ConnectionID (payload.dataTypes is empty)"},
 			{"Data.companyName, Data.sourceType", keptInLegacy},
@@ -87,8 +87,8 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleDataSyncCompleted, svix: "DataSyncCompleted",
 		names:     []string{"Data sync completed"},
-		eventType: TypeReadCompleted, kind: kindRead,
-		fields: []FieldMapping{
+		eventType: typeReadCompleted, kind: kindRead,
+		fields: []fieldMapping{
 			fCompany, fReadConnection, fReadDataType,
 			{"(constant)", "payload.dataTypes[0].status = Complete, recordsModified = false"},
 			fDatasetID,
@@ -97,8 +97,8 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleDatasetDataChanged, svix: "DatasetDataChanged",
 		names:     []string{"Dataset data changed"},
-		eventType: TypeReadCompleted, kind: kindRead,
-		fields: []FieldMapping{
+		eventType: typeReadCompleted, kind: kindRead,
+		fields: []fieldMapping{
 			fCompany, fReadConnection, fReadDataType,
 			{"(constant)", "payload.dataTypes[0].status = Complete, recordsModified = true"},
 			fDatasetID,
@@ -107,8 +107,8 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleDataSyncStatusChangedToError, svix: "DataSyncStatusChangedToError",
 		names:     []string{"Data Sync Status Changed To Error"},
-		eventType: TypeReadCompleted, kind: kindRead,
-		fields: []FieldMapping{
+		eventType: typeReadCompleted, kind: kindRead,
+		fields: []fieldMapping{
 			fCompany, fReadConnection, fReadDataType,
 			{"Data.datasetStatus", "payload.dataTypes[0].status (recordsModified = false)"},
 			fDatasetID,
@@ -118,7 +118,7 @@ var ruleSpecs = []ruleSpec{
 		id: rulePushOperationStatusChanged, svix: "PushOperationStatusChanged",
 		names: []string{"Push Operation Status Changed()", "Push Operation Status Changed"},
 		kind:  kindWrite,
-		fields: []FieldMapping{
+		fields: []fieldMapping{
 			fCompany, fWriteConn, fWriteDataType,
 			{"Data.status", "payload.status"},
 			fWriteKey,
@@ -129,7 +129,7 @@ var ruleSpecs = []ruleSpec{
 		id: rulePushOperationTimedOut, svix: "PushOperationTimedOut",
 		names: []string{"Push Operation Timed Out"},
 		kind:  kindWrite,
-		fields: []FieldMapping{
+		fields: []fieldMapping{
 			fCompany, fWriteConn, fWriteDataType,
 			{"(constant)", "payload.status = TimedOut"},
 			fWriteKey,
@@ -139,32 +139,32 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleSyncCompleted, svix: "SyncCompleted",
 		names:     []string{"Sync Completed"},
-		eventType: TypeExpensesSyncSuccessful, kind: kindExpenses,
-		fields: []FieldMapping{fCompany, fSyncID, fSyncType},
+		eventType: typeExpensesSyncSuccessful, kind: kindExpenses,
+		fields: []fieldMapping{fCompany, fSyncID, fSyncType},
 	},
 	{
 		id: ruleSyncFailed, svix: "SyncFailed",
 		names:     []string{"Sync Failed"},
-		eventType: TypeExpensesSyncUnsuccessful, kind: kindExpenses,
-		fields: []FieldMapping{fCompany, fSyncID, fSyncType, {"Data.FailureStage", keptInLegacy}},
+		eventType: typeExpensesSyncUnsuccessful, kind: kindExpenses,
+		fields: []fieldMapping{fCompany, fSyncID, fSyncType, {"Data.FailureStage", keptInLegacy}},
 	},
 	{
 		id: ruleSyncConnectionDeleted, svix: "SyncConnectionDeleted",
 		names:     []string{"Sync Connection Deleted"},
-		eventType: TypeConnectionDeleted, kind: kindConnection,
-		fields: []FieldMapping{fCompany, {"DataConnectionId", "payload.connection.id"}},
+		eventType: typeConnectionDeleted, kind: kindConnection,
+		fields: []fieldMapping{fCompany, {"DataConnectionId", "payload.connection.id"}},
 	},
 	{
 		id: ruleClientRateLimitReached, svix: "ClientRateLimitReached",
 		names:     []string{"Rate Limit Reached"},
-		eventType: TypeClientRateLimitReached, kind: kindRateLimit,
-		fields: []FieldMapping{fDailyQuota, fExpiresUtc, {"(constant)", "payload.quotaRemaining = 0 unless Data.QuotaRemaining is sent"}},
+		eventType: typeClientRateLimitReached, kind: kindRateLimit,
+		fields: []fieldMapping{fDailyQuota, fExpiresUtc, {"(constant)", "payload.quotaRemaining = 0 unless Data.QuotaRemaining is sent"}},
 	},
 	{
 		id: ruleClientRateLimitReset, svix: "ClientRateLimitReset",
 		names:     []string{"Rate Limit Reset"},
-		eventType: TypeClientRateLimitReset, kind: kindRateLimit,
-		fields: []FieldMapping{
+		eventType: typeClientRateLimitReset, kind: kindRateLimit,
+		fields: []fieldMapping{
 			fDailyQuota, fExpiresUtc,
 			{"Data.QuotaRemaining", "payload.quotaRemaining"},
 			{"Data.ResetReason", keptInLegacy},
@@ -173,8 +173,8 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleAccountCategoriesUpdated, svix: "AccountCategoriesUpdated",
 		names:     []string{"Account Categories Updated", "account-categories-updated"},
-		eventType: TypeAccountCategoriesUpdated, kind: kindAccountCategories,
-		fields: []FieldMapping{
+		eventType: typeAccountCategoriesUpdated, kind: kindAccountCategories,
+		fields: []fieldMapping{
 			fCompany,
 			{"DataConnectionId", "payload.connectionId"},
 			{"Data.modifiedDate", "payload.modifiedDate"},
@@ -183,8 +183,8 @@ var ruleSpecs = []ruleSpec{
 	{
 		id: ruleSyncStarted, svix: "SyncStarted",
 		names:     []string{"Sync Started"},
-		eventType: TypeSyncStarted, kind: kindSyncStarted,
-		fields: []FieldMapping{
+		eventType: typeSyncStarted, kind: kindSyncStarted,
+		fields: []fieldMapping{
 			fCompany, fSyncID,
 			{"Data.syncType", "payload.syncType"},
 			{"Data.SyncDateRangeStartUtc", "payload.syncDateRangeStartUtc"},
@@ -195,15 +195,15 @@ var ruleSpecs = []ruleSpec{
 
 // connectionTransitions maps DataConnectionStatusChanged by (oldStatus,
 // newStatus), compared ignoring ASCII case. A transition not listed gives
-// TypeDataConnectionStatusChanged.
+// typeDataConnectionStatusChanged.
 var connectionTransitions = []struct{ old, new, eventType string }{
-	{"", "PendingAuth", TypeConnectionCreated},
-	{"PendingAuth", "Linked", TypeConnectionConnected},
-	{"Linked", "Unlinked", TypeConnectionDisconnected},
-	{"Linked", "Deauthorized", TypeConnectionDisconnected},
-	{"Unlinked", "Linked", TypeConnectionReconnected},
-	{"Deauthorized", "Linked", TypeConnectionReconnected},
-	{"", "", TypeConnectionDeleted},
+	{"", "PendingAuth", typeConnectionCreated},
+	{"PendingAuth", "Linked", typeConnectionConnected},
+	{"Linked", "Unlinked", typeConnectionDisconnected},
+	{"Linked", "Deauthorized", typeConnectionDisconnected},
+	{"Unlinked", "Linked", typeConnectionReconnected},
+	{"Deauthorized", "Linked", typeConnectionReconnected},
+	{"", "", typeConnectionDeleted},
 }
 
 // Placeholder names used by pushStatuses for the dynamic write types.
@@ -213,12 +213,12 @@ const (
 )
 
 // pushStatuses maps Push Operation Status Changed by Data.status, compared
-// ignoring ASCII case. Any other status gives TypePushOperationStatusChanged.
+// ignoring ASCII case. Any other status gives typePushOperationStatusChanged.
 var pushStatuses = []struct{ status, eventType string }{
 	{"Success", placeholderWriteSuccessful},
 	{"Failed", placeholderWriteUnsuccessful},
 	{"TimedOut", placeholderWriteUnsuccessful},
-	{"Pending", TypePushOperationPending},
+	{"Pending", typePushOperationPending},
 }
 
 var ruleByCanonical = func() map[string]*ruleSpec {
@@ -280,10 +280,10 @@ func lookupRule(ruleType string) *ruleSpec {
 	return ruleByCanonical[string(k)]
 }
 
-// LegacyRuleName returns the Svix catalogue name (for example
+// legacyRuleName returns the Svix catalogue name (for example
 // "PushOperationStatusChanged") of a legacy RuleType as sent, matched as
 // described in the package documentation; false when the rule is unknown.
-func LegacyRuleName(ruleType string) (string, bool) {
+func legacyRuleName(ruleType string) (string, bool) {
 	if s := lookupRule(ruleType); s != nil {
 		return s.svix, true
 	}
@@ -296,25 +296,25 @@ func connectionEventType(oldStatus, newStatus string) string {
 			return t.eventType
 		}
 	}
-	return TypeDataConnectionStatusChanged
+	return typeDataConnectionStatusChanged
 }
 
 func pushEventType(status, dataType string) string {
 	if dataType == "" {
-		return TypePushOperationStatusChanged
+		return typePushOperationStatusChanged
 	}
 	for _, p := range pushStatuses {
 		if strings.EqualFold(p.status, status) {
 			switch p.eventType {
 			case placeholderWriteSuccessful:
-				return WriteSuccessful(dataType)
+				return writeSuccessful(dataType)
 			case placeholderWriteUnsuccessful:
-				return WriteUnsuccessful(dataType)
+				return writeUnsuccessful(dataType)
 			}
 			return p.eventType
 		}
 	}
-	return TypePushOperationStatusChanged
+	return typePushOperationStatusChanged
 }
 
 func parseLegacy(body []byte, w *wire, ruleType string) (*Event, error) {
@@ -360,7 +360,7 @@ func buildLegacy(body []byte, w *wire, ruleType string, spec *ruleSpec, lg *Lega
 	env := Envelope{ID: w.AlertID, Legacy: lg}
 	company := CompanyReference{ID: w.CompanyID}
 	if spec == nil {
-		env.EventType = TypeUnknownLegacyRule
+		env.EventType = typeUnknownLegacyRule
 		ev.Typed = &UnknownLegacyEvent{Envelope: env, Payload: UnknownLegacyPayload{
 			RuleType:     ruleType,
 			CompanyID:    w.CompanyID,

@@ -5,21 +5,21 @@ import (
 	"strings"
 )
 
-// RuleMapping is one row of the legacy-to-new mapping: a legacy rule type,
+// ruleMapping is one row of the legacy-to-new mapping: a legacy rule type,
 // under a condition, becomes EventType carrying GoType.
-type RuleMapping struct {
+type ruleMapping struct {
 	Rule      string         // Svix catalogue name, e.g. "PushOperationStatusChanged"
 	RuleTypes []string       // RuleType strings Codat has documented for the rule
 	When      string         // condition on Data; "" when the row always applies
 	EventType string         // normalized event type; "{dataType}.write.successful" style for writes
 	GoType    string         // type of Event.Typed, e.g. "*normalize.WriteEvent"
-	Fields    []FieldMapping // rule-specific fields; see CommonFieldMappings for the rest
+	Fields    []fieldMapping // rule-specific fields; see commonFieldMappings for the rest
 }
 
-// CommonFieldMappings returns the fields every legacy rule type shares and
+// commonFieldMappings returns the fields every legacy rule type shares and
 // where the normalized event keeps them.
-func CommonFieldMappings() []FieldMapping {
-	return []FieldMapping{
+func commonFieldMappings() []fieldMapping {
+	return []fieldMapping{
 		{"AlertId", "id (Event.ID)"},
 		{"RuleType (or Type)", "eventType (normalized; as sent in Event.Legacy.RuleType)"},
 		{"CompanyId", "Event.CompanyID"},
@@ -30,14 +30,14 @@ func CommonFieldMappings() []FieldMapping {
 	}
 }
 
-// LegacyMappings returns every legacy rule type and the event type(s) it maps
+// legacyMappings returns every legacy rule type and the event type(s) it maps
 // to, one row per case, in the order of Codat's migration guide, followed by
 // the unknown-rule row. The caller owns the returned slice.
-func LegacyMappings() []RuleMapping {
-	var out []RuleMapping
+func legacyMappings() []ruleMapping {
+	var out []ruleMapping
 	for i := range ruleSpecs {
 		s := &ruleSpecs[i]
-		row := RuleMapping{
+		row := ruleMapping{
 			Rule:      s.svix,
 			RuleTypes: slices.Clone(s.names),
 			GoType:    "*normalize." + kindTypes[s.kind].Elem().Name(),
@@ -52,7 +52,7 @@ func LegacyMappings() []RuleMapping {
 				out = append(out, r)
 			}
 			row.When = "any other transition"
-			row.EventType = TypeDataConnectionStatusChanged
+			row.EventType = typeDataConnectionStatusChanged
 			out = append(out, row)
 		case rulePushOperationStatusChanged:
 			for _, p := range pushStatuses {
@@ -62,26 +62,26 @@ func LegacyMappings() []RuleMapping {
 				out = append(out, r)
 			}
 			row.When = "any other status, or no dataType"
-			row.EventType = TypePushOperationStatusChanged
+			row.EventType = typePushOperationStatusChanged
 			out = append(out, row)
 		case rulePushOperationTimedOut:
 			r := row
 			r.EventType = placeholderWriteUnsuccessful
 			out = append(out, r)
 			row.When = "no dataType"
-			row.EventType = TypePushOperationStatusChanged
+			row.EventType = typePushOperationStatusChanged
 			out = append(out, row)
 		default:
 			row.EventType = s.eventType
 			out = append(out, row)
 		}
 	}
-	out = append(out, RuleMapping{
+	out = append(out, ruleMapping{
 		Rule:      "",
 		RuleTypes: []string{"(any other)"},
-		EventType: TypeUnknownLegacyRule,
+		EventType: typeUnknownLegacyRule,
 		GoType:    "*normalize." + kindTypes[kindUnknownLegacy].Elem().Name(),
-		Fields:    []FieldMapping{{"RuleType", "payload.ruleType (as sent)"}, {"Data", "payload.data (as sent)"}},
+		Fields:    []fieldMapping{{"RuleType", "payload.ruleType (as sent)"}, {"Data", "payload.data (as sent)"}},
 	})
 	return out
 }
@@ -93,14 +93,14 @@ func orNone(s string) string {
 	return s
 }
 
-// MappingMarkdown renders [CommonFieldMappings] and [LegacyMappings] as the
+// mappingMarkdown renders commonFieldMappings and the mapping catalogue as the
 // Markdown that docs/EVENTS.md carries between its mapping markers.
-func MappingMarkdown() string {
+func mappingMarkdown() string {
 	var b strings.Builder
-	b.WriteString("Generated from `normalize.LegacyMappings`; `go test ./normalize -run TestREADMEMapping -update` rewrites it.\n")
+	b.WriteString("Generated from the mapping catalogue in package normalize (mapping.go); `go test ./normalize -run TestREADMEMapping -update` rewrites it.\n")
 	b.WriteString("Rule types match ignoring case and every non-alphanumeric character (so `()`, spaces and the Svix PascalCase names all match); `synchronised` = `synchronized`.\n\n")
 	b.WriteString("Every rule type:")
-	for i, f := range CommonFieldMappings() {
+	for i, f := range commonFieldMappings() {
 		if i > 0 {
 			b.WriteString(";")
 		}
@@ -110,7 +110,7 @@ func MappingMarkdown() string {
 	b.WriteString("| Legacy `RuleType` | Svix name | When | New event type | `Typed` | Field mapping |\n")
 	b.WriteString("|---|---|---|---|---|---|\n")
 	prev := "\x00"
-	for _, m := range LegacyMappings() {
+	for _, m := range legacyMappings() {
 		names := make([]string, len(m.RuleTypes))
 		for i, n := range m.RuleTypes {
 			names[i] = "`" + n + "`"

@@ -65,7 +65,7 @@ type newWire struct {
 	Payload any `json:"payload"`
 }
 
-// classifyHead is the subset of wire that Classify needs.
+// classifyHead is the subset of wire that classify needs.
 type classifyHead struct {
 	EventType string `json:"eventType"`
 	Type      string `json:"type"`
@@ -92,11 +92,11 @@ func shape(eventType, typ, alertID, ruleType string) (Format, string) {
 	return FormatUnknown, ""
 }
 
-// Classify reports the body's shape. Malformed JSON or a top-level value that
-// is not an object returns a [*MalformedError]. Classify looks at the
+// classify reports the body's shape. Malformed JSON or a top-level value that
+// is not an object returns a [*MalformedError]. classify looks at the
 // classifying keys only; [Parse] may still reject a body whose other known
 // fields have the wrong JSON type.
-func Classify(body []byte) (Format, error) {
+func classify(body []byte) (Format, error) {
 	if err := checkObject(body); err != nil {
 		return "", err
 	}

@@ -102,7 +102,7 @@ type ConnectionPayload struct {
 
 // ConnectionEvent is connection.created, .connected, .disconnected,
 // .reconnected, .failed, .deleted, or the legacy-only
-// [TypeDataConnectionStatusChanged] for transitions with no new equivalent.
+// DataConnectionStatusChanged for transitions with no new equivalent.
 type ConnectionEvent struct {
 	Envelope
 	Payload ConnectionPayload `json:"payload"`
@@ -166,8 +166,8 @@ type WritePayload struct {
 }
 
 // WriteEvent is {dataType}.write.successful or {dataType}.write.unsuccessful,
-// or one of the legacy-only [TypePushOperationPending] and
-// [TypePushOperationStatusChanged].
+// or one of the legacy-only PushOperationPending and
+// PushOperationStatusChanged.
 type WriteEvent struct {
 	Envelope
 	Payload WritePayload `json:"payload"`
@@ -278,7 +278,7 @@ type ReportEvent struct {
 }
 
 // AccountCategoriesUpdatedPayload is the payload of the legacy-only
-// [TypeAccountCategoriesUpdated].
+// AccountCategoriesUpdated.
 type AccountCategoriesUpdatedPayload struct {
 	ReferenceCompany CompanyReference `json:"referenceCompany"`
 	ConnectionID     string           `json:"connectionId,omitempty"`
@@ -292,7 +292,7 @@ type AccountCategoriesUpdatedEvent struct {
 	Payload AccountCategoriesUpdatedPayload `json:"payload"`
 }
 
-// SyncStartedPayload is the payload of the legacy-only [TypeSyncStarted].
+// SyncStartedPayload is the payload of the legacy-only SyncStarted.
 type SyncStartedPayload struct {
 	ReferenceCompany       CompanyReference `json:"referenceCompany"`
 	SyncID                 string           `json:"syncId,omitempty"`
@@ -308,7 +308,7 @@ type SyncStartedEvent struct {
 	Payload SyncStartedPayload `json:"payload"`
 }
 
-// UnknownLegacyPayload is the payload of [TypeUnknownLegacyRule]: the rule type
+// UnknownLegacyPayload is the payload of UnknownLegacyRule: the rule type
 // as sent and the raw Data.
 type UnknownLegacyPayload struct {
 	RuleType     string          `json:"ruleType"`
