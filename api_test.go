@@ -1,0 +1,127 @@
+package codathook_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// maxExported bounds the core module's public API: exported top-level
+// names and exported methods of exported types, struct fields not counted,
+// internal packages and tests excluded (issue 14).
+const maxExported = 180
+
+// TestAPISize counts the core module's exported identifiers and checks that
+// each has a doc comment. Run with -v to list them.
+func TestAPISize(t *testing.T) {
+	var dirs []string
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != "." {
+			base := d.Name()
+			if strings.HasPrefix(base, ".") || base == "testdata" || base == "internal" || base == "examples" {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+				return filepath.SkipDir // another module
+			}
+		}
+		dirs = append(dirs, path)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, dir := range dirs {
+		names, undocumented := exported(t, dir)
+		if len(names) == 0 {
+			continue
+		}
+		total += len(names)
+		t.Logf("%s (%d): %s", dir, len(names), strings.Join(names, " "))
+		for _, n := range undocumented {
+			t.Errorf("%s: %s has no doc comment", dir, n)
+		}
+	}
+	t.Logf("total: %d exported identifiers (limit %d)", total, maxExported)
+	if total > maxExported {
+		t.Errorf("the core module exports %d identifiers, more than %d: move what only the receiver uses under internal/", total, maxExported)
+	}
+}
+
+// exported lists the exported identifiers declared in dir's non-test files,
+// and those without a doc comment (a spec in a documented group counts as
+// documented).
+func exported(t *testing.T, dir string) (names, undocumented []string) {
+	t.Helper()
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, dir, func(fi fs.FileInfo) bool {
+		return !strings.HasSuffix(fi.Name(), "_test.go")
+	}, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(name string, doc bool) {
+		names = append(names, name)
+		if !doc {
+			undocumented = append(undocumented, name)
+		}
+	}
+	for _, p := range pkgs {
+		if p.Name == "main" {
+			continue
+		}
+		for _, f := range p.Files {
+			for _, d := range f.Decls {
+				switch d := d.(type) {
+				case *ast.FuncDecl:
+					if !d.Name.IsExported() {
+						continue
+					}
+					name := d.Name.Name
+					if d.Recv != nil {
+						recv := d.Recv.List[0].Type
+						if s, ok := recv.(*ast.StarExpr); ok {
+							recv = s.X
+						}
+						if ix, ok := recv.(*ast.IndexExpr); ok {
+							recv = ix.X
+						}
+						id, ok := recv.(*ast.Ident)
+						if !ok || !id.IsExported() {
+							continue
+						}
+						name = id.Name + "." + name
+					}
+					add(name, d.Doc != nil)
+				case *ast.GenDecl:
+					for _, s := range d.Specs {
+						switch s := s.(type) {
+						case *ast.TypeSpec:
+							if s.Name.IsExported() {
+								add(s.Name.Name, d.Doc != nil || s.Doc != nil || s.Comment != nil)
+							}
+						case *ast.ValueSpec:
+							for _, n := range s.Names {
+								if n.IsExported() {
+									add(n.Name, d.Doc != nil || s.Doc != nil || s.Comment != nil)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	sort.Strings(names)
+	return names, undocumented
+}
