@@ -81,11 +81,8 @@ type LRUConfig struct {
 // records of its interval and its two neighbours. A record holds at most
 // Limit arrivals per side and expires whole, a fixed time after its
 // interval ends, so one hot key costs a bounded record per interval, never
-// a record that grows. Measured on go1.26 amd64 (TestLRUMemoryPerEntry): a
-// claim entry costs about 130-165 bytes (its key is not kept, only its
-// hashes); a record with one arrival about 310 bytes (room for a second
-// included), and about 72 bytes more per further arrival, plus the member
-// strings it keeps.
+// a record that grows. docs/BENCHMARKS.md
+// has the measured cost of an entry and of a record.
 //
 // An LRU is local to one process: several replicas need a shared store such
 // as the redisstore module.

@@ -109,10 +109,8 @@ type Config struct {
 	// and a variant name and a non-standard reason of at most 64 bytes each
 	// (a decision with a longer one is not cached). The cache therefore
 	// holds at most CacheSize × 320 bytes plus under 1 KiB, 3.1 MiB for
-	// 10,000 entries. Measured on go1.26 amd64 (TestGateCacheMemoryBound,
-	// with 100 KiB company ids): about 260 bytes per entry with 64-byte
-	// variant and reason strings, about 130 with the usual short variant
-	// names and standard reasons.
+	// 10,000 entries. docs/RELIABILITY.md has the
+	// measured cost.
 	CacheSize int
 
 	// CacheTTL bounds the age of a cached decision, a safety net for
