@@ -3,7 +3,7 @@
 // makes sure each occurrence reaches your code once. Delivery is
 // at-least-once: an occurrence can be processed twice when a commit fails
 // after its callback succeeded, when the store loses data, or at the
-// documented limits of cross-format pairing (the dedupe package lists them);
+// documented limits of cross-format pairing (docs/DEDUPLICATION.md lists them);
 // each case is logged and counted in [Receiver.Stats] (Stats.Dedupe).
 //
 // A [Receiver] serves two endpoints, [EndpointNew] (Codat's Svix-based
@@ -50,7 +50,7 @@
 // The legacy endpoint compares the Authorization header with the accepted
 // values ([WithLegacyAuthorization]) in constant time; that admits legacy
 // rule bodies only: a new-format body there must also carry a valid
-// signature, or it is refused with 401 (errUnsignedNewFormat) before flags
+// signature, or it is refused with 401 before flags
 // and deduplication. An endpoint with no authentication exists only through
 // [WithInsecureNoAuth].
 //
@@ -65,7 +65,7 @@
 //
 // Each delivery has a delivery key (the verified webhook-id, else the body's
 // id or AlertId) and occurrence keys that match the same occurrence delivered
-// once in each format; see package dedupe. A delivery is claimed before its
+// once in each format; see docs/DEDUPLICATION.md. A delivery is claimed before its
 // callback, committed when the callback succeeds and released when it fails,
 // so a retry processes what failed. Concurrent copies in one process wait for
 // the first (up to the callback deadline) and share its outcome. A retry of a

@@ -95,7 +95,7 @@ func WithSecrets(secrets ...string) Option {
 // in constant time. An empty value makes [New] fail. Without it (and without
 // [WithInsecureNoAuth]) the legacy endpoint answers every request 401. The
 // value authenticates legacy rule bodies only: a new-format body on the
-// legacy endpoint must also carry a valid signature (errUnsignedNewFormat).
+// legacy endpoint must also carry a valid signature.
 func WithLegacyAuthorization(values ...string) Option {
 	return optionFunc(func(c *config) error {
 		a, err := newStaticAuth(values)
@@ -140,7 +140,7 @@ func newStaticAuth(values []string) (*staticAuth, error) {
 // reach the endpoint can then inject events: use it only behind another
 // authentication layer (mTLS, a private network) or in development. On
 // [EndpointLegacy] it admits legacy rule bodies only: a new-format body
-// there still needs a valid signature (errUnsignedNewFormat).
+// there still needs a valid signature.
 func WithInsecureNoAuth(ep Endpoint) Option {
 	return optionFunc(func(c *config) error {
 		i, ok := ep.index()
@@ -316,7 +316,7 @@ func WithCallbackTimeout(d time.Duration) Option {
 // The default is 5 s. A body that does not arrive in
 // time is answered 408 Request Timeout (Codat's legacy service retries
 // 408; the new one retries any non-2xx), with Connection: close over
-// HTTP/1.x, and errBodyTimeout; it is not authenticated, and nothing is
+// HTTP/1.x, and Result body_timeout; it is not authenticated, and nothing is
 // recorded or claimed. A non-positive duration makes [New] fail.
 //
 // The deadline is set with [http.ResponseController.SetReadDeadline], so it
