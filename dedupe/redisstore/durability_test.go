@@ -1,17 +1,14 @@
 package redisstore_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/dedupe/redisstore"
-	"github.com/codathook/codathook/internal/deduper"
-	"github.com/codathook/codathook/normalize"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -20,42 +17,30 @@ func legacyTwinBody(alertID, company string) []byte {
 	return fmt.Appendf(nil, `{"AlertId":%q,"RuleType":"DataConnectionStatusChanged","CompanyId":"c-%s","DataConnectionId":"conn","Data":{"dataConnectionId":"conn","newStatus":"Linked","oldStatus":"PendingAuth"}}`, alertID, company)
 }
 
-// receiver is a Deduper on a store on rdb, as one replica has them.
-type receiver struct {
-	t *testing.T
-	d *deduper.Deduper
-}
-
-func newReceiver(t *testing.T, rdb *redis.Client, opts ...redisstore.Option) receiver {
+// newRedisReplica returns a receiver on a new store on rdb, as one replica
+// has them.
+func newRedisReplica(t *testing.T, rdb *redis.Client, opts ...redisstore.Option) *replica {
 	t.Helper()
 	s, err := redisstore.New(t.Context(), rdb, append([]redisstore.Option{redisstore.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := deduper.New(s, &dedupe.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return receiver{t, d}
+	return newReplica(t, s, nil)
 }
 
-// deliver runs one delivery as the receiver does: Begin, then Commit when
-// it is to be processed. It returns the outcome, or the error a receiver
-// answers 503 for.
-func (r receiver) deliver(ctx context.Context, key string, body []byte) (deduper.Outcome, error) {
-	r.t.Helper()
-	ev, err := normalize.Parse(body)
-	if err != nil {
-		r.t.Fatal(err)
+// settled fails t unless o is a 2xx (processed or duplicate) or in_flight,
+// the outcomes that need no store error to happen, and reports whether
+// the callback ran.
+func settled(t *testing.T, what string, o codathook.Outcome) (processed bool) {
+	t.Helper()
+	switch o.Result {
+	case codathook.ResultProcessed:
+		return true
+	case codathook.ResultDuplicate, codathook.ResultInFlight:
+		return false
 	}
-	l, err := r.d.Begin(ctx, deduper.Delivery{Key: key, Event: ev})
-	if err != nil {
-		return 0, err
-	}
-	if l.Outcome() == deduper.Process {
-		return deduper.Process, l.Commit(ctx)
-	}
-	return l.Outcome(), nil
+	t.Fatalf("%s: %q (%v)", what, o.Result, o.Err)
+	return false
 }
 
 // TestDurabilityAcrossRestart commits deliveries, restarts Redis, and
@@ -84,41 +69,37 @@ func TestDurabilityAcrossRestart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
 			srv := startServer(t, append(tt.args, "--maxmemory-policy", "noeviction")...)
-			before := newReceiver(t, srv.client(t))
+			before := newRedisReplica(t, srv.client(t))
 			for i := range n {
 				id := fmt.Sprint(i)
-				if got, err := before.deliver(ctx, "msg_"+id, connBody(id)); got != deduper.Process || err != nil {
-					t.Fatalf("first delivery %s: %v, %v; want processed", id, got, err)
+				if o := before.deliverNew("msg_"+id, connBody(id)); o.Result != codathook.ResultProcessed {
+					t.Fatalf("first delivery %s: %q (%v); want processed", id, o.Result, o.Err)
 				}
 			}
+			if f := before.commitFailures(); f != 0 {
+				t.Fatalf("%d of the first deliveries' commits failed, want none", f)
+			}
 			srv.restart(tt.crash)
-			after := newReceiver(t, srv.client(t)) // a fresh client and Deduper: nothing in-process survives
+			after := newRedisReplica(t, srv.client(t)) // a fresh client, store and receiver: nothing in-process survives
 			// Each occurrence's legacy twin, then a resend of its new
 			// delivery. Once one is processed again the other pairs with it,
 			// so count occurrences, each processed again once or not at all.
 			var twins, resends, again int
 			for i := range n {
 				id := fmt.Sprint(i)
-				twin, err := after.deliver(ctx, "alert_"+id, legacyTwinBody("alert_"+id, id))
-				if err != nil {
-					t.Fatal(err)
-				}
-				resend, err := after.deliver(ctx, "msg_"+id, connBody(id))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if twin == deduper.Process && resend == deduper.Process {
+				twin := settled(t, "legacy twin "+id, after.deliverLegacy(legacyTwinBody("alert_"+id, id)))
+				resend := settled(t, "resend "+id, after.deliverNew("msg_"+id, connBody(id)))
+				if twin && resend {
 					t.Errorf("occurrence %s: twin and resend both processed after the restart", id)
 				}
-				if twin == deduper.Process {
+				if twin {
 					twins++
 				}
-				if resend == deduper.Process {
+				if resend {
 					resends++
 				}
-				if twin == deduper.Process || resend == deduper.Process {
+				if twin || resend {
 					again++
 				}
 			}
@@ -154,15 +135,17 @@ func TestMemoryPressure(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			ctx := t.Context()
 			srv := startServer(t, "--save", "", "--appendonly", "no", "--maxmemory-policy", tt.policy)
 			rdb := srv.client(t)
-			r := newReceiver(t, rdb, tt.opts...)
+			r := newRedisReplica(t, rdb, tt.opts...)
 			for i := range n {
 				id := fmt.Sprint(i)
-				if got, err := r.deliver(ctx, "msg_"+id, connBody(id)); got != deduper.Process || err != nil {
-					t.Fatalf("first delivery %s: %v, %v; want processed", id, got, err)
+				if o := r.deliverNew("msg_"+id, connBody(id)); o.Result != codathook.ResultProcessed {
+					t.Fatalf("first delivery %s: %q (%v); want processed", id, o.Result, o.Err)
 				}
+			}
+			if f := r.commitFailures(); f != 0 {
+				t.Fatalf("%d of the first deliveries' commits failed, want none", f)
 			}
 			// Other data (the app's, say) then fills memory to the limit,
 			// set 4 MiB above what Redis uses now.
@@ -172,16 +155,17 @@ func TestMemoryPressure(t *testing.T) {
 			}
 			configSet(t, rdb, "maxmemory", strconv.Itoa(used+4<<20))
 			fill(t, rdb, 8<<20)
+			// count sends n deliveries and counts those processed (the
+			// callback ran, whether or not the commit then failed) and
+			// those answered 503 because Redis refused a write (OOM).
 			count := func(key func(i int) string) (processed, failed int) {
 				for i := range n {
 					id := key(i)
-					got, err := r.deliver(ctx, "msg_"+id, connBody(id))
+					o := r.deliverNew("msg_"+id, connBody(id))
 					switch {
-					case err != nil && strings.Contains(err.Error(), "OOM"):
+					case o.Result == codathook.ResultUnavailable && o.Err != nil && strings.Contains(o.Err.Error(), "OOM"):
 						failed++
-					case err != nil:
-						t.Fatal(err)
-					case got == deduper.Process:
+					case settled(t, "delivery msg_"+id, o):
 						processed++
 					}
 				}
@@ -191,8 +175,8 @@ func TestMemoryPressure(t *testing.T) {
 			news := func(i int) string { return fmt.Sprint("new", i) }
 			resent, failed := count(resends)
 			fresh, freshFailed := count(news)
-			t.Logf("%s at the limit: resends: %d of %d processed again, %d failed (503); new deliveries: %d processed, %d failed (503)",
-				tt.policy, resent, n, failed, fresh, freshFailed)
+			t.Logf("%s at the limit: resends: %d of %d processed again, %d failed (503); new deliveries: %d processed, %d failed (503); %d commits failed after processing",
+				tt.policy, resent, n, failed, fresh, freshFailed, r.commitFailures())
 			if tt.policy != "noeviction" {
 				if resent == 0 || freshFailed != 0 {
 					t.Errorf("%d resends processed again, %d new deliveries failed; want some evicted and processed again, none failed", resent, freshFailed)

@@ -7,10 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/dedupe/redisstore"
-	"github.com/codathook/codathook/internal/deduper"
-	"github.com/codathook/codathook/normalize"
 )
 
 // One hot occurrence key in Redis: its arrivals live in one hash per
@@ -24,10 +22,12 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 	prefix := fmt.Sprintf("codathook-test:%x:", rand.Uint64())
 	s := newStore(t, rdb, redisstore.WithPrefix(prefix))
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
-	d, err := deduper.New(s, &dedupe.Config{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clock := func() time.Time { return now }
+	// WithClock is the receiver's clock for signature timestamps, receive
+	// times (a legacy arrival's occurrence time) and, since the Config
+	// leaves Now unset, the dedupe leases.
+	r := newReplica(t, s, nil, codathook.WithClock(clock))
+	r.signer.Now = clock
 	ctx := t.Context()
 	arrivalKeys := func() []string {
 		keys, err := rdb.Keys(ctx, prefix+"a:*").Result()
@@ -42,22 +42,12 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 	for i := range occurrences {
 		now = now.Add(time.Second)
 		gen := now.Format(time.RFC3339Nano)
-		for _, body := range []string{
-			fmt.Sprintf(`{"id":"e%d","eventType":"connection.connected","generatedDate":%q,"payload":{"referenceCompany":{"id":"co"},"connection":{"id":"k","status":"Linked"}}}`, i, gen),
-			fmt.Sprintf(`{"AlertId":"a%d","RuleType":"DataConnectionStatusChanged","CompanyId":"co","DataConnectionId":"k","Data":{"newStatus":"Linked","oldStatus":"PendingAuth"}}`, i),
+		for _, o := range []codathook.Outcome{
+			r.deliverNew(fmt.Sprint("msg_e", i), fmt.Appendf(nil, `{"id":"e%d","eventType":"connection.connected","generatedDate":%q,"payload":{"referenceCompany":{"id":"co"},"connection":{"id":"k","status":"Linked"}}}`, i, gen)),
+			r.deliverLegacy(fmt.Appendf(nil, `{"AlertId":"a%d","RuleType":"DataConnectionStatusChanged","CompanyId":"co","DataConnectionId":"k","Data":{"newStatus":"Linked","oldStatus":"PendingAuth"}}`, i)),
 		} {
-			ev, err := normalize.Parse([]byte(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := d.Begin(ctx, deduper.Delivery{Key: fmt.Sprint("d", i, body[2]), Event: ev})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if l.Outcome() == deduper.Process {
-				if err := l.Commit(ctx); err != nil {
-					t.Fatal(err)
-				}
+			if o.Result != codathook.ResultProcessed && o.Result != codathook.ResultDuplicate {
+				t.Fatalf("occurrence %d, %s delivery: %q (%v), want processed or duplicate", i, o.Format, o.Result, o.Err)
 			}
 		}
 		if i == 0 {
@@ -78,7 +68,8 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 			t.Errorf("arrival key %q has no hash tag", k)
 		}
 		n := rdb.HLen(ctx, k).Val()
-		if max := int64(2*deduper.DefaultMaxArrivals + 6); n > max {
+		// 64: dedupe.Config's documented default MaxArrivals.
+		if max := int64(2*64 + 6); n > max {
 			t.Errorf("%s holds %d fields, want at most %d (MaxArrivals per side and the counters)", k, n, max)
 		}
 		mem := rdb.MemoryUsage(ctx, k).Val()
@@ -87,10 +78,14 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 	if ttl := rdb.PTTL(ctx, firstKey).Val(); ttl > firstTTL {
 		t.Errorf("the first interval's TTL grew from %v to %v: it must not slide", firstTTL, ttl)
 	}
-	if want := deduper.DefaultRetention + 2*deduper.DefaultWindow; firstTTL > want {
+	// dedupe.Config's documented defaults: Retention 30 hours, Window 10 minutes.
+	if want := 30*time.Hour + 2*10*time.Minute; firstTTL > want {
 		t.Errorf("the first interval's TTL is %v, want at most Retention + 2 Window = %v", firstTTL, want)
 	}
-	if got := d.Unpaired(); got == 0 {
-		t.Errorf("Unpaired() = 0 after 600 arrivals per side and interval, want the arrivals over MaxArrivals counted")
+	if got := r.rcv.Stats().Dedupe.Unpaired; got == 0 {
+		t.Errorf("Stats().Dedupe.Unpaired = 0 after 600 arrivals per side and interval, want the arrivals over MaxArrivals counted")
+	}
+	if n := r.commitFailures(); n != 0 {
+		t.Errorf("%d commits failed, want none", n)
 	}
 }
