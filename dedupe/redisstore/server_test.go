@@ -130,11 +130,11 @@ func (s *server) stop(sig syscall.Signal) {
 		return
 	default:
 	}
-	_ = s.cmd.Process.Signal(sig)
+	_ = signal(s.cmd, sig)
 	select {
 	case <-s.done:
 	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
+		_ = signal(s.cmd, syscall.SIGKILL)
 		<-s.done
 	}
 }
