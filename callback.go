@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -122,7 +121,7 @@ func (wd *watchdog) fire() {
 				slog.Any("panic", p))
 		}
 	}()
-	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: errCallbackTimeout})
+	wd.status = wd.r.answer(wd.w, wd.req, outcome{result: ResultFailed, err: errCallbackTimeout}, true)
 }
 
 // finish stops the watchdog, waiting for a fire in progress, cancels the
@@ -144,50 +143,6 @@ func (wd *watchdog) finish() int {
 	wd.finished = true
 	wd.ctx.cancel(context.Canceled) // no-op when fire cancelled it
 	return wd.status
-}
-
-// answerComplete writes res as a response the client can read to its end
-// before the handler returns: the error handler's output is buffered, then
-// written with its Content-Length and Connection: close (the connection
-// stays busy until the callback returns), and flushed. A ResponseWriter that
-// cannot flush sends it when the handler returns.
-func (r *Receiver) answerComplete(w http.ResponseWriter, req *http.Request, res outcome) int {
-	bw := &bufferedAnswer{h: w.Header()}
-	r.answer(bw, req, res)
-	code := bw.code
-	if code == 0 {
-		code = http.StatusOK // what net/http sends for a handler that writes nothing
-	}
-	h := w.Header()
-	h.Set("Content-Length", strconv.Itoa(len(bw.body)))
-	h.Set("Connection", "close")
-	w.WriteHeader(code)
-	_, _ = w.Write(bw.body)
-	_ = http.NewResponseController(w).Flush()
-	return code
-}
-
-// bufferedAnswer records a status and body; its header is the real one.
-type bufferedAnswer struct {
-	h    http.Header
-	code int
-	body []byte
-}
-
-func (b *bufferedAnswer) Header() http.Header { return b.h }
-
-func (b *bufferedAnswer) WriteHeader(code int) {
-	if b.code == 0 {
-		b.code = code
-	}
-}
-
-func (b *bufferedAnswer) Write(p []byte) (int, error) {
-	if b.code == 0 {
-		b.code = http.StatusOK
-	}
-	b.body = append(b.body, p...)
-	return len(p), nil
 }
 
 // runCallbackDetached runs the registered callback on a goroutine of its own

@@ -32,7 +32,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 	if res.written {
 		o.Status = res.status
 	} else {
-		o.Status = r.answer(w, req, res)
+		o.Status = r.answer(w, req, res, false)
 	}
 	if i, ok := ep.index(); ok {
 		r.counters[i].add(res.result)
