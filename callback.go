@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 	"golang.org/x/sync/semaphore"
 )
@@ -148,10 +147,11 @@ func (wd *watchdog) finish() int {
 // runCallbackDetached runs the registered callback on a goroutine of its own
 // under the callback deadline, for HTTP/2 and later, where a handler cannot
 // end its stream before it returns. When the deadline passes first, the
-// delivery is answered 503 at once and the callback's eventual result settles
-// the lease: a late success commits, a failure releases; then p is
-// released, so that the bound counts the callback for as long as it runs.
-func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *deduper.Lease, p permit) (outcome, error) {
+// delivery is answered 503 at once and the lease and the slot of c pass to
+// the late callback, whose eventual result settles them: a late success
+// commits, a failure releases, and the bound counts the callback for as long
+// as it runs.
+func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, c *claim) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {
@@ -172,6 +172,8 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 		}
 		return outcome{result: ResultProcessed}, nil
 	case <-cctx.Done():
+		late := claim{slot: c.slot, lease: c.lease}
+		c.slot, c.lease = permit{}, nil
 		go func() {
 			err := <-done
 			cancel()
@@ -179,8 +181,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 			if err != nil {
 				res = outcome{result: ResultFailed, err: err}
 			}
-			r.settle(context.WithoutCancel(ctx), lease, res, err)
-			p.release()
+			r.settle(context.WithoutCancel(ctx), &late, res, err)
 		}()
 		return outcome{result: ResultFailed, err: errCallbackTimeout}, errCallbackTimeout
 	}
