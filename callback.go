@@ -9,31 +9,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/normalize"
-	"golang.org/x/sync/semaphore"
 )
-
-// permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
-// until the callback (or wrapped handler) has returned and its lease is
-// settled. The zero permit, of an unbounded receiver, releases nothing.
-type permit struct{ sem *semaphore.Weighted }
-
-func (p permit) release() {
-	if p.sem != nil {
-		p.sem.Release(1)
-	}
-}
-
-// acquire takes a slot without waiting; ok is false when every slot is
-// taken.
-func (r *Receiver) acquire() (p permit, ok bool) {
-	if r.callbacks == nil {
-		return permit{}, true
-	}
-	if !r.callbacks.TryAcquire(1) {
-		return permit{}, false
-	}
-	return permit{r.callbacks}, true
-}
 
 // runCallback runs the registered callback on the request's goroutine
 // under the callback deadline (HTTP/1.x). It returns the outcome to report and the

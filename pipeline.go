@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/normalize"
@@ -199,6 +201,29 @@ type claim struct {
 
 // held reports whether c holds anything settle has to give back.
 func (c *claim) held() bool { return c.flight != nil || c.slot.sem != nil || c.lease != nil }
+
+// permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
+// until the callback (or wrapped handler) has returned and its lease is
+// settled. The zero permit, of an unbounded receiver, releases nothing.
+type permit struct{ sem *semaphore.Weighted }
+
+func (p permit) release() {
+	if p.sem != nil {
+		p.sem.Release(1)
+	}
+}
+
+// acquire takes a slot without waiting; ok is false when every slot is
+// taken.
+func (r *Receiver) acquire() (p permit, ok bool) {
+	if r.callbacks == nil {
+		return permit{}, true
+	}
+	if !r.callbacks.TryAcquire(1) {
+		return permit{}, false
+	}
+	return permit{r.callbacks}, true
+}
 
 // claim takes the delivery for this copy: it waits for a concurrent copy of
 // the same key in this process and reports that copy's outcome instead (a
