@@ -319,31 +319,30 @@ func (r *Receiver) unwind(f *flow, res *outcome) {
 	if p != nil {
 		out = outcome{result: ResultFailed, err: &CallbackError{EventType: f.ev.Type, Panic: p}}
 	}
-	if f.returned || f.claim.lease == nil {
-		// Nothing ran, or settle itself panicked: it has the lease already.
-		*res = r.settle(f.ctx, &f.claim, out, nil)
-		return
+	// The wrapped handler answered 2xx, then ended its goroutine
+	// (runtime.Goexit), which nothing can recover. The sender may already
+	// hold the 2xx (the handler flushed it): commit, so that the twin or a
+	// retry is a duplicate instead of running the handler again, then flush
+	// the 2xx so that the sender has it. Otherwise run did not return before
+	// answering 2xx: release the claims now, so that the sender's retry
+	// processes the delivery instead of finding it in flight until the
+	// lease expires. The sender gets no answer (the connection or stream is
+	// reset), or the non-2xx the handler wrote. (With no lease, nothing ran
+	// or settle itself panicked, having dropped the lease.)
+	interrupted := !f.returned && f.claim.lease != nil
+	answered := interrupted && f.sw != nil && f.sw.answered2xx()
+	var err error
+	if interrupted && !answered {
+		err = errCallbackExited
+		r.cfg.logger.WarnContext(f.ctx, "codathook: the callback did not return; delivery released",
+			slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
 	}
-	if f.sw != nil && f.sw.answered2xx() {
-		// The wrapped handler answered 2xx, then ended its goroutine
-		// (runtime.Goexit), which nothing can recover. The sender may
-		// already hold the 2xx (the handler flushed it): commit, so that
-		// the twin or a retry is a duplicate instead of running the
-		// handler again, then flush the 2xx so that the sender has it.
-		*res = r.settle(f.ctx, &f.claim, out, nil)
+	*res = r.settle(f.ctx, &f.claim, out, err)
+	if answered {
 		_ = http.NewResponseController(f.w).Flush()
 		r.cfg.logger.ErrorContext(f.ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
 			slog.Int("status", f.sw.status), slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
-		return
 	}
-	// The callback or wrapped handler ended the goroutine before answering
-	// 2xx, or something in run panicked: release the claims now, so that
-	// the sender's retry processes the delivery instead of finding it in
-	// flight until the lease expires. The sender gets no answer (the
-	// connection or stream is reset), or the non-2xx the handler wrote.
-	r.cfg.logger.WarnContext(f.ctx, "codathook: the callback did not return; delivery released",
-		slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
-	*res = r.settle(f.ctx, &f.claim, out, errCallbackExited)
 }
 
 // report counts the delivery, logs it when it was not processed, and hands
