@@ -5,37 +5,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
-	"golang.org/x/sync/semaphore"
 )
-
-// permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
-// until the callback (or wrapped handler) has returned and its lease is
-// settled. The zero permit, of an unbounded receiver, releases nothing.
-type permit struct{ sem *semaphore.Weighted }
-
-func (p permit) release() {
-	if p.sem != nil {
-		p.sem.Release(1)
-	}
-}
-
-// acquire takes a slot without waiting; ok is false when every slot is
-// taken.
-func (r *Receiver) acquire() (p permit, ok bool) {
-	if r.callbacks == nil {
-		return permit{}, true
-	}
-	if !r.callbacks.TryAcquire(1) {
-		return permit{}, false
-	}
-	return permit{r.callbacks}, true
-}
 
 // runCallback runs the registered callback on the request's goroutine
 // under the callback deadline (HTTP/1.x). It returns the outcome to report and the
@@ -122,7 +96,7 @@ func (wd *watchdog) fire() {
 				slog.Any("panic", p))
 		}
 	}()
-	wd.status = wd.r.answerComplete(wd.w, wd.req, outcome{result: ResultFailed, err: errCallbackTimeout})
+	wd.status = wd.r.answer(wd.w, wd.req, outcome{result: ResultFailed, err: errCallbackTimeout}, true)
 }
 
 // finish stops the watchdog, waiting for a fire in progress, cancels the
@@ -146,57 +120,14 @@ func (wd *watchdog) finish() int {
 	return wd.status
 }
 
-// answerComplete writes res as a response the client can read to its end
-// before the handler returns: the error handler's output is buffered, then
-// written with its Content-Length and Connection: close (the connection
-// stays busy until the callback returns), and flushed. A ResponseWriter that
-// cannot flush sends it when the handler returns.
-func (r *Receiver) answerComplete(w http.ResponseWriter, req *http.Request, res outcome) int {
-	bw := &bufferedAnswer{h: w.Header()}
-	r.answer(bw, req, res)
-	code := bw.code
-	if code == 0 {
-		code = http.StatusOK // what net/http sends for a handler that writes nothing
-	}
-	h := w.Header()
-	h.Set("Content-Length", strconv.Itoa(len(bw.body)))
-	h.Set("Connection", "close")
-	w.WriteHeader(code)
-	_, _ = w.Write(bw.body)
-	_ = http.NewResponseController(w).Flush()
-	return code
-}
-
-// bufferedAnswer records a status and body; its header is the real one.
-type bufferedAnswer struct {
-	h    http.Header
-	code int
-	body []byte
-}
-
-func (b *bufferedAnswer) Header() http.Header { return b.h }
-
-func (b *bufferedAnswer) WriteHeader(code int) {
-	if b.code == 0 {
-		b.code = code
-	}
-}
-
-func (b *bufferedAnswer) Write(p []byte) (int, error) {
-	if b.code == 0 {
-		b.code = http.StatusOK
-	}
-	b.body = append(b.body, p...)
-	return len(p), nil
-}
-
 // runCallbackDetached runs the registered callback on a goroutine of its own
 // under the callback deadline, for HTTP/2 and later, where a handler cannot
 // end its stream before it returns. When the deadline passes first, the
-// delivery is answered 503 at once and the callback's eventual result settles
-// the lease: a late success commits, a failure releases; then p is
-// released, so that the bound counts the callback for as long as it runs.
-func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, lease *deduper.Lease, p permit) (outcome, error) {
+// delivery is answered 503 at once and the lease and the slot of c pass to
+// the late callback, whose eventual result settles them: a late success
+// commits, a failure releases, and the bound counts the callback for as long
+// as it runs.
+func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event, c *claim) (outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.cfg.callbackTimeout)
 	done := make(chan error, 1)
 	go func() {
@@ -217,6 +148,8 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 		}
 		return outcome{result: ResultProcessed}, nil
 	case <-cctx.Done():
+		late := claim{slot: c.slot, lease: c.lease}
+		c.slot, c.lease = permit{}, nil
 		go func() {
 			err := <-done
 			cancel()
@@ -224,8 +157,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 			if err != nil {
 				res = outcome{result: ResultFailed, err: err}
 			}
-			r.settle(context.WithoutCancel(ctx), lease, res, err)
-			p.release()
+			r.settle(context.WithoutCancel(ctx), &late, res, err)
 		}()
 		return outcome{result: ResultFailed, err: errCallbackTimeout}, errCallbackTimeout
 	}

@@ -25,9 +25,10 @@ type flightCall struct {
 // waiters see if the leader never returns (runtime.Goexit in a callback).
 var inFlight = outcome{result: ResultInFlight, err: errInFlight}
 
-// do runs fn unless a call for key is already running, in which case it
-// waits up to wait for that call's outcome. leader reports whether fn ran.
-func (g *flightGroup) do(key string, wait time.Duration, fn func() outcome) (res outcome, leader bool) {
+// join makes the caller the leader of key, returning its call, unless a
+// call for key is already running: then it waits up to wait for that call's
+// outcome and returns it with a nil call. A leader must leave.
+func (g *flightGroup) join(key string, wait time.Duration) (*flightCall, outcome) {
 	g.mu.Lock()
 	if c, ok := g.m[key]; ok {
 		if c.done == nil {
@@ -38,9 +39,9 @@ func (g *flightGroup) do(key string, wait time.Duration, fn func() outcome) (res
 		defer t.Stop()
 		select {
 		case <-c.done:
-			return c.res, false
+			return nil, c.res
 		case <-t.C:
-			return inFlight, false
+			return nil, inFlight
 		}
 	}
 	if g.m == nil {
@@ -49,15 +50,17 @@ func (g *flightGroup) do(key string, wait time.Duration, fn func() outcome) (res
 	c := &flightCall{res: inFlight}
 	g.m[key] = c
 	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		delete(g.m, key)
-		done := c.done
-		g.mu.Unlock()
-		if done != nil {
-			close(done)
-		}
-	}()
-	c.res = fn()
-	return c.res, true
+	return c, outcome{}
+}
+
+// leave ends the leader's call c for key, handing res to its waiters.
+func (g *flightGroup) leave(key string, c *flightCall, res outcome) {
+	c.res = res
+	g.mu.Lock()
+	delete(g.m, key)
+	done := c.done
+	g.mu.Unlock()
+	if done != nil {
+		close(done)
+	}
 }

@@ -11,10 +11,21 @@ import (
 	"net/http"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/normalize"
 )
+
+// The data path, as the README's diagram draws it:
+//
+//	serve ─► admit (method 405, body 413/408, authenticate 401, classify 400)
+//	      ─► flagGate ─► claim ─► run (callback / wrapped handler)
+//	      ─► settle (commit or release) ─► answer
+//
+// Each step is one function below, called in that order from deliver and
+// serve. A step that ends the delivery returns ok false with its outcome.
 
 // outcome is what processing decided; shared with concurrent copies.
 type outcome struct {
@@ -24,213 +35,332 @@ type outcome struct {
 	status  int  // the status written, when written
 }
 
-func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler) {
-	start := r.cfg.now()
-	o := Outcome{Endpoint: ep}
-	res := r.handle(w, req, ep, next, start, &o)
-	o.Result, o.Err = res.result, res.err
-	if res.written {
-		o.Status = res.status
-	} else {
-		o.Status = r.answer(w, req, res)
-	}
-	if i, ok := ep.index(); ok {
-		r.counters[i].add(res.result)
-	}
-	if res.err != nil {
-		r.cfg.logger.LogAttrs(req.Context(), levelFor(res.result), "codathook: delivery not processed",
-			slog.String("endpoint", string(ep)), slog.String("result", string(res.result)),
-			slog.String("event_type", o.EventType), slog.String("delivery_id", o.DeliveryID), slog.Any("error", res.err))
-	}
-	if r.cfg.observer != nil {
-		o.Duration = r.cfg.now().Sub(start)
-		r.cfg.observer(o)
-	}
+// flow is one delivery on its way through the steps: what each step found,
+// for the steps after it and for the report. It lives on serve's stack.
+type flow struct {
+	w     http.ResponseWriter
+	req   *http.Request
+	ep    Endpoint
+	next  http.Handler // the wrapped handler; nil for registered callbacks
+	start time.Time
+	o     Outcome // the report, filled in as the steps learn it
+
+	del   *Delivery        // set by admit
+	ev    *normalize.Event // set by admit; reduced to the claimed elements by claim
+	ctx   context.Context  // the request's context without its cancellation, from claim on
+	claim claim            // what claim took and settle gives back
+	sw    *statusWriter    // the wrapped handler's writer, when run made one
+
+	returned bool // run returned (rather than panicking or ending its goroutine)
 }
 
-func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler, start time.Time, o *Outcome) outcome {
+// serve handles one delivery: the steps up to settle, then the answer and
+// the report.
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler) {
+	f := flow{w: w, req: req, ep: ep, next: next, start: r.cfg.now(), o: Outcome{Endpoint: ep}}
+	res := r.deliver(&f)
+	if res.written {
+		f.o.Status = res.status
+	} else {
+		f.o.Status = r.answer(w, req, res, false)
+	}
+	r.report(&f, res)
+}
+
+// deliver runs admit, flagGate, claim, run and settle in order. From claim
+// on it never panics: see unwind.
+func (r *Receiver) deliver(f *flow) (res outcome) {
+	res, ok := r.admit(f)
+	if ok {
+		res, ok = r.flagGate(f)
+	}
+	if !ok {
+		return res
+	}
+	defer r.unwind(f, &res)
+	var err error
+	if res, ok = r.claim(f); ok {
+		res, err = r.run(f)
+		f.returned = true
+	}
+	return r.settle(f.ctx, &f.claim, res, err)
+}
+
+// admit checks the method, reads the body, authenticates it (a new-format
+// body on the legacy endpoint needs its signature), answers a retry of a
+// processed message as a duplicate before parsing, and parses the body.
+func (r *Receiver) admit(f *flow) (outcome, bool) {
+	req := f.req
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {
-		return outcome{result: ResultMethodNotAllowed, err: errMethodNotAllowed}
+		return outcome{result: ResultMethodNotAllowed, err: errMethodNotAllowed}, false
 	}
-	body, err := r.readBody(w, req)
+	body, err := r.readBody(f.w, req)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return outcome{result: ResultTooLarge, err: err}
-		case errors.Is(err, errBodyTimeout):
-			return outcome{result: ResultBodyTimeout, err: err}
-		case errors.Is(err, io.ErrUnexpectedEOF):
-			return outcome{result: ResultMalformed, err: err}
-		}
-		return outcome{result: ResultUnavailable, err: fmt.Errorf("%w: %w", errBodyUnreadable, err)}
+		return bodyFailure(err), false
 	}
-	verifiedID, err := r.authenticate(ep, req.Header, body, start)
+	verifiedID, err := r.authenticate(f.ep, req.Header, body, f.start)
 	if err != nil {
-		return outcome{result: ResultUnauthorized, err: err}
+		return outcome{result: ResultUnauthorized, err: err}, false
 	}
 	msgKey := ""
 	if verifiedID != "" {
 		// A retry of a processed message is a duplicate whatever its body
 		// and the flags say now: answer it before parsing.
 		msgKey = "msg:" + verifiedID
-		if r.deduper.Processed(req.Context(), msgKey) {
-			o.DeliveryID = msgKey
-			return outcome{result: ResultDuplicate}
+		if r.processed(f, msgKey) {
+			return outcome{result: ResultDuplicate}, false
 		}
 	}
 	ev, err := normalize.Parse(body)
 	if err != nil {
-		return outcome{result: ResultMalformed, err: err}
+		return outcome{result: ResultMalformed, err: err}, false
 	}
-	o.Format, o.EventType = ev.Format, ev.Type
-	if ep == EndpointLegacy && ev.Format == normalize.FormatNew {
+	f.o.Format, f.o.EventType = ev.Format, ev.Type
+	if f.ep == EndpointLegacy && ev.Format == normalize.FormatNew {
 		// The legacy endpoint's static Authorization (or none) does not
 		// authenticate the new format: only a signature does. Refuse before
 		// the flag gate and the store, so that a forged body records and
 		// claims nothing.
-		id, err := r.verifyNewOnLegacy(req.Header, body, start)
+		id, err := r.verifyNewOnLegacy(req.Header, body, f.start)
 		if err != nil {
-			return outcome{result: ResultUnauthorized, err: err}
+			return outcome{result: ResultUnauthorized, err: err}, false
 		}
 		msgKey = "msg:" + id
-		if r.deduper.Processed(req.Context(), msgKey) {
-			o.DeliveryID = msgKey
-			return outcome{result: ResultDuplicate}
+		if r.processed(f, msgKey) {
+			return outcome{result: ResultDuplicate}, false
 		}
 	}
-	del := &Delivery{
+	f.ev = ev
+	f.del = &Delivery{
 		ID:         deliveryKey(msgKey, ev, body),
 		EventID:    ev.ID,
 		Format:     ev.Format,
-		Endpoint:   ep,
-		ReceivedAt: start,
+		Endpoint:   f.ep,
+		ReceivedAt: f.start,
 		Body:       body,
 		Request:    req,
 	}
-	o.DeliveryID = del.ID
-	ctx := req.Context()
-	dd := deduper.Delivery{Key: del.ID, Event: ev}
-	if r.gate != nil {
-		dec := r.gate.Evaluate(ctx, r.gateRequest(ep, req, ev))
-		if !dec.Enabled {
-			if err := r.deduper.Skip(ctx, dd); err != nil {
-				r.cfg.logger.WarnContext(ctx, "codathook: recording a skipped arrival failed", slog.Any("error", err))
-			}
-			if dec.Action == gate.ActionDefer {
-				return outcome{result: ResultDeferred, err: &deferredError{after: dec.RetryAfter}}
-			}
-			return outcome{result: ResultSkipped}
-		}
+	f.o.DeliveryID = f.del.ID
+	return outcome{}, true
+}
+
+// bodyFailure is the outcome of a body that could not be read.
+func bodyFailure(err error) outcome {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return outcome{result: ResultTooLarge, err: err}
+	case errors.Is(err, errBodyTimeout):
+		return outcome{result: ResultBodyTimeout, err: err}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return outcome{result: ResultMalformed, err: err}
 	}
-	res, leader := r.flight.do(del.ID, r.cfg.callbackTimeout, func() outcome {
-		return r.process(w, req, del, ev, dd, next)
-	})
-	if !leader {
-		// A concurrent copy of this delivery: report the leader's outcome
-		// without writing what the leader's wrapped handler wrote.
+	return outcome{result: ResultUnavailable, err: fmt.Errorf("%w: %w", errBodyUnreadable, err)}
+}
+
+// processed reports whether the verified message msgKey was processed
+// already, naming it in the report if so.
+func (r *Receiver) processed(f *flow, msgKey string) bool {
+	if !r.deduper.Processed(f.req.Context(), msgKey) {
+		return false
+	}
+	f.o.DeliveryID = msgKey
+	return true
+}
+
+// flagGate asks the endpoint's flag whether to process the delivery. One it
+// turns away is recorded as skipped (so that the formats stay paired), never
+// claimed, and answered skipped or deferred.
+func (r *Receiver) flagGate(f *flow) (outcome, bool) {
+	if r.gate == nil {
+		return outcome{}, true
+	}
+	ctx := f.req.Context()
+	dec := r.gate.Evaluate(ctx, r.gateRequest(f.ep, f.req, f.ev))
+	if dec.Enabled {
+		return outcome{}, true
+	}
+	if err := r.deduper.Skip(ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev}); err != nil {
+		r.cfg.logger.WarnContext(ctx, "codathook: recording a skipped arrival failed", slog.Any("error", err))
+	}
+	if dec.Action == gate.ActionDefer {
+		return outcome{result: ResultDeferred, err: &deferredError{after: dec.RetryAfter}}, false
+	}
+	return outcome{result: ResultSkipped}, false
+}
+
+// claim is what a delivery holds from claim until settle: the lead of its
+// key in this process, a slot of [WithMaxConcurrentCallbacks] and its dedupe
+// lease. settle gives each back and clears it.
+type claim struct {
+	key    string
+	flight *flightCall // set while this copy leads its key
+	slot   permit
+	lease  *deduper.Lease // set when the store granted the claim
+}
+
+// held reports whether c holds anything settle has to give back.
+func (c *claim) held() bool { return c.flight != nil || c.slot.sem != nil || c.lease != nil }
+
+// permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
+// until the callback (or wrapped handler) has returned and its lease is
+// settled. The zero permit, of an unbounded receiver, releases nothing.
+type permit struct{ sem *semaphore.Weighted }
+
+func (p permit) release() {
+	if p.sem != nil {
+		p.sem.Release(1)
+	}
+}
+
+// acquire takes a slot without waiting; ok is false when every slot is
+// taken.
+func (r *Receiver) acquire() (p permit, ok bool) {
+	if r.callbacks == nil {
+		return permit{}, true
+	}
+	if !r.callbacks.TryAcquire(1) {
+		return permit{}, false
+	}
+	return permit{r.callbacks}, true
+}
+
+// claim takes the delivery for this copy: it waits for a concurrent copy of
+// the same key in this process and reports that copy's outcome instead (a
+// processed one as a duplicate, without what its wrapped handler wrote), or
+// takes a slot (shedding without one) and claims the delivery in the store.
+func (r *Receiver) claim(f *flow) (outcome, bool) {
+	c := &f.claim
+	c.key = f.del.ID
+	call, res := r.flight.join(c.key, r.cfg.callbackTimeout)
+	if call == nil {
 		res.written, res.status = false, 0
 		if res.result == ResultProcessed {
 			res.result = ResultDuplicate
 		}
+		return res, false
 	}
-	return res
-}
-
-// process claims the delivery, runs the callback or next, and commits or
-// releases. It never panics.
-func (r *Receiver) process(w http.ResponseWriter, req *http.Request, del *Delivery, ev *normalize.Event, dd deduper.Delivery, next http.Handler) (res outcome) {
-	defer func() {
-		if p := recover(); p != nil {
-			res = outcome{result: ResultFailed, err: &CallbackError{EventType: ev.Type, Panic: p}}
-		}
-	}()
-	ctx := context.WithoutCancel(req.Context())
+	c.flight = call
+	f.ctx = context.WithoutCancel(f.req.Context())
 	// Shed before the store: a delivery over the bound claims and records
 	// nothing, so its retry is processed like a first arrival.
 	p, ok := r.acquire()
 	if !ok {
-		return outcome{result: ResultOverloaded, err: errOverloaded}
+		return outcome{result: ResultOverloaded, err: errOverloaded}, false
 	}
-	detached := false // a late detached callback holds p and releases it
-	defer func() {
-		if !detached {
-			p.release()
-		}
-	}()
-	lease, err := r.deduper.Begin(ctx, dd)
+	c.slot = p
+	lease, err := r.deduper.Begin(f.ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev})
 	if err != nil {
-		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}
+		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}, false
 	}
 	switch lease.Outcome() {
 	case deduper.Duplicate:
-		return outcome{result: ResultDuplicate}
+		return outcome{result: ResultDuplicate}, false
 	case deduper.InFlight:
-		return outcome{result: ResultInFlight, err: errInFlight}
+		return outcome{result: ResultInFlight, err: errInFlight}, false
 	}
-	ev = withElements(ev, lease.Elements())
-	del.event = ev
-	returned := false
-	var sw *statusWriter // the wrapped handler's writer, when there is one
-	defer func() {
-		if returned {
-			return
-		}
-		if sw != nil && sw.answered2xx() {
-			// The wrapped handler answered 2xx, then ended its goroutine
-			// (runtime.Goexit), which nothing can recover. The sender may
-			// already hold the 2xx (the handler flushed it): commit, so
-			// that the twin or a retry is a duplicate instead of running
-			// the handler again, then flush the 2xx so that the sender
-			// has it.
-			r.settle(ctx, lease, outcome{}, nil)
-			_ = http.NewResponseController(w).Flush()
-			r.cfg.logger.ErrorContext(ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
-				slog.Int("status", sw.status), slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
-			return
-		}
-		// The callback or wrapped handler ended the goroutine
-		// (runtime.Goexit) before answering 2xx, or something here
-		// panicked: release the claims now, so that the sender's retry
-		// processes the delivery instead of finding it in flight until the
-		// lease expires. The sender gets no answer (the connection or
-		// stream is reset), or the non-2xx the handler wrote.
-		r.cfg.logger.WarnContext(ctx, "codathook: the callback did not return; delivery released",
-			slog.String("event_type", ev.Type), slog.String("delivery_id", del.ID))
-		r.settle(ctx, lease, outcome{}, errCallbackExited)
-	}()
-	var cbErr error
-	switch {
-	case next != nil:
-		sw = &statusWriter{ResponseWriter: w}
-		res, cbErr = r.runNext(context.WithValue(ctx, deliveryCtxKey, del), sw, req, del, ev, next)
-	case req.ProtoMajor < 2:
-		res, cbErr = r.runCallback(ctx, w, req, del, ev)
-	default:
-		res, cbErr = r.runCallbackDetached(context.WithValue(ctx, deliveryCtxKey, del), ev, lease, p)
-	}
-	returned = true
-	if next == nil && req.ProtoMajor >= 2 && errors.Is(cbErr, errCallbackTimeout) {
-		detached = true
-		return res // the late callback commits or releases the lease, and releases p, itself
-	}
-	return r.settle(ctx, lease, res, cbErr)
+	c.lease = lease
+	f.ev = withElements(f.ev, lease.Elements())
+	f.del.event = f.ev
+	return outcome{}, true
 }
 
-// settle commits a successful lease and releases a failed one.
-func (r *Receiver) settle(ctx context.Context, lease *deduper.Lease, res outcome, cbErr error) outcome {
-	if cbErr == nil {
-		if err := lease.Commit(ctx); err != nil {
-			// The event was processed: answering 503 would process it again.
-			r.commitFailures.Add(1)
-			r.cfg.logger.ErrorContext(ctx, "codathook: commit failed after processing; a retry or the other format's twin may be processed again", slog.Any("error", err))
-		}
-		return res
+// run calls the wrapped handler, or the registered callback: on the
+// request's goroutine over HTTP/1.x, on its own over HTTP/2 and later. It
+// returns the outcome to report and the error that decides the settling.
+func (r *Receiver) run(f *flow) (outcome, error) {
+	switch {
+	case f.next != nil:
+		f.sw = &statusWriter{ResponseWriter: f.w}
+		return r.runNext(context.WithValue(f.ctx, deliveryCtxKey, f.del), f.sw, f.req, f.del, f.ev, f.next)
+	case f.req.ProtoMajor < 2:
+		return r.runCallback(f.ctx, f.w, f.req, f.del, f.ev)
 	}
-	if err := lease.Release(ctx); err != nil {
-		r.cfg.logger.ErrorContext(ctx, "codathook: release failed; retries wait for the claim lease to expire", slog.Any("error", err))
+	return r.runCallbackDetached(context.WithValue(f.ctx, deliveryCtxKey, f.del), f.ev, &f.claim)
+}
+
+// settle gives back what c holds: it commits the lease when err is nil and
+// releases it otherwise, frees the slot, and hands res to the concurrent
+// copies waiting on the lead. It is the one place a lease is settled: after
+// run, when the pipeline unwinds, and for a late detached callback.
+func (r *Receiver) settle(ctx context.Context, c *claim, res outcome, err error) outcome {
+	if lease := c.lease; lease != nil {
+		c.lease = nil
+		if err == nil {
+			if err := lease.Commit(ctx); err != nil {
+				// The event was processed: answering 503 would process it again.
+				r.commitFailures.Add(1)
+				r.cfg.logger.ErrorContext(ctx, "codathook: commit failed after processing; a retry or the other format's twin may be processed again", slog.Any("error", err))
+			}
+		} else if err := lease.Release(ctx); err != nil {
+			r.cfg.logger.ErrorContext(ctx, "codathook: release failed; retries wait for the claim lease to expire", slog.Any("error", err))
+		}
+	}
+	p := c.slot
+	c.slot = permit{}
+	p.release()
+	if call := c.flight; call != nil {
+		c.flight = nil
+		r.flight.leave(c.key, call, res)
 	}
 	return res
+}
+
+// unwind settles what the claim still holds when deliver does not return:
+// something panicked (the outcome becomes failed) or the callback or
+// wrapped handler ended its goroutine (runtime.Goexit; the copies waiting on
+// the lead then see in_flight).
+func (r *Receiver) unwind(f *flow, res *outcome) {
+	p := recover()
+	if p == nil && !f.claim.held() {
+		return // deliver returned: settle gave everything back
+	}
+	out := inFlight
+	if p != nil {
+		out = outcome{result: ResultFailed, err: &CallbackError{EventType: f.ev.Type, Panic: p}}
+	}
+	// The wrapped handler answered 2xx, then ended its goroutine
+	// (runtime.Goexit), which nothing can recover. The sender may already
+	// hold the 2xx (the handler flushed it): commit, so that the twin or a
+	// retry is a duplicate instead of running the handler again, then flush
+	// the 2xx so that the sender has it. Otherwise run did not return before
+	// answering 2xx: release the claims now, so that the sender's retry
+	// processes the delivery instead of finding it in flight until the
+	// lease expires. The sender gets no answer (the connection or stream is
+	// reset), or the non-2xx the handler wrote. (With no lease, nothing ran
+	// or settle itself panicked, having dropped the lease.)
+	interrupted := !f.returned && f.claim.lease != nil
+	answered := interrupted && f.sw != nil && f.sw.answered2xx()
+	var err error
+	if interrupted && !answered {
+		err = errCallbackExited
+		r.cfg.logger.WarnContext(f.ctx, "codathook: the callback did not return; delivery released",
+			slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
+	}
+	*res = r.settle(f.ctx, &f.claim, out, err)
+	if answered {
+		_ = http.NewResponseController(f.w).Flush()
+		r.cfg.logger.ErrorContext(f.ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
+			slog.Int("status", f.sw.status), slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
+	}
+}
+
+// report counts the delivery, logs it when it was not processed, and hands
+// its Outcome to the observer.
+func (r *Receiver) report(f *flow, res outcome) {
+	f.o.Result, f.o.Err = res.result, res.err
+	if i, ok := f.ep.index(); ok {
+		r.counters[i].add(res.result)
+	}
+	if res.err != nil {
+		r.cfg.logger.LogAttrs(f.req.Context(), levelFor(res.result), "codathook: delivery not processed",
+			slog.String("endpoint", string(f.ep)), slog.String("result", string(res.result)),
+			slog.String("event_type", f.o.EventType), slog.String("delivery_id", f.o.DeliveryID), slog.Any("error", res.err))
+	}
+	if r.cfg.observer != nil {
+		f.o.Duration = r.cfg.now().Sub(f.start)
+		r.cfg.observer(f.o)
+	}
 }
 
 // withElements returns ev with a read.completed payload reduced to the given

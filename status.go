@@ -47,24 +47,77 @@ const (
 // it were the first arrival (503 with Retry-After).
 var errOverloaded = errors.New("codathook: too many callbacks running")
 
-// answer writes res as the response and returns its status (as
-// [StatusCode] reports it for errors).
-func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome) int {
-	w.Header()[HeaderResult] = resultHeader(res.result)
+// answer writes res as the receiver's own response and returns its status
+// (as [StatusCode] reports it for errors). It is the one writer of those
+// answers: serve calls it once the delivery is settled, and the watchdog at
+// the callback deadline while the callback still runs, with complete set.
+//
+// With complete, the answer is one the client can read to its end before
+// the handler returns: the error handler's output is buffered, then written
+// with its Content-Length and Connection: close (the connection stays busy
+// until the callback returns), and flushed; the status returned is the one
+// written. A ResponseWriter that cannot flush sends it when the handler
+// returns.
+func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome, complete bool) int {
+	out := w
+	var bw *bufferedAnswer
+	if complete {
+		bw = &bufferedAnswer{h: w.Header()}
+		out = bw
+	}
+	out.Header()[HeaderResult] = resultHeader(res.result)
+	code := http.StatusNoContent
 	if res.err == nil {
-		w.WriteHeader(http.StatusNoContent)
-		return http.StatusNoContent
+		out.WriteHeader(code)
+	} else {
+		switch {
+		case res.result == ResultMethodNotAllowed:
+			out.Header().Set("Allow", "POST, PUT")
+		case res.result == ResultBodyTimeout && req.ProtoMajor == 1:
+			// The rest of the body may still come: do not read it as the
+			// next request.
+			out.Header().Set("Connection", "close")
+		}
+		r.cfg.errorHandler(out, req, res.err)
+		code = StatusCode(res.err)
 	}
-	switch {
-	case res.result == ResultMethodNotAllowed:
-		w.Header().Set("Allow", "POST, PUT")
-	case res.result == ResultBodyTimeout && req.ProtoMajor == 1:
-		// The rest of the body may still come: do not read it as the
-		// next request.
-		w.Header().Set("Connection", "close")
+	if bw == nil {
+		return code
 	}
-	r.cfg.errorHandler(w, req, res.err)
-	return StatusCode(res.err)
+	code = bw.code
+	if code == 0 {
+		code = http.StatusOK // what net/http sends for a handler that writes nothing
+	}
+	h := w.Header()
+	h.Set("Content-Length", strconv.Itoa(len(bw.body)))
+	h.Set("Connection", "close")
+	w.WriteHeader(code)
+	_, _ = w.Write(bw.body)
+	_ = http.NewResponseController(w).Flush()
+	return code
+}
+
+// bufferedAnswer records a status and body; its header is the real one.
+type bufferedAnswer struct {
+	h    http.Header
+	code int
+	body []byte
+}
+
+func (b *bufferedAnswer) Header() http.Header { return b.h }
+
+func (b *bufferedAnswer) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+
+func (b *bufferedAnswer) Write(p []byte) (int, error) {
+	if b.code == 0 {
+		b.code = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
 }
 
 func levelFor(res Result) slog.Level {
