@@ -24,7 +24,7 @@ import (
 //	      ─► flagGate ─► claim ─► run (callback / wrapped handler)
 //	      ─► settle (commit or release) ─► answer
 //
-// Each step is one function below, called in that order from deliver and
+// Each step is one function below, called in that order from deliver, process and
 // serve. A step that ends the delivery returns ok false with its outcome.
 
 // outcome is what processing decided; shared with concurrent copies.
@@ -67,9 +67,8 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, 
 	r.report(&f, res)
 }
 
-// deliver runs admit, flagGate, claim, run and settle in order. From claim
-// on it never panics: see unwind.
-func (r *Receiver) deliver(f *flow) (res outcome) {
+// deliver runs admit, flagGate, claim, run and settle in order.
+func (r *Receiver) deliver(f *flow) outcome {
 	res, ok := r.admit(f)
 	if ok {
 		res, ok = r.flagGate(f)
@@ -77,8 +76,16 @@ func (r *Receiver) deliver(f *flow) (res outcome) {
 	if !ok {
 		return res
 	}
+	return r.process(f)
+}
+
+// process runs claim, run and settle, the steps that hold a claim. It never
+// panics: see unwind. It is apart from deliver so that a delivery turned
+// away before the claim (a retried duplicate above all) pays for no defer.
+func (r *Receiver) process(f *flow) (res outcome) {
 	defer r.unwind(f, &res)
 	var err error
+	ok := false
 	if res, ok = r.claim(f); ok {
 		res, err = r.run(f)
 		f.returned = true
@@ -306,14 +313,14 @@ func (r *Receiver) settle(ctx context.Context, c *claim, res outcome, err error)
 	return res
 }
 
-// unwind settles what the claim still holds when deliver does not return:
+// unwind settles what the claim still holds when process does not return:
 // something panicked (the outcome becomes failed) or the callback or
 // wrapped handler ended its goroutine (runtime.Goexit; the copies waiting on
 // the lead then see in_flight).
 func (r *Receiver) unwind(f *flow, res *outcome) {
 	p := recover()
 	if p == nil && !f.claim.held() {
-		return // deliver returned: settle gave everything back
+		return // process returned: settle gave everything back
 	}
 	out := inFlight
 	if p != nil {
