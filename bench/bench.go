@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,14 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"github.com/open-feature/go-sdk/openfeature/memprovider"
-	svix "github.com/svix/svix-webhooks/go"
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/codathooktest"
@@ -186,72 +183,6 @@ func (w *DiscardWriter) Reset() {
 	w.Code = 0
 }
 
-// Flags selects how a pipeline evaluates its endpoint flags.
-type Flags int
-
-// The flag variants of the pipeline. Each uses OpenFeature's in-memory
-// provider on an isolated API with both endpoint flags on (no targeting, so
-// the provider resolves them as STATIC).
-const (
-	FlagsDefault  Flags = iota // WithFlags(client, nil): toggle's defaults (50 ms timeout: a goroutine per evaluation) plus the receiver's default decision cache (10,000 entries)
-	FlagsInline                // &toggle.Config{Timeout: -1}: evaluate every delivery on the caller's goroutine, no cache
-	FlagsCached                // &toggle.Config{Timeout: -1, CacheSize: 4096}: inline, with a decision cache
-	FlagsUncached              // &toggle.Config{}: 50 ms timeout, no cache (WithFlags(client, nil) before the receiver cached by default)
-	FlagsNone                  // no WithFlags: both endpoints always process (not the full pipeline; for reference)
-)
-
-// AllFlags lists every flag variant.
-var AllFlags = []Flags{FlagsDefault, FlagsInline, FlagsCached, FlagsUncached, FlagsNone}
-
-// ParseFlags returns the variant that s names.
-func ParseFlags(s string) (Flags, error) {
-	for _, f := range AllFlags {
-		if f.String() == s {
-			return f, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown flag variant %q (default, inline, inline+cache, timeout, none)", s)
-}
-
-// String names the variant.
-func (f Flags) String() string {
-	switch f {
-	case FlagsDefault:
-		return "default"
-	case FlagsInline:
-		return "inline"
-	case FlagsCached:
-		return "inline+cache"
-	case FlagsUncached:
-		return "timeout"
-	case FlagsNone:
-		return "none"
-	}
-	return "Flags(" + strconv.Itoa(int(f)) + ")"
-}
-
-// Config returns the toggle.Config the variant passes to WithFlags.
-func (f Flags) Config() *toggle.Config {
-	switch f {
-	case FlagsInline:
-		return &toggle.Config{Timeout: -1}
-	case FlagsCached:
-		return &toggle.Config{Timeout: -1, CacheSize: 4096}
-	case FlagsUncached:
-		return &toggle.Config{}
-	}
-	return nil
-}
-
-func boolFlag(on bool) memprovider.InMemoryFlag {
-	v := "off"
-	if on {
-		v = "on"
-	}
-	return memprovider.InMemoryFlag{State: memprovider.Enabled, DefaultVariant: v,
-		Variants: map[string]any{"on": true, "off": false}}
-}
-
 // Pipeline is a codathook receiver set up as in production: both endpoints
 // authenticated, flags through the in-memory OpenFeature provider (unless
 // [FlagsNone]), the default dedupe store unless one is given, one typed
@@ -318,140 +249,6 @@ func (p *Pipeline) Handler() http.Handler { return p.Receiver.Handler(codathook.
 
 // Close closes the receiver and the flag API.
 func (p *Pipeline) Close() { p.close() }
-
-// BaselineA is what a team writes with svix-go: io.ReadAll, svix-go's
-// Verify, and encoding/json into the typed struct of the body's shape, then
-// a typed callback. The shape is known in advance (legacy rows decode into
-// [LegacyAlert], the others into [ReadCompleted]): one decode, no envelope
-// pass, no dedupe, no flags. That favours the baseline.
-type BaselineA struct {
-	wh     *svix.Webhook
-	legacy bool
-	// Calls counts the callback's runs.
-	Calls atomic.Int64
-}
-
-// NewBaselineA returns baseline A for deliveries of kind k.
-func NewBaselineA(k Kind) (*BaselineA, error) {
-	wh, err := svix.NewWebhook(Secret)
-	if err != nil {
-		return nil, err
-	}
-	return &BaselineA{wh: wh, legacy: k == Legacy}, nil
-}
-
-func (a *BaselineA) onReadCompleted(ev *ReadCompleted) error {
-	if len(ev.Payload.DataTypes) == 0 {
-		return errors.New("bench: read.completed without dataTypes")
-	}
-	a.Calls.Add(1)
-	return nil
-}
-
-func (a *BaselineA) onLegacy(ev *LegacyAlert) error {
-	if ev.AlertID == "" {
-		return errors.New("bench: legacy alert without AlertId")
-	}
-	a.Calls.Add(1)
-	return nil
-}
-
-// ServeHTTP verifies, decodes and calls back, answering 204, 401, 400 or 500.
-func (a *BaselineA) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	if err := a.wh.Verify(body, r.Header); err != nil {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	if a.legacy {
-		var ev LegacyAlert
-		if err := json.Unmarshal(body, &ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		err = a.onLegacy(&ev)
-	} else {
-		var ev ReadCompleted
-		if err := json.Unmarshal(body, &ev); err != nil {
-			w.WriteHeader(http.StatusBadRequest)
-			return
-		}
-		err = a.onReadCompleted(&ev)
-	}
-	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// BaselineB is the receiver a team writes by hand: io.ReadAll, svix-go's
-// Verify, json.Unmarshal into map[string]any, and a sync.Map of seen message
-// ids (never pruned), then a callback on the map.
-type BaselineB struct {
-	wh   *svix.Webhook
-	seen sync.Map
-	// Calls counts the callback's runs.
-	Calls atomic.Int64
-}
-
-// NewBaselineB returns a fresh baseline B.
-func NewBaselineB() (*BaselineB, error) {
-	wh, err := svix.NewWebhook(Secret)
-	if err != nil {
-		return nil, err
-	}
-	return &BaselineB{wh: wh}, nil
-}
-
-func (h *BaselineB) handle(ev map[string]any) error {
-	typ, _ := ev["eventType"].(string)
-	if typ == "" {
-		typ, _ = ev["RuleType"].(string)
-	}
-	if typ == "" {
-		return errors.New("bench: no event type")
-	}
-	h.Calls.Add(1)
-	return nil
-}
-
-// ServeHTTP verifies, decodes, deduplicates on the message id and calls
-// back, answering 204, 401, 400 or 500.
-func (h *BaselineB) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	if err := h.wh.Verify(body, r.Header); err != nil {
-		w.WriteHeader(http.StatusUnauthorized)
-		return
-	}
-	var ev map[string]any
-	if err := json.Unmarshal(body, &ev); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		return
-	}
-	id := r.Header.Get("webhook-id")
-	if id == "" {
-		id = r.Header.Get("svix-id")
-	}
-	if _, dup := h.seen.LoadOrStore(id, struct{}{}); dup {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if err := h.handle(ev); err != nil {
-		h.seen.Delete(id)
-		w.WriteHeader(http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
 
 // Impl names one of the compared implementations.
 type Impl string
