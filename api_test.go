@@ -125,3 +125,40 @@ func exported(t *testing.T, dir string) (names, undocumented []string) {
 	sort.Strings(names)
 	return names, undocumented
 }
+
+// maxFileLines bounds a hand-written source file (issue 14): past it, a
+// file holds more than one concept.
+const maxFileLines = 450
+
+// TestFileSizes checks every non-test, non-generated Go file of the
+// repository, all modules, against maxFileLines.
+func TestFileSizes(t *testing.T) {
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(src), "\n// Code generated ") || strings.HasPrefix(string(src), "// Code generated ") {
+			return nil
+		}
+		if n := strings.Count(string(src), "\n"); n > maxFileLines {
+			t.Errorf("%s has %d lines, more than %d: split it by concept", path, n, maxFileLines)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
