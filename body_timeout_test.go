@@ -37,7 +37,7 @@ func newStallHarness(t *testing.T, opts ...codathook.Option) *stallHarness {
 	t.Cleanup(func() { s.store.Close(context.Background()) })
 	opts = append([]codathook.Option{
 		codathook.WithDedupe(s.store, nil),
-		codathook.WithObserver(func(o codathook.Outcome) {
+		codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 			s.mu.Lock()
 			s.outcomes = append(s.outcomes, o)
 			s.mu.Unlock()

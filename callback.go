@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -170,7 +171,7 @@ var errCallbackExited = errors.New("codathook: the callback ended its goroutine 
 func (r *Receiver) safeDispatch(ctx context.Context, ev *normalize.Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = &CallbackError{EventType: ev.Type, Panic: p}
+			err = &CallbackError{EventType: ev.Type, Panic: p, Stack: debug.Stack()}
 		}
 	}()
 	if err := r.dispatch(ctx, ev); err != nil {

@@ -47,7 +47,7 @@ func TestCallbackDeadlineAnswersWhileCallbackRuns(t *testing.T) {
 		outcomes []codathook.Outcome
 	)
 	h := newHarness(t, codathook.WithCallbackTimeout(50*time.Millisecond),
-		codathook.WithObserver(func(o codathook.Outcome) {
+		codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()

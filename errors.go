@@ -51,8 +51,10 @@ var (
 // delivery is released so that a retry processes it again (503).
 type CallbackError struct {
 	EventType string
-	// Panic holds the recovered value when the callback panicked.
+	// Panic holds the recovered value when the callback panicked, and
+	// Stack the panicking goroutine's stack (logged with the failure).
 	Panic any
+	Stack []byte
 	Err   error
 }
 

@@ -200,7 +200,7 @@ func TestClientFaults(t *testing.T) {
 	t.Parallel()
 	var outcomes sync.Map
 	var n atomic.Int64
-	h := newHarness(t, codathook.WithObserver(func(o codathook.Outcome) {
+	h := newHarness(t, codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 		outcomes.Store(n.Add(1), o)
 	}))
 	addr := strings.TrimPrefix(h.srv.URL, "http://")

@@ -219,7 +219,7 @@ func TestFlagProviderErrorDefaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			var outcomes atomic.Int64
-			h := newHarness(t, codathook.WithFlags(api.NewClient(), tc.cfg), codathook.WithObserver(func(o codathook.Outcome) {
+			h := newHarness(t, codathook.WithFlags(api.NewClient(), tc.cfg), codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 				if errors.Is(o.Err, codathook.ErrDeferred) || o.Result == codathook.ResultProcessed {
 					outcomes.Add(1)
 				}

@@ -3,6 +3,8 @@ package codathook
 import (
 	"sync"
 	"time"
+
+	"github.com/codathook/codathook/internal/deduper"
 )
 
 // flightGroup runs one delivery key at a time in this process: a copy that
@@ -23,7 +25,7 @@ type flightCall struct {
 
 // inFlight is what a waiter reports when it gives up, and what a leader's
 // waiters see if the leader never returns (runtime.Goexit in a callback).
-var inFlight = outcome{result: ResultInFlight, err: errInFlight}
+var inFlight = outcome{result: ResultInFlight, err: errInFlight, match: deduper.MatchMessage}
 
 // join makes the caller the leader of key, returning its call, unless a
 // call for key is already running: then it waits up to wait for that call's

@@ -24,7 +24,7 @@ type outcomeLog struct {
 	all []codathook.Outcome
 }
 
-func (l *outcomeLog) observe(o codathook.Outcome) {
+func (l *outcomeLog) observe(_ context.Context, o codathook.Outcome) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.all = append(l.all, o)

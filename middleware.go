@@ -73,7 +73,7 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 			res, err = outcome{result: ResultProcessed, written: true, status: sw.status}, nil
 			return
 		}
-		err = &CallbackError{EventType: ev.Type, Panic: p}
+		err = &CallbackError{EventType: ev.Type, Panic: p, Stack: debug.Stack()}
 		res = outcome{result: ResultFailed, err: err, written: sw.status != 0, status: sw.status}
 	}()
 	next.ServeHTTP(sw, req2)

@@ -54,7 +54,7 @@ type config struct {
 	maxBody         int64
 	logger          *slog.Logger
 	errorHandler    func(http.ResponseWriter, *http.Request, error)
-	observer        func(Outcome)
+	observer        func(context.Context, Outcome)
 	store           dedupe.Store
 	dedupeCfg       *dedupe.Config
 	flags           toggle.Client
@@ -221,9 +221,10 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 }
 
 // WithObserver registers fn to see the outcome of every delivery, for
-// metrics. fn runs synchronously after the response is decided; keep it
-// fast. A nil fn makes [New] fail.
-func WithObserver(fn func(Outcome)) Option {
+// metrics and traces: ctx is the request's context (its span, its values).
+// fn runs synchronously after the response is decided; keep it fast. A nil
+// fn makes [New] fail.
+func WithObserver(fn func(ctx context.Context, o Outcome)) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
 			return errors.New("codathook: nil observer")

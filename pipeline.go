@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -33,6 +34,10 @@ type outcome struct {
 	err     error
 	written bool // the response was written already (by the wrapped handler or at the callback deadline)
 	status  int  // the status written, when written
+	// match and matchKey: for a duplicate or in_flight, the kind of key
+	// that decided it, and the key when it is not the delivery key.
+	match    deduper.Match
+	matchKey string
 }
 
 // flow is one delivery on its way through the steps: what each step found,
@@ -115,7 +120,7 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 		// and the flags say now: answer it before parsing.
 		msgKey = "msg:" + verifiedID
 		if r.processed(f, msgKey) {
-			return outcome{result: ResultDuplicate}, false
+			return outcome{result: ResultDuplicate, match: deduper.MatchMessage}, false
 		}
 	}
 	ev, err := normalize.Parse(body)
@@ -134,7 +139,7 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 		}
 		msgKey = "msg:" + id
 		if r.processed(f, msgKey) {
-			return outcome{result: ResultDuplicate}, false
+			return outcome{result: ResultDuplicate, match: deduper.MatchMessage}, false
 		}
 	}
 	f.ev = ev
@@ -241,9 +246,14 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 	c.key = f.del.ID
 	call, res := r.flight.join(c.key, r.cfg.callbackTimeout)
 	if call == nil {
-		res.written, res.status = false, 0
+		// A copy of the same message: whatever the leader's key matched,
+		// this one matched the leader's.
+		res.written, res.status, res.matchKey = false, 0, ""
 		if res.result == ResultProcessed {
 			res.result = ResultDuplicate
+		}
+		if res.result == ResultDuplicate || res.result == ResultInFlight {
+			res.match = deduper.MatchMessage
 		}
 		return res, false
 	}
@@ -262,9 +272,11 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 	}
 	switch lease.Outcome() {
 	case deduper.Duplicate:
-		return outcome{result: ResultDuplicate}, false
+		m, key := lease.Match()
+		return outcome{result: ResultDuplicate, match: m, matchKey: key}, false
 	case deduper.InFlight:
-		return outcome{result: ResultInFlight, err: errInFlight}, false
+		m, key := lease.Match()
+		return outcome{result: ResultInFlight, err: errInFlight, match: m, matchKey: key}, false
 	}
 	c.lease = lease
 	f.ev = withElements(f.ev, lease.Elements())
@@ -324,7 +336,7 @@ func (r *Receiver) unwind(f *flow, res *outcome) {
 	}
 	out := inFlight
 	if p != nil {
-		out = outcome{result: ResultFailed, err: &CallbackError{EventType: f.ev.Type, Panic: p}}
+		out = outcome{result: ResultFailed, err: &CallbackError{EventType: f.ev.Type, Panic: p, Stack: debug.Stack()}}
 	}
 	// The wrapped handler answered 2xx, then ended its goroutine
 	// (runtime.Goexit), which nothing can recover. The sender may already
@@ -349,24 +361,6 @@ func (r *Receiver) unwind(f *flow, res *outcome) {
 		_ = http.NewResponseController(f.w).Flush()
 		r.cfg.logger.ErrorContext(f.ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
 			slog.Int("status", f.sw.status), slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
-	}
-}
-
-// report counts the delivery, logs it when it was not processed, and hands
-// its Outcome to the observer.
-func (r *Receiver) report(f *flow, res outcome) {
-	f.o.Result, f.o.Err = res.result, res.err
-	if i, ok := f.ep.index(); ok {
-		r.counters[i].add(res.result)
-	}
-	if res.err != nil {
-		r.cfg.logger.LogAttrs(f.req.Context(), levelFor(res.result), "codathook: delivery not processed",
-			slog.String("endpoint", string(f.ep)), slog.String("result", string(res.result)),
-			slog.String("event_type", f.o.EventType), slog.String("delivery_id", f.o.DeliveryID), slog.Any("error", res.err))
-	}
-	if r.cfg.observer != nil {
-		f.o.Duration = r.cfg.now().Sub(f.start)
-		r.cfg.observer(f.o)
 	}
 }
 

@@ -59,6 +59,15 @@ type Outcome struct {
 	Status     int
 	Duration   time.Duration
 	Err        error
+	// Match is, for a duplicate or in_flight, the kind of key that matched
+	// (also sent as the Codathook-Match header): "message", the same
+	// message again (a Svix retry, resend or replay, a legacy retry, or a
+	// concurrent copy); "event", the same event id in either format;
+	// "occurrence", an identifier both formats carry (push operation key,
+	// expenses syncId, report id) or the legacy datasetId of one sync;
+	// "twin", the same occurrence in the other format, paired by its
+	// occurrence key and time. "" otherwise.
+	Match string
 }
 
 // Receiver receives Codat webhooks on two endpoints, authenticates them,

@@ -609,7 +609,7 @@ func TestObserverSeesEveryDelivery(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var outcomes []codathook.Outcome
-	h := newHarness(t, codathook.WithObserver(func(o codathook.Outcome) {
+	h := newHarness(t, codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 		mu.Lock()
 		outcomes = append(outcomes, o)
 		mu.Unlock()

@@ -57,7 +57,7 @@ func TestOverloadedClaimsNothing(t *testing.T) {
 	var mu sync.Mutex
 	var outcomes []codathook.Outcome
 	h := newHarness(t, codathook.WithMaxConcurrentCallbacks(2), codathook.WithDedupe(store, nil),
-		codathook.WithObserver(func(o codathook.Outcome) {
+		codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 			mu.Lock()
 			outcomes = append(outcomes, o)
 			mu.Unlock()

@@ -8,13 +8,18 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/normalize"
 )
 
 // HeaderResult is the response header that tells the sender (and you, when
 // debugging with curl) what the receiver did with a delivery: one of the
-// [Result] values.
+// [Result] values. A duplicate or in_flight answer also carries
+// Codathook-Match, the kind of key it matched ([Outcome.Match]).
 const HeaderResult = "Codathook-Result"
+
+// headerMatch names the kind of key a duplicate or in_flight matched.
+const headerMatch = "Codathook-Match"
 
 // retryAfter is the Retry-After value, in seconds, sent with every 503.
 // Codat's legacy service honours it and retries at most three times within
@@ -66,6 +71,9 @@ func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome,
 		out = bw
 	}
 	out.Header()[HeaderResult] = resultHeader(res.result)
+	if res.match != "" {
+		out.Header()[headerMatch] = matchHeader(res.match)
+	}
 	code := http.StatusNoContent
 	if res.err == nil {
 		out.WriteHeader(code)
@@ -186,6 +194,22 @@ var resultHeaders = func() map[Result][]string {
 	}
 	return m
 }()
+
+// matchHeaders are the header values of each match kind, built once so
+// that answering a duplicate allocates nothing for them.
+var matchHeaders = map[deduper.Match][]string{
+	deduper.MatchMessage:    {string(deduper.MatchMessage)},
+	deduper.MatchEvent:      {string(deduper.MatchEvent)},
+	deduper.MatchOccurrence: {string(deduper.MatchOccurrence)},
+	deduper.MatchTwin:       {string(deduper.MatchTwin)},
+}
+
+func matchHeader(m deduper.Match) []string {
+	if v, ok := matchHeaders[m]; ok {
+		return v
+	}
+	return []string{string(m)}
+}
 
 func resultHeader(r Result) []string {
 	if v, ok := resultHeaders[r]; ok {

@@ -37,7 +37,7 @@ func newReplica(tb testing.TB, store dedupe.Store, cfg *dedupe.Config, opts ...c
 		codathook.WithLegacyAuthorization(codathooktest.DevAuthorization),
 		codathook.WithDedupe(store, cfg),
 		codathook.WithLogger(slog.New(slog.DiscardHandler)),
-		codathook.WithObserver(func(o codathook.Outcome) { r.last = o }),
+		codathook.WithObserver(func(_ context.Context, o codathook.Outcome) { r.last = o }),
 	}, opts...)...)
 	if err != nil {
 		tb.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -187,8 +188,12 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	switch st, err := one[0].State, one[0].Err; {
 	case err != nil:
 		return nil, fmt.Errorf("dedupe: claim: %w", err)
+	case st == dedupe.Done && strings.HasPrefix(first, kindID):
+		return duplicateEventLease, nil
 	case st == dedupe.Done:
 		return duplicateLease, nil
+	case st == dedupe.Pending && strings.HasPrefix(first, kindID):
+		return inFlightEventLease, nil
 	case st == dedupe.Pending:
 		return inFlightLease, nil
 	}
@@ -246,9 +251,9 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		case o.State == dedupe.Done:
 			// Processed through an exact key (a twin with the same id,
 			// push operation key, syncId or report id).
-			decided = Duplicate
+			decided, l.match, l.matchKey = Duplicate, matchOf(o.Key), o.Key
 		default:
-			decided = InFlight
+			decided, l.match, l.matchKey = InFlight, matchOf(o.Key), o.Key
 		}
 	}
 	if len(errs) > 0 {
@@ -282,9 +287,14 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 				readsClaimed++
 			}
 		case o.State == dedupe.Pending:
-			decided = InFlight
+			if decided != InFlight {
+				decided, l.match, l.matchKey = InFlight, MatchTwin, o.Key
+			}
+		case l.matchKey == "":
+			// Done: this occurrence (or element) was processed through its
+			// twin.
+			l.matchKey = o.Key
 		}
-		// Done: this occurrence (or element) was processed through its twin.
 	}
 	switch {
 	case len(errs) > 0:
@@ -292,8 +302,10 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	case decided != Process:
 		return d.decide(ctx, l, decided)
 	case claimed == 0:
+		l.match = MatchTwin
 		return d.decide(ctx, l, Duplicate)
 	}
+	l.matchKey = ""
 	if readsClaimed < p.reads {
 		l.elements = make([]int, 0, readsClaimed)
 		for i := range ops {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,6 +36,37 @@ func (o Outcome) String() string {
 	return "Outcome(" + strconv.Itoa(int(o)) + ")"
 }
 
+// Match names the kind of key that made a delivery a Duplicate or InFlight.
+type Match string
+
+const (
+	// MatchMessage: the delivery key, the same message again (a Svix
+	// retry, resend or replay, or a legacy retry).
+	MatchMessage Match = "message"
+	// MatchEvent: the event id, which both formats share when Codat gives
+	// them the same id.
+	MatchEvent Match = "event"
+	// MatchOccurrence: an exact occurrence key, an identifier both formats
+	// carry (push operation key, expenses syncId, report id) or a legacy
+	// datasetId.
+	MatchOccurrence Match = "occurrence"
+	// MatchTwin: the paired slot of the same occurrence in the other format.
+	MatchTwin Match = "twin"
+)
+
+// matchOf names the kind of claim key k.
+func matchOf(k string) Match {
+	switch {
+	case strings.HasPrefix(k, kindID):
+		return MatchEvent
+	case strings.HasPrefix(k, kindExact), strings.HasPrefix(k, kindDataset):
+		return MatchOccurrence
+	case strings.HasPrefix(k, kindSlot):
+		return MatchTwin
+	}
+	return MatchMessage
+}
+
 // Lease is the result of [Deduper.Begin]: an outcome and, for Process, the
 // keys claimed for the delivery. Exactly one of Commit or Release should be
 // called for a Process lease; the first call settles the lease and later
@@ -46,18 +78,27 @@ type Lease struct {
 	held     []claim
 	elements []int
 	deadline time.Time
+	match    Match    // for Duplicate and InFlight: the kind of key that decided
+	matchKey string   // and the key itself (when not decided at the delivery key)
 	heldArr  [4]claim // held's array in the common case
 }
 
 // Settled leases shared by every retried duplicate and in-flight copy
 // decided at the delivery key: they hold nothing and are never written.
 var (
-	duplicateLease = &Lease{outcome: Duplicate, settled: true}
-	inFlightLease  = &Lease{outcome: InFlight, settled: true}
+	duplicateLease      = &Lease{outcome: Duplicate, settled: true, match: MatchMessage}
+	inFlightLease       = &Lease{outcome: InFlight, settled: true, match: MatchMessage}
+	duplicateEventLease = &Lease{outcome: Duplicate, settled: true, match: MatchEvent}
+	inFlightEventLease  = &Lease{outcome: InFlight, settled: true, match: MatchEvent}
 )
 
 // Outcome reports the decision.
 func (l *Lease) Outcome() Outcome { return l.outcome }
+
+// Match reports, for a Duplicate or InFlight lease, the kind of key that
+// decided it, and the key when it was not the delivery's first key ("" for
+// Process).
+func (l *Lease) Match() (Match, string) { return l.match, l.matchKey }
 
 // Elements lists, for a read.completed or read.completed.initial delivery,
 // the indexes into Payload.DataTypes still to process, in order. nil means

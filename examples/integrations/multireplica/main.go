@@ -156,7 +156,7 @@ func run(ctx context.Context, cfg config) (*summary, error) {
 			codathook.WithLegacyAuthorization(codathooktest.DevAuthorization),
 			codathook.WithDedupe(store, nil),
 			codathook.WithLogger(slog.New(slog.DiscardHandler)),
-			codathook.WithObserver(func(o codathook.Outcome) {
+			codathook.WithObserver(func(_ context.Context, o codathook.Outcome) {
 				switch o.Result {
 				case codathook.ResultProcessed:
 					st.Processed.Add(1)
