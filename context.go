@@ -31,8 +31,10 @@ type Delivery struct {
 	// Request is the HTTP request (its Body already consumed), for route
 	// variables and headers. Callbacks must not read its body.
 	Request *http.Request
-
-	event *normalize.Event
+	// Event is the verified, normalized event, for a wrapped handler (a
+	// callback receives it as its argument). For a read.completed it holds
+	// the dataTypes elements still to process.
+	Event *normalize.Event
 }
 
 // DeliveryFromContext returns the delivery metadata that the receiver put in
@@ -40,14 +42,4 @@ type Delivery struct {
 func DeliveryFromContext(ctx context.Context) (*Delivery, bool) {
 	d, ok := ctx.Value(deliveryCtxKey).(*Delivery)
 	return d, ok
-}
-
-// EventFromContext returns the verified, normalized event that the receiver's
-// middleware passes to the wrapped handler (and to callbacks).
-func EventFromContext(ctx context.Context) (*normalize.Event, bool) {
-	d, ok := ctx.Value(deliveryCtxKey).(*Delivery)
-	if !ok || d.event == nil {
-		return nil, false
-	}
-	return d.event, true
 }

@@ -63,7 +63,8 @@ func Example_serveMuxMiddleware() {
 	defer rcv.Close(context.Background())
 
 	existing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, _ := codathook.EventFromContext(r.Context())
+		del, _ := codathook.DeliveryFromContext(r.Context())
+		ev := del.Event
 		fmt.Println("tenant:", r.PathValue("tenant"), "event:", ev.Type)
 		w.WriteHeader(http.StatusNoContent) // a 2xx commits the delivery
 	})
@@ -129,7 +130,8 @@ func Example_gorillaMuxUse() {
 	hooks := r.PathPrefix("/tenants/{tenant}/webhooks").Subrouter()
 	hooks.Use(rcv.Middleware(codathook.EndpointNew))
 	hooks.HandleFunc("/codat", func(w http.ResponseWriter, req *http.Request) {
-		ev, _ := codathook.EventFromContext(req.Context())
+		del, _ := codathook.DeliveryFromContext(req.Context())
+		ev := del.Event
 		fmt.Println("tenant:", mux.Vars(req)["tenant"], "event:", ev.Type)
 		w.WriteHeader(http.StatusNoContent) // a 2xx commits the delivery
 	}).Methods(http.MethodPost)

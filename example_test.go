@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
@@ -186,7 +187,8 @@ func Example_featureFlags() {
 func ExampleReceiver_Middleware() {
 	rcv, _ := codathook.New(codathook.WithLegacyAuthorization("Bearer t"), quiet)
 	existing := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, _ := codathook.EventFromContext(r.Context())
+		del, _ := codathook.DeliveryFromContext(r.Context())
+		ev := del.Event
 		fmt.Println("existing handler got", ev.Type, "for", ev.CompanyID)
 		w.WriteHeader(http.StatusOK)
 	})
@@ -218,4 +220,32 @@ func ExampleOn() {
 	// register: <nil>
 	// wrong type: true
 	// written: bills op-9
+}
+
+// ExampleReceiver_Ready serves the receiver's readiness as a Kubernetes
+// readiness probe: 200 while the store answers and the flag provider is
+// ready, 503 with the reason otherwise.
+func ExampleReceiver_Ready() {
+	rcv, err := codathook.New(codathook.WithSecrets(codathooktest.DevSecret))
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := rcv.Ready(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		}
+	})
+
+	probe := func() {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		fmt.Println(strings.TrimSpace(fmt.Sprint(rec.Code, " ", rec.Body.String())))
+	}
+	probe()
+	_ = rcv.Close(context.Background())
+	probe()
+	// Output:
+	// 200
+	// 503 codathook: receiver closed
 }

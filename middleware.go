@@ -17,7 +17,7 @@ import (
 
 // Middleware returns the wrapper form of ep: it authenticates, classifies,
 // normalizes, gates and deduplicates each delivery, then calls next with the
-// event in the request context ([EventFromContext], [DeliveryFromContext])
+// event in the request context ([DeliveryFromContext], whose Event field holds it)
 // and r.Body restored to the exact bytes received. Registered callbacks are
 // not called. The status next sends decides, so that the sender and the
 // store always agree: a 2xx (written, or the implicit 200 of a Write or a

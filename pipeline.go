@@ -280,7 +280,7 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 	}
 	c.lease = lease
 	f.ev = withElements(f.ev, lease.Elements())
-	f.del.event = f.ev
+	f.del.Event = f.ev
 	return outcome{}, true
 }
 

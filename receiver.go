@@ -89,6 +89,7 @@ type Receiver struct {
 	// noDeadlineWarned: the receiver has warned of a ResponseWriter that
 	// cannot set read deadlines (once per receiver).
 	noDeadlineWarned atomic.Bool
+	closed           atomic.Bool // Close was called: not Ready
 	handlers         [2]*endpointHandler
 	counters         [2]endpointCounters
 	commitFailures   atomic.Uint64
@@ -191,6 +192,7 @@ func checkCallbackTimeout(c *config) error {
 // gate's event subscriptions. A store passed with [WithDedupe] is not closed.
 // With the default store, deliveries after Close are answered 503.
 func (r *Receiver) Close(ctx context.Context) error {
+	r.closed.Store(true)
 	var errs []error
 	if r.gate != nil {
 		errs = append(errs, r.gate.Close())

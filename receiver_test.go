@@ -384,12 +384,12 @@ func TestMiddlewarePassesEventAndBody(t *testing.T) {
 	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		nextCalls.Add(1)
 		got, _ = io.ReadAll(r.Body)
-		ev, ok := codathook.EventFromContext(r.Context())
+		del, ok := codathook.DeliveryFromContext(r.Context())
 		if !ok {
-			t.Error("EventFromContext: no event")
+			t.Error("DeliveryFromContext: no delivery")
 			return
 		}
-		gotType = ev.Type
+		gotType = del.Event.Type
 		w.WriteHeader(http.StatusAccepted)
 	})
 	srv := httptest.NewServer(rcv.Middleware(codathook.EndpointNew)(next))

@@ -100,14 +100,14 @@ func newRouterApp(t *testing.T, kit routerKit) *routerApp {
 		t.Fatalf("On: %v", err)
 	}
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, ok := codathook.EventFromContext(r.Context())
+		del, ok := codathook.DeliveryFromContext(r.Context())
 		body, _ := io.ReadAll(r.Body)
-		if !ok || !bytes.Contains(body, []byte(ev.ID)) {
+		if !ok || !bytes.Contains(body, []byte(del.Event.ID)) {
 			http.Error(w, "no event or body", http.StatusTeapot)
 			return
 		}
 		a.wrapped.Add(1)
-		a.tenants.Store(ev.ID, kit.tenant(r))
+		a.tenants.Store(del.Event.ID, kit.tenant(r))
 		w.WriteHeader(http.StatusNoContent)
 	})
 	a.srv = httptest.NewServer(kit.mount(rcv, wrapped))

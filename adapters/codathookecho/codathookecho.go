@@ -26,7 +26,7 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) echo.HandlerFunc {
 // Middleware returns an echo middleware for ep. It authenticates,
 // deduplicates and gates the delivery; then, for a delivery to process, it
 // calls the next handler with the event available through [Event] (and
-// [codathook.EventFromContext] on c.Request().Context()) and the request
+// [codathook.DeliveryFromContext] on c.Request().Context()) and the request
 // body restored to the exact bytes received. Callbacks registered with
 // [codathook.On] are not called.
 //
@@ -77,7 +77,11 @@ func Event(c echo.Context) (*codathook.Event, bool) {
 	if c.Request() == nil {
 		return nil, false
 	}
-	return codathook.EventFromContext(c.Request().Context())
+	del, ok := codathook.DeliveryFromContext(c.Request().Context())
+	if !ok || del.Event == nil {
+		return nil, false
+	}
+	return del.Event, true
 }
 
 // Delivery returns the metadata of the delivery that [Middleware] verified

@@ -31,7 +31,7 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) gin.HandlerFunc {
 // Middleware returns a gin middleware for ep. It authenticates,
 // deduplicates and gates the delivery; then, for a delivery to process, it
 // runs the rest of the gin chain with the event available through [Event]
-// (and [codathook.EventFromContext] on c.Request.Context()) and
+// (and [codathook.DeliveryFromContext] on c.Request.Context()) and
 // c.Request.Body restored to the exact bytes received. Callbacks registered
 // with [codathook.On] are not called.
 //
@@ -80,7 +80,11 @@ func Event(c *gin.Context) (*codathook.Event, bool) {
 	if c.Request == nil {
 		return nil, false
 	}
-	return codathook.EventFromContext(c.Request.Context())
+	del, ok := codathook.DeliveryFromContext(c.Request.Context())
+	if !ok || del.Event == nil {
+		return nil, false
+	}
+	return del.Event, true
 }
 
 // Delivery returns the metadata of the delivery that [Middleware] verified

@@ -125,6 +125,15 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	return s, nil
 }
 
+// Ping reports whether the server answers (PING), for the receiver's
+// readiness check (codathook's Receiver.Ready).
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return dedupe.ErrClosed
+	}
+	return s.client.Ping(ctx).Err()
+}
+
 // FailOpenErrors reports how many Redis errors a fail-open store has
 // swallowed. Each one may have let a duplicate through.
 func (s *Store) FailOpenErrors() uint64 { return s.failErrors.Load() }

@@ -41,7 +41,8 @@ func Example() {
 		r.Method(http.MethodPost, "/legacy", rcv.Handler(codathook.EndpointLegacy))
 		// The wrapper form in front of an existing handler:
 		r.With(rcv.Middleware(codathook.EndpointNew)).Post("/wrapped", func(w http.ResponseWriter, r *http.Request) {
-			ev, _ := codathook.EventFromContext(r.Context())
+			del, _ := codathook.DeliveryFromContext(r.Context())
+			ev := del.Event
 			fmt.Println("wrapped:", chi.URLParam(r, "tenant"), ev.Type)
 			w.WriteHeader(http.StatusNoContent) // a 2xx commits the delivery
 		})

@@ -63,7 +63,8 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, _ := codathook.EventFromContext(r.Context())
+		del, _ := codathook.DeliveryFromContext(r.Context())
+		ev := del.Event
 		logger.InfoContext(r.Context(), "wrapped handler", "tenant", chi.URLParam(r, "tenant"), "type", ev.Type, "id", ev.ID)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -53,14 +53,14 @@ func newServer(t *testing.T) *server {
 		t.Fatalf("register: %v", err)
 	}
 	wrapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ev, ok := codathook.EventFromContext(r.Context())
+		del, ok := codathook.DeliveryFromContext(r.Context())
 		body, _ := io.ReadAll(r.Body)
-		if !ok || !bytes.Contains(body, []byte(ev.ID)) {
+		if !ok || !bytes.Contains(body, []byte(del.Event.ID)) {
 			http.Error(w, "no event or body", http.StatusTeapot)
 			return
 		}
 		s.wrapped.Add(1)
-		s.tenants.Store(ev.ID, chi.URLParam(r, "tenant"))
+		s.tenants.Store(del.Event.ID, chi.URLParam(r, "tenant"))
 		w.WriteHeader(http.StatusNoContent)
 	})
 	s.srv = httptest.NewServer(newRouter(rcv, wrapped))
