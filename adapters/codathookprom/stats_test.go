@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -92,7 +93,7 @@ func TestDedupeRiskStats(t *testing.T) {
 	})
 	t.Run("live evictions", func(t *testing.T) {
 		t.Parallel()
-		h := newHarness(t, codathook.WithDedupe(dedupe.NewLRU(dedupe.LRUConfig{Capacity: 2}), nil))
+		h := newHarness(t, codathook.WithDedupe(dedupe.NewLRU(dedupe.LRUConfig{Capacity: 2, Logger: slog.New(slog.DiscardHandler)}), nil))
 		for i := range 5 {
 			body := sample(t, "read.completed", codathooktest.SampleOptions{ID: fmt.Sprintf("r%d", i), CompanyID: fmt.Sprintf("co%d", i)})
 			want(t, "delivery", h.signed(t, body), codathook.ResultProcessed)
