@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
@@ -39,6 +40,10 @@ type harness struct {
 	callbacks map[string]trace.SpanContext // the callback's parent span, by event id
 	block     chan struct{}                // when set, callbacks wait on it
 	started   chan struct{}                // when set, callbacks signal it first
+	// served receives a value once the server has finished with a request
+	// (its handler and the otelhttp handler have returned): the client can
+	// have the response before then.
+	served chan struct{}
 }
 
 // errCallback is what the callback returns for an event whose id starts
@@ -48,7 +53,8 @@ var errCallback = errors.New("downstream refused")
 func newHarness(t *testing.T, opts ...codathook.Option) *harness {
 	t.Helper()
 	h := &harness{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader(),
-		signer: codathooktest.MustSigner(codathooktest.DevSecret), callbacks: map[string]trace.SpanContext{}}
+		signer: codathooktest.MustSigner(codathooktest.DevSecret), callbacks: map[string]trace.SpanContext{},
+		served: make(chan struct{}, 64)}
 	h.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
 	t.Cleanup(func() { _ = h.tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
@@ -96,12 +102,16 @@ func newHarness(t *testing.T, opts ...codathook.Option) *harness {
 	mux.Handle("/legacy", outer(inst.Wrap(rcv.Handler(codathook.EndpointLegacy))))
 	mux.Handle("/bare", inst.Wrap(rcv.Handler(codathook.EndpointNew)))
 	mux.Handle("/notfound", inst.Wrap(http.NotFoundHandler()))
-	h.srv = httptest.NewServer(mux)
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() { h.served <- struct{}{} }()
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(h.srv.Close)
 	return h
 }
 
-// send delivers r to path and returns the response, its body closed.
+// send delivers r to path and returns the response, its body closed, once
+// the server has finished with the request.
 func (h *harness) send(t *testing.T, path string, r *http.Request) *http.Response {
 	t.Helper()
 	resp, err := codathooktest.Send(t.Context(), h.srv.Client(), h.srv.URL+path, r)
@@ -109,7 +119,18 @@ func (h *harness) send(t *testing.T, path string, r *http.Request) *http.Respons
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	h.waitServed(t)
 	return resp
+}
+
+// waitServed waits until the server has finished with one more request.
+func (h *harness) waitServed(t *testing.T) {
+	t.Helper()
+	select {
+	case <-h.served:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not finish the request")
+	}
 }
 
 // sendNew signs body and delivers it to path.
