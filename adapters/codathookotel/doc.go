@@ -49,12 +49,13 @@
 //
 // # Metrics
 //
-//	codathook.deliveries             Counter        {delivery}  endpoint, format, event_type, result
-//	codathook.delivery.duration      Histogram      s           endpoint, format, event_type, result
-//	codathook.deliveries.active      UpDownCounter  {delivery}  (none): requests inside Wrap
-//	codathook.dedupe.store.errors    Counter        {error}     endpoint, codathook.store.operation
-//	codathook.twins.paired           Counter        {delivery}  endpoint, format, event_type
-//	codathook.flag.evaluation.errors ObservableCounter {error}  endpoint
+//	name                              instrument         unit        attributes
+//	codathook.deliveries              Counter            {delivery}  endpoint, format, event_type, result
+//	codathook.delivery.duration       Histogram          s           endpoint, format, event_type, result
+//	codathook.deliveries.active       UpDownCounter      {delivery}  none: the requests inside Wrap
+//	codathook.dedupe.store.errors     Counter            {error}     endpoint, store.operation
+//	codathook.twins.paired            Counter            {delivery}  endpoint, format, event_type
+//	codathook.flag.evaluation.errors  ObservableCounter  {error}     endpoint
 //
 // The attributes are the span's, under the codathook. prefix. A duplicate
 // recognised before its body is parsed has no format or event type.
