@@ -2,10 +2,6 @@ module github.com/codathook/codathook/adapters/codathookotel
 
 go 1.26.0
 
-// Local development only: Go applies replace directives only in the main
-// module, so users of this module get the required core version.
-replace github.com/codathook/codathook => ../..
-
 require (
 	github.com/codathook/codathook v0.0.0-00010101000000-000000000000
 	github.com/open-feature/go-sdk v1.20.0
@@ -30,3 +26,7 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.48.0 // indirect
 )
+
+// Local development only: Go applies replace directives only in the main
+// module, so users of this module get the required core version.
+replace github.com/codathook/codathook => ../..
