@@ -96,4 +96,13 @@
 // have adapter modules (adapters/codathookgin, adapters/codathookecho).
 // Callbacks reach the request, for route variables, through
 // [DeliveryFromContext].
+//
+// # Operations
+//
+// [WithObserver] sees every delivery's [Outcome] with the request's
+// context, [Receiver.Stats] counts results and what can make an occurrence
+// be processed twice, and [Receiver.Ready] is the readiness probe. The
+// adapter modules adapters/codathookotel (OpenTelemetry spans and metrics)
+// and adapters/codathookprom (a Prometheus collector and a Grafana
+// dashboard) build on them.
 package codathook
