@@ -215,7 +215,9 @@ func (i *Instrumentation) Observe(ctx context.Context, o codathook.Outcome) {
 	attrs := make([]attribute.KeyValue, 0, 10)
 	attrs = appendNonEmpty(attrs, keyEndpoint, string(o.Endpoint))
 	attrs = appendNonEmpty(attrs, keyFormat, string(o.Format))
-	attrs = appendNonEmpty(attrs, keyEventType, o.EventType)
+	// The metrics get a bounded event type (eventTypeValue); the span the
+	// type as received.
+	attrs = appendNonEmpty(attrs, keyEventType, eventTypeValue(o.EventType))
 	n := len(attrs)
 	attrs = appendNonEmpty(attrs, keyResult, string(o.Result))
 	set := metric.WithAttributeSet(attribute.NewSet(slices.Clone(attrs)...))
@@ -235,6 +237,13 @@ func (i *Instrumentation) Observe(ctx context.Context, o codathook.Outcome) {
 	}
 	if o.Endpoint != "" {
 		d.span.SetName(spanName + " " + string(o.Endpoint))
+	}
+	if o.EventType != "" {
+		for k := range attrs {
+			if attrs[k].Key == keyEventType {
+				attrs[k] = keyEventType.String(o.EventType)
+			}
+		}
 	}
 	attrs = appendNonEmpty(attrs, keyMatch, o.Match)
 	attrs = appendNonEmpty(attrs, keyDeliveryID, o.DeliveryID)

@@ -3,8 +3,10 @@ package codathookotel_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/open-feature/go-sdk/openfeature"
@@ -206,5 +208,33 @@ func TestMetricsFlagErrors(t *testing.T) {
 	checkSum(t, rm, "codathook.deliveries", 2, epNew, fmtNew, typeConn, res(codathook.ResultProcessed))
 	if s := h.rcv.Stats(); s.New.Flag.Errors != 2 {
 		t.Errorf("Stats: %d flag errors on new, want 2", s.New.Flag.Errors)
+	}
+}
+
+// TestMetricsEventTypeIsBounded sends signed deliveries of event types this
+// version does not know: the metrics report them as "other" (a bounded set
+// of series, whatever the sender invents), the span as received.
+func TestMetricsEventTypeIsBounded(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for i := range 5 {
+		body := sample(t, "connection.connected", fmt.Sprint("ev-u", i))
+		typ := fmt.Sprintf(`"eventType":"madeup.type%d"`, i)
+		h.sendNew(t, "/new", bytes.Replace(body, []byte(`"eventType":"connection.connected"`), []byte(typ), 1))
+		h.signer.MsgID = ""
+	}
+	rm := h.collect(t)
+	if n := points(rm, "codathook.deliveries"); n != 1 {
+		t.Errorf("codathook.deliveries has %d series for 5 unknown types, want 1", n)
+	}
+	if _, ok := sum(t, rm, "codathook.deliveries", epNew, fmtNew, attribute.String("codathook.event_type", "other"), res(codathook.ResultProcessed)); !ok {
+		t.Errorf("no codathook.deliveries series with codathook.event_type=other")
+	}
+	spans := h.deliverySpans()
+	if len(spans) != 5 {
+		t.Fatalf("%d delivery spans, want 5", len(spans))
+	}
+	if got := attrMap(spans[0].Attributes())["codathook.event_type"]; !strings.HasPrefix(got, "madeup.type") {
+		t.Errorf("span event type = %q, want the type as received", got)
 	}
 }
