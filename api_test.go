@@ -14,8 +14,11 @@ import (
 
 // maxExported bounds the core module's public API: exported top-level
 // names and exported methods of exported types, struct fields not counted,
-// internal packages and tests excluded (issue 14).
-const maxExported = 180
+// internal packages and tests excluded. Issue 14 set it at 180; the
+// migration-readiness report (issue 15) added six: Migration,
+// TypeMigration, OccurrenceCounts, MigrationStep, Receiver.Migration and
+// Receiver.MigrationHandler.
+const maxExported = 186
 
 // TestAPISize counts the core module's exported identifiers and checks that
 // each has a doc comment. Run with -v to list them.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/readiness"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -52,6 +54,10 @@ type Deduper struct {
 
 	unpaired     atomic.Uint64 // arrivals not recorded: too old, or over maxArrivals
 	lastOverWarn atomic.Int64  // Unix nanoseconds of the last over-limit warning
+
+	ledger    *readiness.Ledger // the migration ledger
+	nextSweep atomic.Int64      // Unix nanoseconds before which deliveries start no sweep
+	sweeps    sync.WaitGroup    // sweeps running in the background
 }
 
 // New returns a Deduper over store. It fails on a nil store or a negative
@@ -87,6 +93,7 @@ func New(store dedupe.Store, cfg *dedupe.Config) (*Deduper, error) {
 	}
 	d.batch, _ = store.(dedupe.BatchStore)
 	d.lru, _ = store.(*dedupe.LRU)
+	d.ledger = readiness.New(d.window, Grace, d.now)
 	return d, nil
 }
 
@@ -206,8 +213,9 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		kb       keyBuf // every other key, in one allocation
 		exactArr [3]string
 		pairArr  [2]pair
+		auditArr [1]pair
 	)
-	p := buildPlan(&kb, ev, dk, first, exactArr[:0], pairArr[:0])
+	p := buildPlan(&kb, ev, dk, first, exactArr[:0], pairArr[:0], auditArr[:0])
 	if n := 1 + len(p.exact) + len(p.pairs); n > cap(l.held) {
 		l.held = append(make([]claim, 0, n), l.held...)
 	}
@@ -223,7 +231,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	)
 	defer func() { releaseOps(buf) }()
 	a, recordable := d.arrival(ev, sd)
-	ops := opsRoom(&arr, len(p.exact)+len(p.pairs), &buf)
+	ops := opsRoom(&arr, len(p.exact)+len(p.pairs)+len(p.audit), &buf)
 	for _, k := range p.exact {
 		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: k, TTL: d.lease})
 	}
@@ -240,10 +248,13 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 			}
 			errs = append(errs, o.Err)
 		case o.Kind == dedupe.OpArrive:
-			pr := &p.pairs[i-len(p.exact)]
-			pr.slot = slotKey(&kb, pr, sd, o.Pairing)
-			if o.Pairing.Epoch == "" {
-				d.overLimit(ev)
+			l.reports.add(ev, sd, o)
+			if j := i - len(p.exact); j < len(p.pairs) {
+				pr := &p.pairs[j]
+				pr.slot = slotKey(&kb, pr, sd, o.Pairing)
+				if o.Pairing.Epoch == "" {
+					d.overLimit(ev)
+				}
 			}
 		case o.State == dedupe.Claimed:
 			l.held = append(l.held, claim{o.Key, d.retention})
@@ -333,6 +344,9 @@ func (d *Deduper) decide(ctx context.Context, l *Lease, o Outcome) (*Lease, erro
 	l.held = nil
 	if err != nil {
 		return nil, err
+	}
+	if o == Duplicate {
+		d.record(l.reports.list, false)
 	}
 	return l, nil
 }

@@ -19,6 +19,7 @@ const (
 	kindDataset  = "s:" // legacy datasetId (Data sync completed / Dataset data changed)
 	kindPair     = "p:" // the arrivals of an occurrence key K
 	kindSlot     = "o:" // K # epoch # slot: the claim for one paired occurrence
+	kindAudit    = "a:" // Type + ExactID: the arrivals of an exact occurrence, for the migration ledger only
 	kindMember   = "ds:"
 )
 
@@ -122,6 +123,7 @@ func digits(n int) int {
 type plan struct {
 	exact []string // exact keys ("i:", "x:", "s:"), in claim order
 	pairs []pair   // occurrences matched by pairing
+	audit []pair   // occurrences with an ExactID: arrivals recorded, no slot claimed
 	reads int      // number of read.completed elements among pairs
 }
 
@@ -192,7 +194,10 @@ func planLen(ev *normalize.Event, dk string, occs []normalize.Occurrence) int {
 	}
 	for _, o := range occs {
 		if o.ExactID != "" {
-			n += boundedLen(2 + fieldsLen(o.Type, o.ExactID))
+			n += 2 * boundedLen(2+fieldsLen(o.Type, o.ExactID))
+			if len(dk) > maxKeyLen {
+				n += digestKeyLen
+			}
 			continue
 		}
 		if o.DatasetID != "" {
@@ -215,12 +220,12 @@ func planLen(ev *normalize.Event, dk string, occs []normalize.Occurrence) int {
 // buildPlan derives every key of a delivery with a pairing side after its
 // first key, appending to exact and pairs (the caller's arrays). See the
 // package documentation for the rules.
-func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string, pairs []pair) plan {
+func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string, pairs, audit []pair) plan {
 	occs := ev.Occurrences()
 	if len(occs) > cap(pairs) {
 		pairs = make([]pair, 0, len(occs))
 	}
-	p := plan{exact: exact, pairs: pairs}
+	p := plan{exact: exact, pairs: pairs, audit: audit}
 	k.b.Grow(planLen(ev, dk, occs))
 	var s scratch
 	if ev.ID != "" {
@@ -229,6 +234,11 @@ func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string,
 	for _, o := range occs {
 		if o.ExactID != "" {
 			p.exact = addExact(p.exact, k, first, fields(append(s[:0], kindExact...), o.Type, o.ExactID))
+			a := pair{element: -1, occ: k.add(fields(append(s[:0], kindAudit...), o.Type, o.ExactID)), member: dk}
+			if len(dk) > maxKeyLen {
+				a.member = k.add(append(s[:0], dk...))
+			}
+			p.audit = append(p.audit, a)
 			continue
 		}
 		if o.DatasetID != "" {

@@ -81,6 +81,7 @@ type Lease struct {
 	match    Match    // for Duplicate and InFlight: the kind of key that decided
 	matchKey string   // and the key itself (when not decided at the delivery key)
 	heldArr  [4]claim // held's array in the common case
+	reports  reports  // the arrivals, for the migration ledger once committed
 }
 
 // Settled leases shared by every retried duplicate and in-flight copy
@@ -123,7 +124,11 @@ func (l *Lease) Commit(ctx context.Context) error {
 		l.d.logger.Warn("dedupe: commit after the lease expired; another holder may have processed the delivery too (raise Config.Lease or shorten the callback timeout)",
 			slog.Duration("late", late))
 	}
-	return l.d.settle(ctx, l.held, nil)
+	if err := l.d.settle(ctx, l.held, nil); err != nil {
+		return err
+	}
+	l.d.record(l.reports.list, false)
+	return nil
 }
 
 // Release forgets every key the lease claimed, so a retry of the delivery

@@ -42,6 +42,9 @@ func generated(ev *normalize.Event) (time.Time, bool) {
 // arrive appends to ops an OpArrive of a for each of p's pairs; when a
 // cannot be recorded (its occurrence is older than Window plus Retention),
 // it appends none and gives every pair a slot of its own instead.
+//
+// It then appends an OpArrive for each of p's audit arrivals (when a can be
+// recorded): they feed the migration ledger and claim nothing.
 func (d *Deduper) arrive(ops []dedupe.Op, kb *keyBuf, p *plan, a dedupe.Arrival, recordable bool, ev *normalize.Event) []dedupe.Op {
 	for i := range p.pairs {
 		pr := &p.pairs[i]
@@ -51,6 +54,13 @@ func (d *Deduper) arrive(ops []dedupe.Op, kb *keyBuf, p *plan, a dedupe.Arrival,
 		}
 		a.Member = pr.member
 		ops = append(ops, dedupe.Op{Kind: dedupe.OpArrive, Key: pr.occ, Arrival: a})
+	}
+	for i := range p.audit {
+		if !recordable {
+			break
+		}
+		a.Member = p.audit[i].member
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpArrive, Key: p.audit[i].occ, Arrival: a})
 	}
 	if !recordable && len(p.pairs) > 0 {
 		d.unpaired.Add(uint64(len(p.pairs)))
@@ -95,24 +105,33 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 		kb       keyBuf
 		exactArr [3]string
 		pairArr  [2]pair
+		auditArr [1]pair
 	)
-	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0])
+	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0], auditArr[:0])
 	var (
 		arr [batchArr]dedupe.Op
 		buf *opsBuf
 	)
 	defer func() { releaseOps(buf) }()
 	a, recordable := d.arrival(ev, sd)
-	ops := d.arrive(opsRoom(&arr, len(p.pairs), &buf), &kb, &p, a, recordable, ev)
+	ops := d.arrive(opsRoom(&arr, len(p.pairs)+len(p.audit), &buf), &kb, &p, a, recordable, ev)
+	if len(ops) == 0 {
+		return nil
+	}
 	d.do(ctx, ops)
 	for i := range ops {
 		if ops[i].Err != nil {
 			return fmt.Errorf("dedupe: skip: %w", ops[i].Err)
 		}
-		if ops[i].Pairing.Epoch == "" {
+		if ops[i].Pairing.Epoch == "" && i < len(p.pairs) {
 			d.overLimit(ev)
 		}
 	}
+	var rs reports
+	for i := range ops {
+		rs.add(ev, sd, &ops[i])
+	}
+	d.record(rs.list, true)
 	return nil
 }
 

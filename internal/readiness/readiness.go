@@ -1,0 +1,353 @@
+// Package readiness keeps the receiver's migration ledger: for each
+// occurrence a delivery settled (processed, a duplicate of its twin, or
+// skipped by a flag), whether its twin in the other format arrived within
+// the pairing window. It is fed by internal/deduper, which knows each
+// occurrence's slot (the identity two twins share), and read by the
+// receiver's Migration report.
+//
+// Accounting, per event type and side (format):
+//
+//   - Seen: the occurrence's first settled arrival on that side (a retry or
+//     replay of the same arrival is the same ID and side, and is not counted
+//     again while the ID is tracked);
+//   - Twinned: its slot was shared with an arrival of the other side, known
+//     from the store's answer at arrival, from the other side's report in
+//     this process, or, for a shared store, from the store when the window
+//     closed ([Ledger.Sweep] re-asks it);
+//   - Unmatched: none of these by the time the window closed, which is
+//     Window plus Grace after the first report (a twin that arrives later
+//     still deduplicates, and counts as Twinned on its own side);
+//   - Skipped: the arrival's endpoint had its flag off.
+//
+// Counts are kept per hour of the first report, for the last
+// [Hours] hours, and as totals since the ledger started.
+package readiness
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sides: a report's Side indexes [Counts] arrays.
+const (
+	SideLegacy = 0
+	SideNew    = 1
+)
+
+// Hours is how many hourly buckets a type keeps: the look-back is the
+// current hour and the 24 before it.
+const Hours = 25
+
+// MaxTracked bounds the occurrences whose window is open; a report beyond
+// it is counted in Untracked and not tracked.
+const MaxTracked = 1 << 16
+
+// MaxTypes bounds the event types kept; reports of further types are
+// counted under "other".
+const MaxTypes = 256
+
+// ID names one occurrence: its arrival key and the slot its twins share.
+type ID struct {
+	Occ   string
+	Epoch string
+	Slot  int64
+}
+
+// Report is one settled arrival of one occurrence.
+type Report struct {
+	ID      ID
+	Type    string
+	Side    int
+	Member  string    // the arrival's member, for the store's re-check
+	At      time.Time // the arrival's occurrence time, for the re-check
+	Paired  bool      // the store said the slot was shared
+	Skipped bool      // the endpoint's flag was off
+}
+
+// Counts are one side's arrivals of one type.
+type Counts struct {
+	Seen, Twinned, Unmatched, Skipped uint64
+	// Last is when the side's last arrival was reported, LastUnmatched
+	// when its last arrival was found unmatched, LastSkipped when its last
+	// skipped arrival was reported (zero when never).
+	Last, LastUnmatched, LastSkipped time.Time
+}
+
+// Open is how many of the side's arrivals still wait for their window to close.
+func (c Counts) Open() uint64 { return c.Seen - c.Twinned - c.Unmatched }
+
+// Type is one event type's counts.
+type Type struct {
+	Name string
+	// Recent covers the look-back (the current hour and the 24 before);
+	// Total everything since the ledger started.
+	Recent, Total [2]Counts
+}
+
+// Snapshot is the ledger at one time.
+type Snapshot struct {
+	Start, At time.Time
+	Types     []Type // sorted by name
+	Untracked uint64 // reports not tracked: over MaxTracked
+}
+
+// Recheck asks the store, for each item, whether the arrival is paired now,
+// setting paired[i]; it reports false for an item it could not ask about.
+type Recheck func(ctx context.Context, items []Report, paired []bool) []bool
+
+// Ledger is safe for concurrent use.
+type Ledger struct {
+	close time.Duration // window + grace
+	now   func() time.Time
+	start time.Time
+
+	mu        sync.Mutex
+	entries   map[ID]int // index into queue
+	queue     []entry    // by deadline; queue[head:] are live
+	head      int
+	types     map[string]*typeStats
+	untracked uint64
+	sweeping  bool // a Sweep is running
+}
+
+type entry struct {
+	id       ID
+	typ      *typeStats
+	deadline int64    // Unix nanoseconds
+	present  [2]bool  // the side reported
+	resolved [2]bool  // the side was counted Twinned or Unmatched
+	hour     [2]int64 // the side's report hour
+	first    Report   // the first report, for the re-check
+	paired   bool
+}
+
+type typeStats struct {
+	name  string
+	hours [2][Hours]bucket
+	total [2]Counts
+}
+
+type bucket struct {
+	hour                              int64 // Unix hour; the bucket is empty unless it matches
+	seen, twinned, unmatched, skipped uint64
+}
+
+// New returns a ledger that closes an occurrence's window window+grace
+// after its first report.
+func New(window, grace time.Duration, now func() time.Time) *Ledger {
+	if now == nil {
+		now = time.Now
+	}
+	return &Ledger{
+		close:   window + grace,
+		now:     now,
+		start:   now(),
+		entries: make(map[ID]int),
+		types:   make(map[string]*typeStats),
+	}
+}
+
+// Record accounts for r.
+func (l *Ledger) Record(r Report) {
+	now := l.now()
+	hour := now.Unix() / 3600
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i, ok := l.entries[r.ID]; ok {
+		e := &l.queue[i]
+		switch {
+		case e.present[r.Side]:
+			// The same arrival again (a retry or replay).
+			if r.Paired && !e.resolved[r.Side] {
+				e.paired = true
+				l.resolve(e, r.Side, true, now)
+			}
+		default:
+			e.present[r.Side], e.hour[r.Side], e.paired = true, hour, true
+			l.seen(e.typ, r.Side, hour, r.Skipped, now)
+			l.resolve(e, r.Side, true, now)
+			if o := 1 - r.Side; e.present[o] && !e.resolved[o] {
+				l.resolve(e, o, true, now)
+			}
+		}
+		return
+	}
+	ts := l.typeOf(r.Type)
+	if len(l.queue)-l.head >= MaxTracked {
+		l.untracked++
+		return
+	}
+	e := entry{id: r.ID, typ: ts, deadline: now.Add(l.close).UnixNano(), first: r, paired: r.Paired}
+	e.present[r.Side], e.hour[r.Side] = true, hour
+	l.seen(ts, r.Side, hour, r.Skipped, now)
+	if r.Paired {
+		l.resolve(&e, r.Side, true, now)
+	}
+	l.entries[r.ID] = len(l.queue)
+	l.queue = append(l.queue, e)
+}
+
+// typeOf returns name's stats, creating them (or "other" past MaxTypes).
+func (l *Ledger) typeOf(name string) *typeStats {
+	if ts, ok := l.types[name]; ok {
+		return ts
+	}
+	if len(l.types) >= MaxTypes {
+		name = "other"
+		if ts, ok := l.types[name]; ok {
+			return ts
+		}
+	}
+	ts := &typeStats{name: strings.Clone(name)}
+	l.types[ts.name] = ts
+	return ts
+}
+
+// bucket returns ts's bucket of side for hour, emptying a stale one.
+func (ts *typeStats) bucket(side int, hour int64) *bucket {
+	b := &ts.hours[side][hour%Hours]
+	if b.hour != hour {
+		*b = bucket{hour: hour}
+	}
+	return b
+}
+
+func (l *Ledger) seen(ts *typeStats, side int, hour int64, skipped bool, now time.Time) {
+	b := ts.bucket(side, hour)
+	b.seen++
+	ts.total[side].Seen++
+	ts.total[side].Last = now
+	if skipped {
+		b.skipped++
+		ts.total[side].Skipped++
+		ts.total[side].LastSkipped = now
+	}
+}
+
+// resolve counts e's arrival on side as Twinned or Unmatched.
+func (l *Ledger) resolve(e *entry, side int, twinned bool, now time.Time) {
+	if e.resolved[side] {
+		return
+	}
+	e.resolved[side] = true
+	ts := e.typ
+	b := &ts.hours[side][e.hour[side]%Hours]
+	if b.hour != e.hour[side] {
+		// The arrival's hour left the look-back (a window longer than it).
+		b = &bucket{}
+	}
+	if twinned {
+		b.twinned++
+		ts.total[side].Twinned++
+		return
+	}
+	b.unmatched++
+	ts.total[side].Unmatched++
+	ts.total[side].LastUnmatched = now
+}
+
+// Due reports whether an occurrence's window has closed, so that a Sweep
+// has work.
+func (l *Ledger) Due() bool {
+	now := l.now().UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !l.sweeping && l.head < len(l.queue) && l.queue[l.head].deadline <= now
+}
+
+// Sweep closes the windows that are due. An arrival still unpaired is
+// asked about through recheck (when not nil) before it is counted
+// Unmatched. Concurrent Sweeps do not overlap: a second one returns at once.
+func (l *Ledger) Sweep(ctx context.Context, recheck Recheck) {
+	l.mu.Lock()
+	if l.sweeping {
+		l.mu.Unlock()
+		return
+	}
+	l.sweeping = true
+	now := l.now()
+	var due []entry
+	for l.head < len(l.queue) && l.queue[l.head].deadline <= now.UnixNano() {
+		due = append(due, l.queue[l.head])
+		delete(l.entries, l.queue[l.head].id)
+		l.queue[l.head] = entry{}
+		l.head++
+	}
+	if l.head > len(l.queue)/2 {
+		// Compact: the live entries move to the front.
+		n := copy(l.queue, l.queue[l.head:])
+		clear(l.queue[n:])
+		l.queue = l.queue[:n]
+		for i := range l.queue {
+			l.entries[l.queue[i].id] = i
+		}
+		l.head = 0
+	}
+	l.mu.Unlock()
+
+	// The unpaired ones, re-asked outside the lock.
+	var ask []Report
+	var at []int
+	for i := range due {
+		if !due[i].paired && recheck != nil {
+			ask = append(ask, due[i].first)
+			at = append(at, i)
+		}
+	}
+	if len(ask) > 0 {
+		paired := recheck(ctx, ask, make([]bool, len(ask)))
+		for j, i := range at {
+			due[i].paired = paired[j]
+		}
+	}
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range due {
+		e := &due[i]
+		for side := range e.present {
+			if e.present[side] {
+				l.resolve(e, side, e.paired, now)
+			}
+		}
+	}
+	l.sweeping = false
+}
+
+// Snapshot returns the ledger's counts now.
+func (l *Ledger) Snapshot() Snapshot {
+	now := l.now()
+	oldest := now.Unix()/3600 - (Hours - 1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := Snapshot{Start: l.start, At: now, Untracked: l.untracked, Types: make([]Type, 0, len(l.types))}
+	for _, ts := range l.types {
+		t := Type{Name: ts.name, Total: ts.total}
+		for side := range ts.hours {
+			r := &t.Recent[side]
+			for _, b := range ts.hours[side] {
+				if b.hour >= oldest && b.hour <= now.Unix()/3600 {
+					r.Seen += b.seen
+					r.Twinned += b.twinned
+					r.Unmatched += b.unmatched
+					r.Skipped += b.skipped
+				}
+			}
+			if !ts.total[side].Last.IsZero() && ts.total[side].Last.Unix()/3600 >= oldest {
+				r.Last = ts.total[side].Last
+			}
+			if !ts.total[side].LastUnmatched.IsZero() && ts.total[side].LastUnmatched.Unix()/3600 >= oldest {
+				r.LastUnmatched = ts.total[side].LastUnmatched
+			}
+			if !ts.total[side].LastSkipped.IsZero() && ts.total[side].LastSkipped.Unix()/3600 >= oldest {
+				r.LastSkipped = ts.total[side].LastSkipped
+			}
+		}
+		s.Types = append(s.Types, t)
+	}
+	slices.SortFunc(s.Types, func(a, b Type) int { return strings.Compare(a.Name, b.Name) })
+	return s
+}

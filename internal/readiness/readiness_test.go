@@ -1,0 +1,177 @@
+package readiness_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/codathook/codathook/internal/readiness"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+const (
+	window = 10 * time.Minute
+	grace  = 5 * time.Minute
+)
+
+func newLedger() (*readiness.Ledger, *clock) {
+	c := &clock{t: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)}
+	return readiness.New(window, grace, c.Now), c
+}
+
+func id(n int) readiness.ID { return readiness.ID{Occ: fmt.Sprintf("p:%d", n), Epoch: "e", Slot: 1} }
+
+func report(n, side int) readiness.Report {
+	return readiness.Report{ID: id(n), Type: "connection.connected", Side: side, Member: fmt.Sprint(n, side)}
+}
+
+// counts returns the recent counts of connection.connected.
+func counts(t *testing.T, l *readiness.Ledger) [2]readiness.Counts {
+	t.Helper()
+	s := l.Snapshot()
+	for _, ty := range s.Types {
+		if ty.Name == "connection.connected" {
+			return ty.Recent
+		}
+	}
+	return [2]readiness.Counts{}
+}
+
+func TestTwinsAreCountedOnBothSides(t *testing.T) {
+	l, _ := newLedger()
+	l.Record(report(1, readiness.SideLegacy))
+	c := counts(t, l)
+	if c[0].Seen != 1 || c[0].Open() != 1 {
+		t.Fatalf("after the legacy arrival: %+v, want seen 1, open 1", c[0])
+	}
+	l.Record(report(1, readiness.SideNew))
+	c = counts(t, l)
+	for side := range c {
+		if c[side].Seen != 1 || c[side].Twinned != 1 || c[side].Open() != 0 || c[side].Unmatched != 0 {
+			t.Errorf("side %d: %+v, want seen 1, twinned 1", side, c[side])
+		}
+	}
+}
+
+func TestRetryIsOneArrival(t *testing.T) {
+	l, c := newLedger()
+	l.Record(report(1, readiness.SideLegacy))
+	c.Add(time.Minute)
+	l.Record(report(1, readiness.SideLegacy))
+	if got := counts(t, l); got[0].Seen != 1 {
+		t.Errorf("seen %d, want 1", got[0].Seen)
+	}
+}
+
+func TestPairedAtArrivalIsTwinned(t *testing.T) {
+	l, _ := newLedger()
+	r := report(1, readiness.SideNew)
+	r.Paired = true
+	l.Record(r)
+	if got := counts(t, l); got[1].Twinned != 1 || got[1].Open() != 0 {
+		t.Errorf("%+v, want twinned 1", got[1])
+	}
+}
+
+func TestWindowClosesUnmatched(t *testing.T) {
+	l, c := newLedger()
+	l.Record(report(1, readiness.SideLegacy))
+	c.Add(window + grace - time.Second)
+	if l.Due() {
+		t.Fatal("due before window+grace")
+	}
+	l.Sweep(context.Background(), nil)
+	if got := counts(t, l); got[0].Open() != 1 {
+		t.Fatalf("swept before the window closed: %+v", got[0])
+	}
+	c.Add(time.Second)
+	if !l.Due() {
+		t.Fatal("not due at window+grace")
+	}
+	l.Sweep(context.Background(), nil)
+	got := counts(t, l)
+	if got[0].Unmatched != 1 || got[0].Open() != 0 || !got[0].LastUnmatched.Equal(c.Now()) {
+		t.Errorf("%+v, want unmatched 1 at %v", got[0], c.Now())
+	}
+	// A twin after the window still counts, on its own side.
+	r := report(1, readiness.SideNew)
+	r.Paired = true
+	l.Record(r)
+	got = counts(t, l)
+	if got[0].Unmatched != 1 || got[1].Twinned != 1 {
+		t.Errorf("late twin: %+v", got)
+	}
+}
+
+func TestRecheckFindsTwinOnAnotherReplica(t *testing.T) {
+	l, c := newLedger()
+	l.Record(report(1, readiness.SideLegacy))
+	l.Record(report(2, readiness.SideLegacy))
+	c.Add(window + grace)
+	var asked []string
+	l.Sweep(context.Background(), func(_ context.Context, items []readiness.Report, paired []bool) []bool {
+		for i, it := range items {
+			asked = append(asked, it.Member)
+			paired[i] = it.ID == id(1)
+		}
+		return paired
+	})
+	if len(asked) != 2 {
+		t.Fatalf("asked about %v, want both", asked)
+	}
+	got := counts(t, l)
+	if got[0].Twinned != 1 || got[0].Unmatched != 1 {
+		t.Errorf("%+v, want twinned 1, unmatched 1", got[0])
+	}
+}
+
+func TestLookBack(t *testing.T) {
+	l, c := newLedger()
+	l.Record(report(1, readiness.SideLegacy))
+	l.Record(report(1, readiness.SideNew))
+	c.Add(readiness.Hours * time.Hour)
+	l.Sweep(context.Background(), nil)
+	l.Record(report(2, readiness.SideLegacy))
+	s := l.Snapshot()
+	ty := s.Types[0]
+	if ty.Recent[0].Seen != 1 || ty.Recent[0].Twinned != 0 || ty.Recent[1].Seen != 0 {
+		t.Errorf("recent %+v, want only the new legacy arrival", ty.Recent)
+	}
+	if ty.Total[0].Seen != 2 || ty.Total[0].Twinned != 1 || ty.Total[1].Twinned != 1 {
+		t.Errorf("total %+v", ty.Total)
+	}
+}
+
+func TestTypesAreBounded(t *testing.T) {
+	l, _ := newLedger()
+	for i := range readiness.MaxTypes + 10 {
+		l.Record(readiness.Report{ID: id(i), Type: fmt.Sprint("t", i)})
+	}
+	s := l.Snapshot()
+	if len(s.Types) != readiness.MaxTypes+1 {
+		t.Fatalf("%d types, want %d", len(s.Types), readiness.MaxTypes+1)
+	}
+}
+
+func TestTrackedIsBounded(t *testing.T) {
+	l, _ := newLedger()
+	for i := range readiness.MaxTracked + 3 {
+		l.Record(report(i, readiness.SideLegacy))
+	}
+	if s := l.Snapshot(); s.Untracked != 3 {
+		t.Errorf("untracked %d, want 3", s.Untracked)
+	}
+}
