@@ -95,7 +95,13 @@ func (r *Receiver) process(f *flow) (res outcome) {
 		res, err = r.run(f)
 		f.returned = true
 	}
-	return r.settle(f.ctx, &f.claim, res, err)
+	if r.cfg.observer == nil || f.claim.lease == nil {
+		return r.settle(f.ctx, &f.claim, res, err)
+	}
+	f.o.SettleStart = time.Now()
+	res = r.settle(f.ctx, &f.claim, res, err)
+	f.o.SettleDuration = time.Since(f.o.SettleStart)
+	return res
 }
 
 // admit checks the method, reads the body, authenticates it (a new-format
@@ -188,7 +194,14 @@ func (r *Receiver) flagGate(f *flow) (outcome, bool) {
 		return outcome{}, true
 	}
 	ctx := f.req.Context()
+	timed := r.cfg.observer != nil
+	if timed {
+		f.o.FlagStart = time.Now()
+	}
 	dec := r.gate.Evaluate(ctx, r.gateRequest(f.ep, f.req, f.ev))
+	if timed {
+		f.o.FlagDuration = time.Since(f.o.FlagStart)
+	}
 	if dec.Enabled {
 		return outcome{}, true
 	}
@@ -266,7 +279,14 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 		return outcome{result: ResultOverloaded, err: errOverloaded}, false
 	}
 	c.slot = p
+	timed := r.cfg.observer != nil
+	if timed {
+		f.o.ClaimStart = time.Now()
+	}
 	lease, err := r.deduper.Begin(f.ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev})
+	if timed {
+		f.o.ClaimDuration = time.Since(f.o.ClaimStart)
+	}
 	if err != nil {
 		return outcome{result: ResultUnavailable, err: &StoreError{Op: "claim", Err: err}}, false
 	}

@@ -68,6 +68,14 @@ type Outcome struct {
 	// "twin", the same occurrence in the other format, paired by its
 	// occurrence key and time. "" otherwise.
 	Match string
+	// FlagStart and FlagDuration time the flag evaluation; ClaimStart and
+	// ClaimDuration the dedupe claim; SettleStart and SettleDuration the
+	// commit or release. Each is a call to the flag provider or the store
+	// (a round trip for a networked one). They are zero when the step did
+	// not run, and for a settle that finished after the answer (a callback
+	// past its deadline).
+	FlagStart, ClaimStart, SettleStart          time.Time
+	FlagDuration, ClaimDuration, SettleDuration time.Duration
 }
 
 // Receiver receives Codat webhooks on two endpoints, authenticates them,
