@@ -14,6 +14,7 @@ import (
 var migrationHTML string
 
 var migrationPage = template.Must(template.New("migration").Funcs(template.FuncMap{
+	"n": func(m map[Result]uint64, r string) uint64 { return m[Result(r)] },
 	"time": func(t time.Time) string {
 		if t.IsZero() {
 			return "–"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every module's tests with -race, the Redis-backed ones against a real
-# redis-server. On a fresh machine it installs redis-server (Debian/Ubuntu,
-# apt-get) and starts a throwaway instance on a loopback port for the run,
+# redis-server and the migration page's in headless Chromium. On a fresh
+# machine it installs redis-server and chromium (Debian/Ubuntu, apt-get)
+# and starts a throwaway redis-server on a loopback port for the run,
 # with AOF (appendfsync everysec) as a durable deployment has it. Set
 # REDIS_ADDR to use a server you already run instead. Tests that need a
 # server of their own (restarts, CONFIG SET: dedupe/redisstore) start
@@ -19,13 +20,30 @@ tmp=$(mktemp -d)
 cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# install installs Debian packages with apt-get (updating its lists once).
+updated=""
+install() {
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	if [ -z "$updated" ]; then
+		$sudo apt-get update -qq >/dev/null
+		updated=1
+	fi
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+# The migration page is checked in a real headless browser
+# (TestMigrationPageInBrowser); set CHROMIUM to use one of your own.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 &&
+	! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+	echo "test.sh: installing chromium" >&2
+	install chromium
+fi
+
 if [ -z "${REDIS_ADDR:-}" ]; then
 	if ! command -v redis-server >/dev/null 2>&1; then
 		echo "test.sh: installing redis-server" >&2
-		sudo=""
-		[ "$(id -u)" -eq 0 ] || sudo="sudo"
-		$sudo apt-get update -qq >/dev/null
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+		install redis-server
 	fi
 	port=${REDIS_PORT:-6399}
 	# A server already on the port (another run's, perhaps still shutting
