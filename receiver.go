@@ -201,6 +201,7 @@ func checkCallbackTimeout(c *config) error {
 // With the default store, deliveries after Close are answered 503.
 func (r *Receiver) Close(ctx context.Context) error {
 	r.closed.Store(true)
+	r.deduper.Wait() // a migration ledger sweep re-checking the store (at most 5 s)
 	var errs []error
 	if r.gate != nil {
 		errs = append(errs, r.gate.Close())
