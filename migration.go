@@ -240,7 +240,7 @@ func assess(m *Migration) {
 			"the new endpoint skipped no delivery since "+ts(m.Since)+"; new consumer complete for every type since "+ts(m.CompleteSince))
 	} else {
 		step(4, "Enable the new webhook consumer", waitOr(3),
-			fmt.Sprintf("the new endpoint skipped %d occurrences since %s, the last at %s: turn codat-new-endpoint on for every company", s.new.Skipped, ts(m.Since), ts(s.new.LastSkipped)))
+			fmt.Sprintf("the new endpoint skipped %s since %s, the last at %s: turn codat-new-endpoint on for every company", count(s.new.Skipped, "occurrence"), ts(m.Since), ts(s.new.LastSkipped)))
 	}
 	step5(m, &s, done(4), ts)
 
@@ -277,10 +277,10 @@ func step5(m *Migration, s *sums, newComplete bool, ts func(time.Time) string) {
 	case !newComplete:
 		add("waiting", "the new consumer must process every delivery first (step 4)")
 	case s.mapped.Unmatched > 0:
-		add("waiting", fmt.Sprintf("%d legacy occurrences had no new twin since %s, the last at %s: %s; the new consumer is not complete",
-			s.mapped.Unmatched, ts(m.Since), ts(s.mapped.LastUnmatched), strings.Join(s.unmatchedTypes, ", ")))
+		add("waiting", fmt.Sprintf("%s had no new twin since %s (the last window closed at %s): %s; the new consumer is not complete",
+			count(s.mapped.Unmatched, "legacy occurrence"), ts(m.Since), ts(s.mapped.LastUnmatched), strings.Join(s.unmatchedTypes, ", ")))
 	case m.Untracked > 0:
-		add("waiting", fmt.Sprintf("%d occurrences were not tracked (too many pairing windows open at once): readiness is unknown", m.Untracked))
+		add("waiting", fmt.Sprintf("%s not tracked (too many pairing windows open at once): readiness is unknown", count(m.Untracked, "occurrence")))
 	case s.mapped.Seen == 0:
 		add("waiting", "no legacy occurrence since "+ts(m.Since)+" to compare with its new twin")
 	case m.At.Sub(m.CompleteSince) < lookBack:
@@ -290,4 +290,12 @@ func step5(m *Migration, s *sums, newComplete bool, ts func(time.Time) string) {
 		add("ready", fmt.Sprintf("legacy can be turned off: every legacy occurrence of the last 24 h had a new twin (%d of %d, %d still in their window)%s; serve off on codat-legacy-endpoint",
 			s.mapped.Twinned, s.mapped.Seen, s.mapped.Open, except))
 	}
+}
+
+// count returns "1 thing" or "n things".
+func count(n uint64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -192,7 +192,7 @@ func TestMigrationReadinessRunbook(t *testing.T) {
 	m.hour(false)
 	m.hour(true)
 	m.hours(1)
-	r = m.expect("a new twin missing", "done done done done waiting", "1 legacy occurrences had no new twin", "connection.connected (1)")
+	r = m.expect("a new twin missing", "done done done done waiting", "1 legacy occurrence had no new twin", "connection.connected (1)")
 	missing := typeLine(t, r, "connection.connected").Legacy.LastUnmatched
 	m.hours(25)
 	r = m.expect("a day after", "done done done done ready", "legacy can be turned off")

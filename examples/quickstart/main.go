@@ -123,6 +123,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/codat", rcv.Handler(codathook.EndpointNew))
 	mux.Handle("/webhooks/codat/legacy", rcv.Handler(codathook.EndpointLegacy))
+	// The migration-readiness page. It has no authentication of its own:
+	// in an app, mount it behind the operators' (the quickstart listens on
+	// loopback).
+	mux.Handle("GET /codathook/migration", rcv.MigrationHandler())
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -145,6 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	fmt.Fprintf(stderr, "codathook quickstart listening on %s\n", base)
 	fmt.Fprintf(stderr, "  new endpoint:    POST %s/webhooks/codat\n", base)
 	fmt.Fprintf(stderr, "  legacy endpoint: POST %s/webhooks/codat/legacy\n", base)
+	fmt.Fprintf(stderr, "  migration page:  GET  %s/codathook/migration (JSON with ?format=json)\n", base)
 	if devSecret {
 		fmt.Fprintf(stderr, "  CODAT_WEBHOOK_SECRET unset: using the development secret %s\n", codathooktest.DevSecret)
 	}

@@ -186,3 +186,34 @@ func TestShippedFlagsFile(t *testing.T) {
 		t.Errorf("stdout lines = %d, want 1", got)
 	}
 }
+
+// The quickstart serves the migration page, and its JSON counts what was
+// delivered.
+func TestQuickstartServesTheMigrationPage(t *testing.T) {
+	t.Setenv("CODAT_WEBHOOK_SECRET", "")
+	t.Setenv("CODAT_LEGACY_AUTH", "")
+	base, _, stderr := start(t)
+	if !strings.Contains(stderr.String(), base+"/codathook/migration") {
+		t.Errorf("stderr does not give the migration page's address:\n%s", stderr)
+	}
+	legacy := []byte(`{"AlertId":"a1","RuleType":"DataConnectionStatusChanged","CompanyId":"co2","DataConnectionId":"k2","Data":{"dataConnectionId":"k2","newStatus":"Linked","oldStatus":"PendingAuth"}}`)
+	post(t, codathooktest.NewLegacyRequest(base+"/webhooks/codat/legacy", codathooktest.DevAuthorization, legacy))
+	resp, err := http.Get(base + "/codathook/migration?format=json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m codathook.Migration
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Types) != 1 || m.Types[0].EventType != "connection.connected" || m.Types[0].Legacy.Seen != 1 {
+		t.Errorf("types %+v, want one legacy connection.connected", m.Types)
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/codathook/migration", nil)
+	page := post(t, req)
+	defer page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("page: %d %s", page.StatusCode, page.Header.Get("Content-Type"))
+	}
+}

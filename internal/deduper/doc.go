@@ -47,6 +47,10 @@
 //     one pairing member, "ds:"+datasetId, so together they count as one
 //     legacy arrival and pair with one new read.completed element.
 //   - "p:" and "o:" pairing, for every other occurrence (below).
+//   - "a:" audit arrival: Type and ExactID again, for an occurrence with an
+//     ExactID. Its arrival is recorded like a pairing arrival (the same
+//     batch) but no slot is claimed: it only tells the migration ledger
+//     whether the occurrence found its twin (see "Migration ledger").
 //
 // Begin claims the delivery key first, alone (Done: Duplicate; Pending:
 // InFlight; a retried duplicate costs one store call). Then, in one batch,
@@ -163,6 +167,19 @@
 // new twin pairs with it and finds the slot free: it is processed. A replay
 // of a skipped delivery keeps its slot and is processed only if its twin
 // was not.
+//
+// # Migration ledger
+//
+// Each settled delivery (committed, a Duplicate decided past its delivery
+// key, or skipped) reports its recorded arrivals to internal/readiness:
+// the arrival's slot is the identity its twin shares, and Paired says
+// whether the store had paired it. The ledger closes an arrival's window
+// Window plus [Grace] after the report; an arrival still unpaired is then,
+// for a store other than the LRU, re-asked through Arrive with the same
+// side, member and time, which is the Retry rule: it records nothing and
+// returns the pairing as it is now, so a twin that another replica
+// received is found. A retry that was failed or in flight reports nothing;
+// its successful retry does.
 //
 // # Stores
 //
