@@ -58,10 +58,12 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 	if len(list) == 0 {
 		return
 	}
-	for _, r := range list {
-		r.Skipped = skipped
-		d.ledger.Record(r)
+	if skipped {
+		for i := range list {
+			list[i].Skipped = true
+		}
 	}
+	d.ledger.Record(list...)
 	now := d.now().UnixNano()
 	next := d.nextSweep.Load()
 	if now < next || !d.ledger.Due() || !d.nextSweep.CompareAndSwap(next, now+int64(sweepEvery)) {

@@ -113,14 +113,17 @@ type Ledger struct {
 	sweeping  bool // a Sweep is running
 }
 
+// entry is one tracked occurrence: about 100 bytes, plus its map slot.
 type entry struct {
 	id       ID
 	typ      *typeStats
+	member   string   // the first report's Member, for the re-check
+	at       int64    // the first report's At, Unix nanoseconds
 	deadline int64    // Unix nanoseconds
+	hour     [2]int32 // each side's report hour (Unix hours)
+	side     uint8    // the first report's side
 	present  [2]bool  // the side reported
 	resolved [2]bool  // the side was counted Twinned or Unmatched
-	hour     [2]int64 // the side's report hour
-	first    Report   // the first report, for the re-check
 	paired   bool
 }
 
@@ -150,12 +153,18 @@ func New(window, grace time.Duration, now func() time.Time) *Ledger {
 	}
 }
 
-// Record accounts for r.
-func (l *Ledger) Record(r Report) {
+// Record accounts for rs, one delivery's reports.
+func (l *Ledger) Record(rs ...Report) {
 	now := l.now()
 	hour := now.Unix() / 3600
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for i := range rs {
+		l.record(&rs[i], now, hour)
+	}
+}
+
+func (l *Ledger) record(r *Report, now time.Time, hour int64) {
 	if i, ok := l.entries[r.ID]; ok {
 		e := &l.queue[i]
 		switch {
@@ -166,7 +175,7 @@ func (l *Ledger) Record(r Report) {
 				l.resolve(e, r.Side, true, now)
 			}
 		default:
-			e.present[r.Side], e.hour[r.Side], e.paired = true, hour, true
+			e.present[r.Side], e.hour[r.Side], e.paired = true, int32(hour), true
 			l.seen(e.typ, r.Side, hour, r.Skipped, now)
 			l.resolve(e, r.Side, true, now)
 			if o := 1 - r.Side; e.present[o] && !e.resolved[o] {
@@ -180,8 +189,9 @@ func (l *Ledger) Record(r Report) {
 		l.untracked++
 		return
 	}
-	e := entry{id: r.ID, typ: ts, deadline: now.Add(l.close).UnixNano(), first: r, paired: r.Paired}
-	e.present[r.Side], e.hour[r.Side] = true, hour
+	e := entry{id: r.ID, typ: ts, member: r.Member, at: r.At.UnixNano(), deadline: now.Add(l.close).UnixNano(),
+		side: uint8(r.Side), paired: r.Paired}
+	e.present[r.Side], e.hour[r.Side] = true, int32(hour)
 	l.seen(ts, r.Side, hour, r.Skipped, now)
 	if r.Paired {
 		l.resolve(&e, r.Side, true, now)
@@ -234,8 +244,9 @@ func (l *Ledger) resolve(e *entry, side int, twinned bool, now time.Time) {
 	}
 	e.resolved[side] = true
 	ts := e.typ
-	b := &ts.hours[side][e.hour[side]%Hours]
-	if b.hour != e.hour[side] {
+	h := int64(e.hour[side])
+	b := &ts.hours[side][h%Hours]
+	if b.hour != h {
 		// The arrival's hour left the look-back (a window longer than it).
 		b = &bucket{}
 	}
@@ -292,8 +303,8 @@ func (l *Ledger) Sweep(ctx context.Context, recheck Recheck) {
 	var ask []Report
 	var at []int
 	for i := range due {
-		if !due[i].paired && recheck != nil {
-			ask = append(ask, due[i].first)
+		if e := &due[i]; !e.paired && recheck != nil {
+			ask = append(ask, Report{ID: e.id, Type: e.typ.name, Side: int(e.side), Member: e.member, At: time.Unix(0, e.at)})
 			at = append(at, i)
 		}
 	}

@@ -3,6 +3,7 @@ package readiness_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -173,5 +174,46 @@ func TestTrackedIsBounded(t *testing.T) {
 	}
 	if s := l.Snapshot(); s.Untracked != 3 {
 		t.Errorf("untracked %d, want 3", s.Untracked)
+	}
+}
+
+// The ledger at its bound holds MaxTracked open windows in a few MiB: at
+// most 320 bytes each, the map slot and the ID's strings included.
+func TestTrackedMemory(t *testing.T) {
+	ids := make([]readiness.Report, readiness.MaxTracked)
+	for i := range ids {
+		ids[i] = readiness.Report{ID: readiness.ID{Occ: fmt.Sprintf("p:5:connection.connected6:co-%06d", i), Epoch: "1733040000000", Slot: 1},
+			Type: "connection.connected", Member: fmt.Sprintf("msg_%020d", i), At: time.Unix(1733040000, 0)}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	l, _ := newLedger()
+	for _, r := range ids {
+		l.Record(r)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	per := float64(after.HeapAlloc-before.HeapAlloc) / readiness.MaxTracked
+	t.Logf("%d open windows: %.0f bytes each beyond the reports' strings (%.1f MiB)", readiness.MaxTracked, per, per*readiness.MaxTracked/(1<<20))
+	if per > 320 {
+		t.Errorf("%.0f bytes per tracked occurrence, want at most 320", per)
+	}
+	runtime.KeepAlive(l)
+}
+
+func BenchmarkRecord(b *testing.B) {
+	l, c := newLedger()
+	rs := make([]readiness.Report, 4096)
+	for i := range rs {
+		rs[i] = report(i, i%2)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		l.Record(rs[i%len(rs)])
+		if i%len(rs) == len(rs)-1 {
+			c.Add(window + grace)
+			l.Sweep(context.Background(), nil)
+		}
 	}
 }
