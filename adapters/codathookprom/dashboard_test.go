@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -230,10 +231,13 @@ func metricNames(expr string) ([]string, error) {
 
 // TestLint checks the Collector's series against Prometheus' naming and
 // help conventions (promlint), with every series present: after deliveries
-// of several results on both endpoints.
+// of several results on both endpoints, one of them processed (for the
+// migration series).
 func TestLint(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	now := codathooktest.SampleOptions{GeneratedDate: time.Now().UTC().Format(time.RFC3339Nano)}
+	want(t, "processed", h.signed(t, sample(t, "read.completed", now)), codathook.ResultProcessed)
 	body := sample(t, "connection.connected", codathooktest.SampleOptions{ID: "fail-1"})
 	want(t, "failed", h.signed(t, body), codathook.ResultFailed)
 	want(t, "unauthorized", h.send(t, "/legacy", codathooktest.NewLegacyRequest("/legacy", "Bearer wrong", body)), codathook.ResultUnauthorized)
@@ -248,7 +252,7 @@ func TestLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) != 18 {
-		t.Errorf("linted %d metric families, want all 18 present", len(mfs))
+	if len(mfs) != 27 {
+		t.Errorf("linted %d metric families, want all 27 present", len(mfs))
 	}
 }
