@@ -204,10 +204,11 @@ func method(m string) string {
 }
 
 // Observe records o in the metrics and ends the span that
-// [Instrumentation.Wrap] put in ctx, if any. Pass it to
-// [codathook.WithObserver] (codathook.WithObserver(inst.Observe)), or call
-// it from your own observer: a receiver has one observer, the last
-// WithObserver given.
+// [Instrumentation.Wrap] put in ctx, if any, after giving it a child span
+// for each step o timed (the flag evaluation, the dedupe claim, the
+// settle). Pass it to [codathook.WithObserver]
+// (codathook.WithObserver(inst.Observe)), or call it from your own
+// observer: a receiver has one observer, the last WithObserver given.
 func (i *Instrumentation) Observe(ctx context.Context, o codathook.Outcome) {
 	// attrs is the span's attributes; its first n are the twin counter's,
 	// and with the result the other counters'. NewSet sorts its argument in
@@ -264,6 +265,7 @@ func (i *Instrumentation) Observe(ctx context.Context, o codathook.Outcome) {
 		}
 		d.span.SetStatus(codes.Error, desc)
 	}
+	i.stepSpans(ctx, d, o)
 	d.span.End()
 }
 

@@ -47,6 +47,18 @@
 // or a secret; a panic's stack is not recorded. No payload is ever put in
 // a span.
 //
+// The delivery span has a child span, of kind Internal, for each step the
+// receiver timed ([codathook.Outcome] FlagStart, ClaimStart, SettleStart
+// and their durations), from the step's start to its end:
+//
+//	codathook.flag            the endpoint's feature-flag evaluation
+//	codathook.dedupe.claim    the dedupe store's claim (status Error when it failed)
+//	codathook.dedupe.settle   the commit or release of the claim
+//
+// A step that did not run has no span: a retry recognised by its
+// webhook-id has none, a delivery refused before its body was parsed none,
+// an endpoint without flags no codathook.flag.
+//
 // # Metrics
 //
 //	name                              instrument         unit        attributes
