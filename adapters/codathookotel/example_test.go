@@ -40,7 +40,7 @@ func Example() {
 		panic(err)
 	}
 	defer rcv.Close(context.Background())
-	inst.Register(rcv) // for the flag metrics read from rcv.Stats()
+	inst.Register(rcv) // for the metrics read from rcv.Stats() and rcv.Migration(ctx)
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/codat", inst.Wrap(rcv.Handler(codathook.EndpointNew)))
