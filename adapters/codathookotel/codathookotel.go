@@ -99,17 +99,20 @@ func New(cfg Config) (*Instrumentation, error) {
 	_, e = m.Int64ObservableCounter("codathook.flag.evaluation.errors", metric.WithUnit("{error}"),
 		metric.WithDescription("Failed flag evaluations of the registered receivers (provider errors, timeouts, overloads)."),
 		metric.WithInt64Callback(i.observeFlags))
-	err = errors.Join(err, e)
+	err = errors.Join(err, e, i.newMigrationInstruments(m))
 	if err != nil {
 		return nil, fmt.Errorf("codathookotel: creating instruments: %w", err)
 	}
 	return i, nil
 }
 
-// Register adds rcv to the receivers whose [codathook.Receiver.Stats] the
-// observable metric codathook.flag.evaluation.errors reads, summed by
-// endpoint, at each collection for as long as i lives. A nil rcv is
-// ignored. Call it once per receiver, after [codathook.New].
+// Register adds rcv to the receivers whose [codathook.Receiver.Stats] (for
+// codathook.flag.evaluation.errors, summed by endpoint) and
+// [codathook.Receiver.Migration] (for the codathook.migration.*
+// instruments: counts summed, each step's least advanced status) the
+// observable metrics read at each collection for as long as i lives; each
+// Migration call is given 5 seconds. A nil rcv is ignored. Call it once per
+// receiver, after [codathook.New].
 func (i *Instrumentation) Register(rcv *codathook.Receiver) {
 	if rcv == nil {
 		return
@@ -204,10 +207,11 @@ func method(m string) string {
 }
 
 // Observe records o in the metrics and ends the span that
-// [Instrumentation.Wrap] put in ctx, if any. Pass it to
-// [codathook.WithObserver] (codathook.WithObserver(inst.Observe)), or call
-// it from your own observer: a receiver has one observer, the last
-// WithObserver given.
+// [Instrumentation.Wrap] put in ctx, if any, after giving it a child span
+// for each step o timed (the flag evaluation, the dedupe claim, the
+// settle). Pass it to [codathook.WithObserver]
+// (codathook.WithObserver(inst.Observe)), or call it from your own
+// observer: a receiver has one observer, the last WithObserver given.
 func (i *Instrumentation) Observe(ctx context.Context, o codathook.Outcome) {
 	// attrs is the span's attributes; its first n are the twin counter's,
 	// and with the result the other counters'. NewSet sorts its argument in
@@ -264,6 +268,7 @@ func (i *Instrumentation) Observe(ctx context.Context, o codathook.Outcome) {
 		}
 		d.span.SetStatus(codes.Error, desc)
 	}
+	i.stepSpans(ctx, d, o)
 	d.span.End()
 }
 

@@ -25,16 +25,18 @@ import (
 )
 
 // harness serves one receiver, instrumented with the real SDK's in-memory
-// span recorder and manual metric reader, on a real HTTP server: /new and
-// /legacy inside an outer otelhttp handler, /bare without one.
+// span recorder and exporter and manual metric reader, on a real HTTP
+// server: /new and /legacy inside an outer otelhttp handler, /bare without
+// one.
 type harness struct {
-	srv    *httptest.Server
-	spans  *tracetest.SpanRecorder
-	reader *sdkmetric.ManualReader
-	tp     *sdktrace.TracerProvider
-	inst   *codathookotel.Instrumentation
-	rcv    *codathook.Receiver
-	signer *codathooktest.Signer
+	srv      *httptest.Server
+	spans    *tracetest.SpanRecorder
+	exported *tracetest.InMemoryExporter // the ended spans, exported as they end
+	reader   *sdkmetric.ManualReader
+	tp       *sdktrace.TracerProvider
+	inst     *codathookotel.Instrumentation
+	rcv      *codathook.Receiver
+	signer   *codathooktest.Signer
 
 	mu        sync.Mutex
 	callbacks map[string]trace.SpanContext // the callback's parent span, by event id
@@ -52,10 +54,10 @@ var errCallback = errors.New("downstream refused")
 
 func newHarness(t *testing.T, opts ...codathook.Option) *harness {
 	t.Helper()
-	h := &harness{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader(),
+	h := &harness{spans: tracetest.NewSpanRecorder(), exported: tracetest.NewInMemoryExporter(), reader: sdkmetric.NewManualReader(),
 		signer: codathooktest.MustSigner(codathooktest.DevSecret), callbacks: map[string]trace.SpanContext{},
 		served: make(chan struct{}, 64)}
-	h.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
+	h.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans), sdktrace.WithSyncer(h.exported))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
 	t.Cleanup(func() { _ = h.tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) })
 	inst, err := codathookotel.New(codathookotel.Config{TracerProvider: h.tp, MeterProvider: mp})
@@ -170,14 +172,14 @@ func (h *harness) onlyDeliverySpan(t *testing.T) sdktrace.ReadOnlySpan {
 	return spans[0]
 }
 
-// outerSpan returns the otelhttp span, from the started spans: otelhttp
-// ends it after the handler returns, which can be after the client has
-// the response.
+// outerSpan returns the otelhttp span (the one not named codathook.*),
+// from the started spans: otelhttp ends it after the handler returns,
+// which can be after the client has the response.
 func (h *harness) outerSpan(t *testing.T) sdktrace.ReadOnlySpan {
 	t.Helper()
 	var found sdktrace.ReadOnlySpan
 	for _, s := range h.spans.Started() {
-		if !strings.HasPrefix(s.Name(), "codathook.delivery") {
+		if !strings.HasPrefix(s.Name(), "codathook.") {
 			if found != nil {
 				t.Fatalf("two outer spans: %q and %q", found.Name(), s.Name())
 			}

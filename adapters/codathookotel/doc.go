@@ -47,17 +47,36 @@
 // or a secret; a panic's stack is not recorded. No payload is ever put in
 // a span.
 //
+// The delivery span has a child span, of kind Internal, for each step the
+// receiver timed ([codathook.Outcome] FlagStart, ClaimStart, SettleStart
+// and their durations), from the step's start to its end:
+//
+//	codathook.flag            the endpoint's feature-flag evaluation
+//	codathook.dedupe.claim    the dedupe store's claim (status Error when it failed)
+//	codathook.dedupe.settle   the commit or release of the claim
+//
+// A step that did not run has no span: a retry recognised by its
+// webhook-id has none, a delivery refused before its body was parsed none,
+// an endpoint without flags no codathook.flag.
+//
 // # Metrics
 //
-//	name                              instrument         unit        attributes
-//	codathook.deliveries              Counter            {delivery}  endpoint, format, event_type, result
-//	codathook.delivery.duration       Histogram          s           endpoint, format, event_type, result
-//	codathook.deliveries.active       UpDownCounter      {delivery}  none: the requests inside Wrap
-//	codathook.dedupe.store.errors     Counter            {error}     endpoint, store.operation
-//	codathook.twins.paired            Counter            {delivery}  endpoint, format, event_type
-//	codathook.flag.evaluation.errors  ObservableCounter  {error}     endpoint
+//	name                              instrument              unit         attributes
+//	codathook.deliveries              Counter                 {delivery}   endpoint, format, event_type, result
+//	codathook.delivery.duration       Histogram               s            endpoint, format, event_type, result
+//	codathook.deliveries.active       UpDownCounter           {delivery}   none: the requests inside Wrap
+//	codathook.dedupe.store.errors     Counter                 {error}      endpoint, store.operation
+//	codathook.twins.paired            Counter                 {delivery}   endpoint, format, event_type
+//	codathook.flag.evaluation.errors  ObservableCounter       {error}      endpoint
+//	codathook.migration.occurrences   ObservableCounter       {occurrence} format, event_type
+//	codathook.migration.twinned       ObservableCounter       {occurrence} format, event_type
+//	codathook.migration.unmatched     ObservableCounter       {occurrence} format, event_type
+//	codathook.migration.skipped       ObservableCounter       {occurrence} format, event_type
+//	codathook.migration.open          ObservableUpDownCounter {occurrence} format, event_type
+//	codathook.migration.step          ObservableGauge         -            step (1 to 5)
 //
-// The attributes are the span's, under the codathook. prefix. A duplicate
+// The attributes are the span's, under the codathook. prefix, but for
+// codathook.step, the runbook step (an int). A duplicate
 // recognised before its body is parsed has no format or event type.
 // codathook.twins.paired counts the duplicates answered because their
 // occurrence was processed in the other format (Match "twin");
@@ -65,4 +84,16 @@
 // the store failed (a [codathook.StoreError]); codathook.flag.evaluation.errors
 // the failed flag evaluations of the registered receivers (FlagStats.Errors,
 // including timeouts and overloads), read from Stats at each collection.
+//
+// The codathook.migration.* instruments read the registered receivers'
+// [codathook.Receiver.Migration] report at each collection (one call per
+// receiver, given 5 seconds: it may ask a shared store about twins other
+// replicas received). The counters are the report's totals since each
+// receiver started (LegacyTotal, NewTotal), by format and bounded event
+// type, added up over the receivers: the occurrences settled, those whose
+// twin in the other format arrived within the pairing window (twinned),
+// those whose window closed without one (unmatched), and those the
+// endpoint's flag skipped; codathook.migration.open counts the windows
+// still open. codathook.migration.step is each runbook step's status, 0
+// waiting, 1 ready, 2 done, of the least advanced registered receiver.
 package codathookotel

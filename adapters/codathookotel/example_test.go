@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/adapters/codathookotel"
@@ -39,7 +40,7 @@ func Example() {
 		panic(err)
 	}
 	defer rcv.Close(context.Background())
-	inst.Register(rcv) // for the flag metrics read from rcv.Stats()
+	inst.Register(rcv) // for the metrics read from rcv.Stats() and rcv.Migration(ctx)
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/codat", inst.Wrap(rcv.Handler(codathook.EndpointNew)))
@@ -53,13 +54,21 @@ func Example() {
 		fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
 	}
 
+	names := map[trace.SpanID]string{}
 	for _, s := range spans.GetSpans() {
-		if !strings.HasPrefix(s.Name, "codathook.") {
-			continue // otelhttp's span
-		}
-		fmt.Print(s.Name, ", child of the outer span: ", s.Parent.IsValid(), "\n")
-		for _, kv := range s.Attributes {
-			fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+		names[s.SpanContext.SpanID()] = s.Name
+	}
+	for _, s := range spans.GetSpans() { // in the order they ended
+		switch {
+		case !strings.HasPrefix(s.Name, "codathook."):
+			// otelhttp's span
+		case strings.HasPrefix(s.Name, "codathook.delivery"):
+			fmt.Print(s.Name, ", child of the outer span: ", s.Parent.IsValid(), "\n")
+			for _, kv := range s.Attributes {
+				fmt.Printf("  %s=%s\n", kv.Key, kv.Value.Emit())
+			}
+		default: // a step of the delivery: the store's claim and settle
+			fmt.Print(s.Name, ", child of ", names[s.Parent.SpanID()], "\n")
 		}
 	}
 	var rm metricdata.ResourceMetrics
@@ -82,6 +91,8 @@ func Example() {
 	// Output:
 	// 204 processed
 	// 204 duplicate
+	// codathook.dedupe.claim, child of codathook.delivery new
+	// codathook.dedupe.settle, child of codathook.delivery new
 	// codathook.delivery new, child of the outer span: true
 	//   http.request.method=POST
 	//   codathook.endpoint=new

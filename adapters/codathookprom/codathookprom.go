@@ -98,8 +98,9 @@ func (c *Collector) Observe(_ context.Context, o codathook.Outcome) {
 }
 
 // Attach makes the Collector report rcv's [codathook.Receiver.Stats] (flag
-// evaluations, dedupe risks) at each scrape; until then, and after
-// Attach(nil), those series are absent. The Collector reports one receiver:
+// evaluations, dedupe risks) and [codathook.Receiver.Migration] (migration
+// readiness) at each scrape; until then, and after Attach(nil), those
+// series are absent. The Collector reports one receiver:
 // a later Attach replaces the earlier.
 func (c *Collector) Attach(rcv *codathook.Receiver) { c.rcv.Store(rcv) }
 
@@ -122,10 +123,15 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range statsDescs {
 		ch <- d
 	}
+	for _, d := range migrationDescs {
+		ch <- d
+	}
 }
 
 // Collect sends the current value of every series, reading the attached
-// receiver's Stats once.
+// receiver's Stats and its Migration report once each. The report may ask a
+// shared store about twins other replicas received: that call is given 5
+// seconds.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.deliveries.Collect(ch)
 	c.duration.Collect(ch)
@@ -135,5 +141,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.duplicates.Collect(ch)
 	if rcv := c.rcv.Load(); rcv != nil {
 		collectStats(ch, rcv.Stats())
+		collectMigration(ch, migrationOf(rcv))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -18,11 +19,14 @@ import (
 // TestDashboardQueriesUseExportedSeries parses every PromQL expr of
 // dashboard.json and checks that each metric it selects is one the
 // Collector exports (a histogram's _bucket, _sum and _count count as the
-// histogram), gathered from a registry after one delivery.
+// histogram), gathered from a registry after one delivery of an
+// occurrence happening now, so that the migration series are there too.
+// Rows hold no query.
 func TestDashboardQueriesUseExportedSeries(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	want(t, "delivery", h.signed(t, sample(t, "read.completed", codathooktest.SampleOptions{})), codathook.ResultProcessed)
+	now := codathooktest.SampleOptions{GeneratedDate: time.Now().UTC().Format(time.RFC3339Nano)}
+	want(t, "delivery", h.signed(t, sample(t, "read.completed", now)), codathook.ResultProcessed)
 	mfs, err := h.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +47,7 @@ func TestDashboardQueriesUseExportedSeries(t *testing.T) {
 	}
 	var dash struct {
 		Panels []struct {
+			Type    string `json:"type"`
 			Title   string `json:"title"`
 			Targets []struct {
 				Expr string `json:"expr"`
@@ -55,8 +60,15 @@ func TestDashboardQueriesUseExportedSeries(t *testing.T) {
 	if len(dash.Panels) == 0 {
 		t.Fatal("dashboard.json has no panels")
 	}
-	used := map[string]bool{}
+	used, rows := map[string]bool{}, map[string]bool{}
 	for _, p := range dash.Panels {
+		if p.Type == "row" {
+			rows[p.Title] = true
+			if len(p.Targets) != 0 {
+				t.Errorf("row %q has queries", p.Title)
+			}
+			continue
+		}
 		if len(p.Targets) == 0 {
 			t.Errorf("panel %q has no query", p.Title)
 		}
@@ -80,10 +92,16 @@ func TestDashboardQueriesUseExportedSeries(t *testing.T) {
 	for _, n := range []string{"codathook_deliveries_total", "codathook_delivery_duration_seconds_bucket",
 		"codathook_duplicates_total", "codathook_twins_paired_total", "codathook_store_failures_total",
 		"codathook_flag_errors_total", "codathook_dedupe_commit_failures_total", "codathook_dedupe_unpaired_total",
-		"codathook_dedupe_live_evictions_total"} {
+		"codathook_dedupe_live_evictions_total", "codathook_migration_step", "codathook_migration_unmatched_total",
+		"codathook_migration_occurrences_total", "codathook_migration_twinned_total", "codathook_migration_skipped_total",
+		"codathook_migration_open", "codathook_migration_untracked_total",
+		"codathook_migration_last_occurrence_timestamp_seconds", "codathook_migration_complete_since_timestamp_seconds"} {
 		if !used[n] {
 			t.Errorf("no dashboard panel shows %s", n)
 		}
+	}
+	if !rows["Migration readiness"] {
+		t.Error("dashboard.json has no Migration readiness row")
 	}
 }
 
@@ -230,10 +248,13 @@ func metricNames(expr string) ([]string, error) {
 
 // TestLint checks the Collector's series against Prometheus' naming and
 // help conventions (promlint), with every series present: after deliveries
-// of several results on both endpoints.
+// of several results on both endpoints, one of them processed (for the
+// migration series).
 func TestLint(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
+	now := codathooktest.SampleOptions{GeneratedDate: time.Now().UTC().Format(time.RFC3339Nano)}
+	want(t, "processed", h.signed(t, sample(t, "read.completed", now)), codathook.ResultProcessed)
 	body := sample(t, "connection.connected", codathooktest.SampleOptions{ID: "fail-1"})
 	want(t, "failed", h.signed(t, body), codathook.ResultFailed)
 	want(t, "unauthorized", h.send(t, "/legacy", codathooktest.NewLegacyRequest("/legacy", "Bearer wrong", body)), codathook.ResultUnauthorized)
@@ -248,7 +269,7 @@ func TestLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) != 18 {
-		t.Errorf("linted %d metric families, want all 18 present", len(mfs))
+	if len(mfs) != 27 {
+		t.Errorf("linted %d metric families, want all 27 present", len(mfs))
 	}
 }

@@ -4,7 +4,8 @@
 // A [Collector] serves one receiver. It counts each delivery from the
 // receiver's observer ([Collector.Observe], passed to
 // [codathook.WithObserver]), reads the receiver's flag and dedupe counters
-// from [codathook.Receiver.Stats] at scrape time once attached
+// from [codathook.Receiver.Stats] and its migration-readiness report from
+// [codathook.Receiver.Migration] at scrape time once attached
 // ([Collector.Attach]), and, optionally, counts the requests running in a
 // handler wrapped with [Collector.InFlight]:
 //
@@ -30,6 +31,19 @@
 // retry before its body was read, "other.write.successful" or
 // "other.write.unsuccessful" for a write event of a data type it does not
 // know, and "other" for any other type, so that a sender cannot create
-// series at will. docs/OBSERVABILITY.md lists the series; dashboard.json
-// is a Grafana dashboard built on them.
+// series at will; the codathook_migration_* series add up the types that
+// share a label.
+//
+// The codathook_migration_* series report the migration from Codat's legacy
+// webhooks to the new ones: per format and event type, the occurrences
+// settled since the receiver started and how many found their twin in the
+// other format (counters, so that increase() gives any window), and the
+// status of each runbook step (codathook_migration_step: 0 waiting, 1 ready,
+// 2 done; min by (step) across replicas is the least advanced one). The
+// legacy consumer can be turned off when
+//
+//	sum(increase(codathook_migration_unmatched_total{format="legacy",event_type!~"[A-Z].*"}[24h])) == 0
+//
+// and min(codathook_migration_step{step="5"}) >= 1. docs/OBSERVABILITY.md
+// lists the series; dashboard.json is a Grafana dashboard built on them.
 package codathookprom

@@ -28,7 +28,7 @@ func ExampleCollector() {
 		panic(err)
 	}
 	defer rcv.Close(context.Background())
-	col.Attach(rcv) // flag and dedupe counters, read at each scrape
+	col.Attach(rcv) // flag, dedupe and migration counters, read at each scrape
 
 	reg := prometheus.NewRegistry() // or prometheus.MustRegister(col)
 	reg.MustRegister(col)

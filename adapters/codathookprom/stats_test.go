@@ -143,8 +143,9 @@ func hasLabel(labels []*dto.LabelPair, name, value string) bool {
 	return false
 }
 
-// TestAttach checks that the Stats series appear once a receiver is
-// attached and go when it is detached, while the observer's series stay.
+// TestAttach checks that the Stats and Migration series appear once a
+// receiver is attached and go when it is detached, while the observer's
+// series stay.
 func TestAttach(t *testing.T) {
 	t.Parallel()
 	col := codathookprom.New()
@@ -153,18 +154,21 @@ func TestAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rcv.Close(context.Background()) })
-	stats := "codathook_dedupe_commit_failures_total"
-	if n := testutil.CollectAndCount(col, stats); n != 0 {
-		t.Errorf("before Attach: %d %s series, want 0", n, stats)
+	stats, steps := "codathook_dedupe_commit_failures_total", "codathook_migration_step"
+	count := func(when string, wantStats, wantSteps int) {
+		t.Helper()
+		if n := testutil.CollectAndCount(col, stats); n != wantStats {
+			t.Errorf("%s: %d %s series, want %d", when, n, stats, wantStats)
+		}
+		if n := testutil.CollectAndCount(col, steps); n != wantSteps {
+			t.Errorf("%s: %d %s series, want %d", when, n, steps, wantSteps)
+		}
 	}
+	count("before Attach", 0, 0)
 	col.Attach(rcv)
-	if n := testutil.CollectAndCount(col, stats); n != 1 {
-		t.Errorf("after Attach: %d %s series, want 1", n, stats)
-	}
+	count("after Attach", 1, 5)
 	col.Attach(nil)
-	if n := testutil.CollectAndCount(col, stats); n != 0 {
-		t.Errorf("after Attach(nil): %d %s series, want 0", n, stats)
-	}
+	count("after Attach(nil)", 0, 0)
 	if n := testutil.CollectAndCount(col, "codathook_twins_paired_total"); n != 2 {
 		t.Errorf("codathook_twins_paired_total: %d series, want 2 (one per endpoint)", n)
 	}
