@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/internal/readiness"
+	"github.com/codathook/codathook/normalize"
 )
 
 // Migration is the receiver's migration-readiness report, the answer to
@@ -49,10 +50,12 @@ type Migration struct {
 	// Verdict is what to do next, in one sentence: the detail of the
 	// first step not done (or of step 5 once every step is).
 	Verdict string `json:"verdict"`
-	// Untracked counts occurrences that were not tracked because more than
-	// 65,536 pairing windows were open at once; while it is not zero in
-	// the look-back, step 5 is not reported ready.
-	Untracked uint64 `json:"untracked"`
+	// Untracked counts, in the look-back, the occurrences that were not
+	// tracked because more than 65,536 pairing windows were open at once;
+	// while it is not zero, step 5 is not reported ready. UntrackedTotal
+	// counts them since Start.
+	Untracked      uint64 `json:"untracked"`
+	UntrackedTotal uint64 `json:"untrackedTotal"`
 }
 
 // TypeMigration is one event type's line of a [Migration] report.
@@ -104,7 +107,8 @@ const lookBack = 24 * time.Hour
 func (r *Receiver) Migration(ctx context.Context) Migration {
 	snap := r.deduper.Migration(ctx)
 	st := r.Stats()
-	m := Migration{Start: snap.Start.UTC(), At: snap.At.UTC(), Legacy: st.Legacy, New: st.New, Untracked: snap.Untracked}
+	m := Migration{Start: snap.Start.UTC(), At: snap.At.UTC(), Legacy: st.Legacy, New: st.New,
+		Untracked: snap.Untracked, UntrackedTotal: snap.UntrackedTotal}
 	m.Since = m.Start
 	if s := m.At.Add(-lookBack).Truncate(time.Hour); s.After(m.Since) {
 		m.Since = s
@@ -139,9 +143,14 @@ func utc(t time.Time) time.Time {
 }
 
 // legacyOnly reports whether an event type is one of normalize's stable
-// legacy-only names, which alone start with an upper-case letter.
+// legacy-only names: those it knows that start with an upper-case letter
+// (a new type this version does not know is not one).
 func legacyOnly(eventType string) bool {
-	return eventType != "" && eventType[0] >= 'A' && eventType[0] <= 'Z'
+	if eventType == "" || eventType[0] < 'A' || eventType[0] > 'Z' {
+		return false
+	}
+	_, known := normalize.GoType(eventType)
+	return known
 }
 
 // sums of one report's look-back, and its totals.

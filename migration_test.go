@@ -299,3 +299,28 @@ func TestMigrationAcrossReplicas(t *testing.T) {
 		t.Errorf("replica B: new %+v, want twinned", n)
 	}
 }
+
+// Only the legacy-only names this version knows are legacy-only: a new
+// event type it does not know is not, whatever its spelling.
+func TestMigrationLegacyOnlyTypes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	o := codathooktest.SampleOptions{ID: "s-1", CompanyID: "co-1", OperationID: "sync-1"}
+	started, err := codathooktest.LegacySample("Sync Started", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send(t, codathooktest.NewLegacyRequest(h.legacyURL(), legacyAuth, started))
+	unknown := fmt.Appendf(nil, `{"id":"u-1","eventType":"WidgetCreated","generatedDate":%q,"payload":{"referenceCompany":{"id":"co-1"}}}`,
+		h.clock.Now().Format(time.RFC3339))
+	if resp, _ := send(t, h.signer.NewRequest(http.MethodPost, h.newURL(), unknown)); resp.StatusCode >= 300 {
+		t.Fatalf("unknown new type: %d %s", resp.StatusCode, result(resp))
+	}
+	m := h.rcv.Migration(context.Background())
+	if !typeLine(t, m, "SyncStarted").LegacyOnly {
+		t.Error("SyncStarted is not legacy-only")
+	}
+	if typeLine(t, m, "WidgetCreated").LegacyOnly {
+		t.Error("an unknown new type is legacy-only")
+	}
+}

@@ -122,7 +122,7 @@ func collectMigration(ch chan<- prometheus.Metric, m codathook.Migration) {
 			metric(migLastOccurrence, prometheus.GaugeValue, seconds(last[i]), string(f))
 		}
 	}
-	metric(migUntracked, prometheus.CounterValue, float64(m.Untracked))
+	metric(migUntracked, prometheus.CounterValue, float64(m.UntrackedTotal))
 	if !m.CompleteSince.IsZero() {
 		metric(migCompleteSince, prometheus.GaugeValue, seconds(m.CompleteSince))
 	}

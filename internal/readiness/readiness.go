@@ -91,7 +91,9 @@ type Type struct {
 type Snapshot struct {
 	Start, At time.Time
 	Types     []Type // sorted by name
-	Untracked uint64 // reports not tracked: over MaxTracked
+	// Untracked counts the reports not tracked (over MaxTracked) in the
+	// look-back; UntrackedTotal since the ledger started.
+	Untracked, UntrackedTotal uint64
 }
 
 // Recheck asks the store, for each item, whether the arrival is paired now,
@@ -104,13 +106,14 @@ type Ledger struct {
 	now   func() time.Time
 	start time.Time
 
-	mu        sync.Mutex
-	entries   map[ID]int // index into queue
-	queue     []entry    // by deadline; queue[head:] are live
-	head      int
-	types     map[string]*typeStats
-	untracked uint64
-	sweeping  bool // a Sweep is running
+	mu             sync.Mutex
+	entries        map[ID]int // index into queue
+	queue          []entry    // by deadline; queue[head:] are live
+	head           int
+	types          map[string]*typeStats
+	untracked      [Hours]bucket // reports not tracked, per hour (in seen)
+	untrackedTotal uint64
+	sweeping       bool // a Sweep is running
 }
 
 // entry is one tracked occurrence: about 100 bytes, plus its map slot.
@@ -186,7 +189,12 @@ func (l *Ledger) record(r *Report, now time.Time, hour int64) {
 	}
 	ts := l.typeOf(r.Type)
 	if len(l.queue)-l.head >= MaxTracked {
-		l.untracked++
+		b := &l.untracked[hour%Hours]
+		if b.hour != hour {
+			*b = bucket{hour: hour}
+		}
+		b.seen++
+		l.untrackedTotal++
 		return
 	}
 	e := entry{id: r.ID, typ: ts, member: r.Member, at: r.At.UnixNano(), deadline: now.Add(l.close).UnixNano(),
@@ -334,7 +342,12 @@ func (l *Ledger) Snapshot() Snapshot {
 	oldest := now.Unix()/3600 - (Hours - 1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Snapshot{Start: l.start, At: now, Untracked: l.untracked, Types: make([]Type, 0, len(l.types))}
+	s := Snapshot{Start: l.start, At: now, UntrackedTotal: l.untrackedTotal, Types: make([]Type, 0, len(l.types))}
+	for _, b := range l.untracked {
+		if b.hour >= oldest && b.hour <= now.Unix()/3600 {
+			s.Untracked += b.seen
+		}
+	}
 	for _, ts := range l.types {
 		t := Type{Name: ts.name, Total: ts.total}
 		for side := range ts.hours {

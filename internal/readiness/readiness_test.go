@@ -168,12 +168,17 @@ func TestTypesAreBounded(t *testing.T) {
 }
 
 func TestTrackedIsBounded(t *testing.T) {
-	l, _ := newLedger()
+	l, c := newLedger()
 	for i := range readiness.MaxTracked + 3 {
 		l.Record(report(i, readiness.SideLegacy))
 	}
-	if s := l.Snapshot(); s.Untracked != 3 {
-		t.Errorf("untracked %d, want 3", s.Untracked)
+	if s := l.Snapshot(); s.Untracked != 3 || s.UntrackedTotal != 3 {
+		t.Errorf("untracked %d (total %d), want 3", s.Untracked, s.UntrackedTotal)
+	}
+	// They leave the look-back, not the total.
+	c.Add(readiness.Hours * time.Hour)
+	if s := l.Snapshot(); s.Untracked != 0 || s.UntrackedTotal != 3 {
+		t.Errorf("a day later: untracked %d (total %d), want 0 (3)", s.Untracked, s.UntrackedTotal)
 	}
 }
 
