@@ -93,7 +93,7 @@ func New(store dedupe.Store, cfg *dedupe.Config) (*Deduper, error) {
 	}
 	d.batch, _ = store.(dedupe.BatchStore)
 	d.lru, _ = store.(*dedupe.LRU)
-	d.ledger = readiness.New(d.window, Grace, d.now)
+	d.ledger = readiness.New(d.window, Grace, d.now, d.lru == nil)
 	return d, nil
 }
 
@@ -231,6 +231,9 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	)
 	defer func() { releaseOps(buf) }()
 	a, recordable := d.arrival(ev, sd)
+	if n := len(p.pairs) + len(p.audit); n > len(l.reports.arr) {
+		l.reports.list = make([]readiness.Report, 0, n)
+	}
 	ops := opsRoom(&arr, len(p.exact)+len(p.pairs)+len(p.audit), &buf)
 	for _, k := range p.exact {
 		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: k, TTL: d.lease})

@@ -63,8 +63,9 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 			list[i].Skipped = true
 		}
 	}
-	d.ledger.Record(list...)
-	now := d.now().UnixNano()
+	t := d.now()
+	d.ledger.Record(t, list...)
+	now := t.UnixNano()
 	next := d.nextSweep.Load()
 	if now < next || !d.ledger.Due() || !d.nextSweep.CompareAndSwap(next, now+int64(sweepEvery)) {
 		return

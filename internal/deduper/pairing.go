@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/internal/readiness"
 	"github.com/codathook/codathook/normalize"
 )
 
@@ -128,6 +129,9 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 		}
 	}
 	var rs reports
+	if len(ops) > len(rs.arr) {
+		rs.list = make([]readiness.Report, 0, len(ops))
+	}
 	for i := range ops {
 		rs.add(ev, sd, &ops[i])
 	}

@@ -25,6 +25,7 @@ package readiness
 
 import (
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
@@ -101,33 +102,46 @@ type Snapshot struct {
 type Recheck func(ctx context.Context, items []Report, paired []bool) []bool
 
 // Ledger is safe for concurrent use.
+//
+// Its tracked entries hold no pointers (an ID is kept as a 64-bit hash,
+// a type as an index), so that a ledger at its bound costs the garbage
+// collector nothing to scan; only a ledger that re-checks a shared store
+// keeps each entry's arrival key and member.
 type Ledger struct {
 	close time.Duration // window + grace
 	now   func() time.Time
 	start time.Time
+	seed  maphash.Seed
+	keep  bool // keep what a Recheck needs
 
 	mu             sync.Mutex
-	entries        map[ID]int // index into queue
-	queue          []entry    // by deadline; queue[head:] are live
+	entries        map[uint64]int32 // ID hash -> index into queue
+	queue          []entry          // by deadline; queue[head:] are live
+	asks           []ask            // queue's arrival keys and members, when keep
 	head           int
-	types          map[string]*typeStats
+	types          map[string]uint16
+	typeList       []*typeStats
 	untracked      [Hours]bucket // reports not tracked, per hour (in seen)
 	untrackedTotal uint64
 	sweeping       bool // a Sweep is running
 }
 
-// entry is one tracked occurrence: about 100 bytes, plus its map slot.
+// entry is one tracked occurrence: 48 bytes, plus its map slot.
 type entry struct {
-	id       ID
-	typ      *typeStats
-	member   string   // the first report's Member, for the re-check
+	id       uint64   // hash of the ID
 	at       int64    // the first report's At, Unix nanoseconds
 	deadline int64    // Unix nanoseconds
 	hour     [2]int32 // each side's report hour (Unix hours)
+	typ      uint16   // index into typeList
 	side     uint8    // the first report's side
 	present  [2]bool  // the side reported
 	resolved [2]bool  // the side was counted Twinned or Unmatched
 	paired   bool
+}
+
+// ask is what a Recheck needs of an entry besides its side and time.
+type ask struct {
+	occ, member string
 }
 
 type typeStats struct {
@@ -142,8 +156,9 @@ type bucket struct {
 }
 
 // New returns a ledger that closes an occurrence's window window+grace
-// after its first report.
-func New(window, grace time.Duration, now func() time.Time) *Ledger {
+// after its first report. keep makes it keep what a [Recheck] needs (for a
+// shared store).
+func New(window, grace time.Duration, now func() time.Time, keep bool) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
@@ -151,25 +166,43 @@ func New(window, grace time.Duration, now func() time.Time) *Ledger {
 		close:   window + grace,
 		now:     now,
 		start:   now(),
-		entries: make(map[ID]int),
-		types:   make(map[string]*typeStats),
+		seed:    maphash.MakeSeed(),
+		keep:    keep,
+		entries: make(map[uint64]int32),
+		types:   make(map[string]uint16),
 	}
 }
 
-// Record accounts for rs, one delivery's reports.
-func (l *Ledger) Record(rs ...Report) {
-	now := l.now()
+// Record accounts for rs, one delivery's reports (of one event type),
+// settled at now.
+func (l *Ledger) Record(now time.Time, rs ...Report) {
+	if len(rs) == 0 {
+		return
+	}
 	hour := now.Unix() / 3600
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	ti := l.typeOf(rs[0].Type)
 	for i := range rs {
-		l.record(&rs[i], now, hour)
+		if i > 0 && rs[i].Type != rs[0].Type {
+			ti = l.typeOf(rs[i].Type)
+		}
+		l.record(&rs[i], l.hash(rs[i].ID), ti, now, hour)
 	}
 }
 
-func (l *Ledger) record(r *Report, now time.Time, hour int64) {
-	if i, ok := l.entries[r.ID]; ok {
+// hash is the entry key of id. Two IDs with one hash (about one chance in
+// 2^64 per pair) would be counted as one occurrence.
+func (l *Ledger) hash(id ID) uint64 {
+	h := maphash.String(l.seed, id.Occ)
+	h ^= (maphash.String(l.seed, id.Epoch) + uint64(id.Slot)) * 0x9e3779b97f4a7c15
+	return h
+}
+
+func (l *Ledger) record(r *Report, id uint64, ti uint16, now time.Time, hour int64) {
+	if i, ok := l.entries[id]; ok {
 		e := &l.queue[i]
+		ts := l.typeList[e.typ]
 		switch {
 		case e.present[r.Side]:
 			// The same arrival again (a retry or replay).
@@ -179,7 +212,7 @@ func (l *Ledger) record(r *Report, now time.Time, hour int64) {
 			}
 		default:
 			e.present[r.Side], e.hour[r.Side], e.paired = true, int32(hour), true
-			l.seen(e.typ, r.Side, hour, r.Skipped, now)
+			l.seen(ts, r.Side, hour, r.Skipped, now)
 			l.resolve(e, r.Side, true, now)
 			if o := 1 - r.Side; e.present[o] && !e.resolved[o] {
 				l.resolve(e, o, true, now)
@@ -187,7 +220,6 @@ func (l *Ledger) record(r *Report, now time.Time, hour int64) {
 		}
 		return
 	}
-	ts := l.typeOf(r.Type)
 	if len(l.queue)-l.head >= MaxTracked {
 		b := &l.untracked[hour%Hours]
 		if b.hour != hour {
@@ -197,31 +229,37 @@ func (l *Ledger) record(r *Report, now time.Time, hour int64) {
 		l.untrackedTotal++
 		return
 	}
-	e := entry{id: r.ID, typ: ts, member: r.Member, at: r.At.UnixNano(), deadline: now.Add(l.close).UnixNano(),
+	e := entry{id: id, typ: ti, at: r.At.UnixNano(), deadline: now.Add(l.close).UnixNano(),
 		side: uint8(r.Side), paired: r.Paired}
 	e.present[r.Side], e.hour[r.Side] = true, int32(hour)
-	l.seen(ts, r.Side, hour, r.Skipped, now)
+	l.seen(l.typeList[ti], r.Side, hour, r.Skipped, now)
 	if r.Paired {
 		l.resolve(&e, r.Side, true, now)
 	}
-	l.entries[r.ID] = len(l.queue)
+	l.entries[id] = int32(len(l.queue))
 	l.queue = append(l.queue, e)
+	if l.keep {
+		l.asks = append(l.asks, ask{occ: r.ID.Occ, member: r.Member})
+	}
 }
 
-// typeOf returns name's stats, creating them (or "other" past MaxTypes).
-func (l *Ledger) typeOf(name string) *typeStats {
-	if ts, ok := l.types[name]; ok {
-		return ts
+// typeOf returns the index of name's stats, creating them (or "other"
+// past MaxTypes).
+func (l *Ledger) typeOf(name string) uint16 {
+	if i, ok := l.types[name]; ok {
+		return i
 	}
 	if len(l.types) >= MaxTypes {
 		name = "other"
-		if ts, ok := l.types[name]; ok {
-			return ts
+		if i, ok := l.types[name]; ok {
+			return i
 		}
 	}
 	ts := &typeStats{name: strings.Clone(name)}
-	l.types[ts.name] = ts
-	return ts
+	i := uint16(len(l.typeList))
+	l.typeList = append(l.typeList, ts)
+	l.types[ts.name] = i
+	return i
 }
 
 // bucket returns ts's bucket of side for hour, emptying a stale one.
@@ -251,7 +289,7 @@ func (l *Ledger) resolve(e *entry, side int, twinned bool, now time.Time) {
 		return
 	}
 	e.resolved[side] = true
-	ts := e.typ
+	ts := l.typeList[e.typ]
 	h := int64(e.hour[side])
 	b := &ts.hours[side][h%Hours]
 	if b.hour != h {
@@ -288,52 +326,63 @@ func (l *Ledger) Sweep(ctx context.Context, recheck Recheck) {
 	}
 	l.sweeping = true
 	now := l.now()
+	// Windows that closed paired (or with nothing to ask) are counted at
+	// once; the others wait for the store's answer, outside the lock.
 	var due []entry
+	var items []Report
 	for l.head < len(l.queue) && l.queue[l.head].deadline <= now.UnixNano() {
-		due = append(due, l.queue[l.head])
-		delete(l.entries, l.queue[l.head].id)
-		l.queue[l.head] = entry{}
+		e := &l.queue[l.head]
+		if !e.paired && recheck != nil && l.keep {
+			due = append(due, *e)
+			items = append(items, Report{ID: ID{Occ: l.asks[l.head].occ}, Side: int(e.side), Member: l.asks[l.head].member, At: time.Unix(0, e.at)})
+		} else {
+			l.close1(e, now)
+		}
+		if l.keep {
+			l.asks[l.head] = ask{}
+		}
+		delete(l.entries, e.id)
 		l.head++
 	}
 	if l.head > len(l.queue)/2 {
 		// Compact: the live entries move to the front.
 		n := copy(l.queue, l.queue[l.head:])
-		clear(l.queue[n:])
 		l.queue = l.queue[:n]
+		if l.keep {
+			copy(l.asks, l.asks[l.head:])
+			clear(l.asks[n:])
+			l.asks = l.asks[:n]
+		}
 		for i := range l.queue {
-			l.entries[l.queue[i].id] = i
+			l.entries[l.queue[i].id] = int32(i)
 		}
 		l.head = 0
 	}
+	if len(due) == 0 {
+		l.sweeping = false
+		l.mu.Unlock()
+		return
+	}
 	l.mu.Unlock()
 
-	// The unpaired ones, re-asked outside the lock.
-	var ask []Report
-	var at []int
-	for i := range due {
-		if e := &due[i]; !e.paired && recheck != nil {
-			ask = append(ask, Report{ID: e.id, Type: e.typ.name, Side: int(e.side), Member: e.member, At: time.Unix(0, e.at)})
-			at = append(at, i)
-		}
-	}
-	if len(ask) > 0 {
-		paired := recheck(ctx, ask, make([]bool, len(ask)))
-		for j, i := range at {
-			due[i].paired = paired[j]
-		}
-	}
+	paired := recheck(ctx, items, make([]bool, len(items)))
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for i := range due {
-		e := &due[i]
-		for side := range e.present {
-			if e.present[side] {
-				l.resolve(e, side, e.paired, now)
-			}
-		}
+		due[i].paired = paired[i]
+		l.close1(&due[i], now)
 	}
 	l.sweeping = false
+}
+
+// close1 counts each side of e, whose window closed at now.
+func (l *Ledger) close1(e *entry, now time.Time) {
+	for side := range e.present {
+		if e.present[side] {
+			l.resolve(e, side, e.paired, now)
+		}
+	}
 }
 
 // Snapshot returns the ledger's counts now.
@@ -342,13 +391,13 @@ func (l *Ledger) Snapshot() Snapshot {
 	oldest := now.Unix()/3600 - (Hours - 1)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := Snapshot{Start: l.start, At: now, UntrackedTotal: l.untrackedTotal, Types: make([]Type, 0, len(l.types))}
+	s := Snapshot{Start: l.start, At: now, UntrackedTotal: l.untrackedTotal, Types: make([]Type, 0, len(l.typeList))}
 	for _, b := range l.untracked {
 		if b.hour >= oldest && b.hour <= now.Unix()/3600 {
 			s.Untracked += b.seen
 		}
 	}
-	for _, ts := range l.types {
+	for _, ts := range l.typeList {
 		t := Type{Name: ts.name, Total: ts.total}
 		for side := range ts.hours {
 			r := &t.Recent[side]
