@@ -93,7 +93,7 @@ func New(store dedupe.Store, cfg *dedupe.Config) (*Deduper, error) {
 	}
 	d.batch, _ = store.(dedupe.BatchStore)
 	d.lru, _ = store.(*dedupe.LRU)
-	d.ledger = readiness.New(d.window, Grace, d.now, d.lru == nil)
+	d.ledger = readiness.New(d.window, Grace, d.now(), d.lru == nil)
 	return d, nil
 }
 

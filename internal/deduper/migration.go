@@ -67,32 +67,35 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 	d.ledger.Record(t, list...)
 	now := t.UnixNano()
 	next := d.nextSweep.Load()
-	if now < next || !d.ledger.Due() || !d.nextSweep.CompareAndSwap(next, now+int64(sweepEvery)) {
+	if now < next || !d.ledger.Due(t) || !d.nextSweep.CompareAndSwap(next, now+int64(sweepEvery)) {
 		return
 	}
 	if d.lru != nil {
 		// Nothing to re-check: this process saw every arrival.
-		d.ledger.Sweep(context.Background(), nil)
+		d.ledger.Sweep(context.Background(), t, nil)
 		return
 	}
+	// The clock is read here, never in the goroutine: a caller's clock
+	// ([dedupe.Config.Now]) need not expect reads from other goroutines.
 	d.sweeps.Add(1)
 	go func() {
 		defer d.sweeps.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 		defer cancel()
-		d.ledger.Sweep(ctx, d.recheck)
+		d.ledger.Sweep(ctx, t, d.recheck)
 	}()
 }
 
 // Migration closes the pairing windows that are due (re-checking a shared
 // store, under ctx) and returns the migration ledger.
 func (d *Deduper) Migration(ctx context.Context) readiness.Snapshot {
+	now := d.now()
 	if d.lru != nil {
-		d.ledger.Sweep(ctx, nil)
+		d.ledger.Sweep(ctx, now, nil)
 	} else {
-		d.ledger.Sweep(ctx, d.recheck)
+		d.ledger.Sweep(ctx, now, d.recheck)
 	}
-	return d.ledger.Snapshot()
+	return d.ledger.Snapshot(now)
 }
 
 // Wait waits for the sweeps that deliveries started.
@@ -104,8 +107,7 @@ func (d *Deduper) Wait() { d.sweeps.Wait() }
 // [dedupe.Arrival]: it records nothing and returns the arrival's pairing
 // as it is now. An arrival the store no longer has (it lost its data) is
 // recorded again, as a retry of its delivery would.
-func (d *Deduper) recheck(ctx context.Context, items []readiness.Report, paired []bool) []bool {
-	now := d.now()
+func (d *Deduper) recheck(ctx context.Context, now time.Time, items []readiness.Report, paired []bool) []bool {
 	ops := make([]dedupe.Op, 0, len(items))
 	for _, it := range items {
 		side := string(normalize.FormatNew)

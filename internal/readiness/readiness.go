@@ -99,7 +99,7 @@ type Snapshot struct {
 
 // Recheck asks the store, for each item, whether the arrival is paired now,
 // setting paired[i]; it reports false for an item it could not ask about.
-type Recheck func(ctx context.Context, items []Report, paired []bool) []bool
+type Recheck func(ctx context.Context, now time.Time, items []Report, paired []bool) []bool
 
 // Ledger is safe for concurrent use.
 //
@@ -109,7 +109,6 @@ type Recheck func(ctx context.Context, items []Report, paired []bool) []bool
 // keeps each entry's arrival key and member.
 type Ledger struct {
 	close time.Duration // window + grace
-	now   func() time.Time
 	start time.Time
 	seed  maphash.Seed
 	keep  bool // keep what a Recheck needs
@@ -155,17 +154,14 @@ type bucket struct {
 	seen, twinned, unmatched, skipped uint64
 }
 
-// New returns a ledger that closes an occurrence's window window+grace
-// after its first report. keep makes it keep what a [Recheck] needs (for a
-// shared store).
-func New(window, grace time.Duration, now func() time.Time, keep bool) *Ledger {
-	if now == nil {
-		now = time.Now
-	}
+// New returns a ledger, started at start, that closes an occurrence's
+// window window+grace after its first report. keep makes it keep what a
+// [Recheck] needs (for a shared store). The ledger reads no clock: its
+// callers pass the time.
+func New(window, grace time.Duration, start time.Time, keep bool) *Ledger {
 	return &Ledger{
 		close:   window + grace,
-		now:     now,
-		start:   now(),
+		start:   start,
 		seed:    maphash.MakeSeed(),
 		keep:    keep,
 		entries: make(map[uint64]int32),
@@ -306,26 +302,25 @@ func (l *Ledger) resolve(e *entry, side int, twinned bool, now time.Time) {
 	ts.total[side].LastUnmatched = now
 }
 
-// Due reports whether an occurrence's window has closed, so that a Sweep
-// has work.
-func (l *Ledger) Due() bool {
-	now := l.now().UnixNano()
+// Due reports whether an occurrence's window has closed at t, so that a
+// Sweep has work.
+func (l *Ledger) Due(t time.Time) bool {
+	now := t.UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return !l.sweeping && l.head < len(l.queue) && l.queue[l.head].deadline <= now
 }
 
-// Sweep closes the windows that are due. An arrival still unpaired is
+// Sweep closes the windows that are due at now. An arrival still unpaired is
 // asked about through recheck (when not nil) before it is counted
 // Unmatched. Concurrent Sweeps do not overlap: a second one returns at once.
-func (l *Ledger) Sweep(ctx context.Context, recheck Recheck) {
+func (l *Ledger) Sweep(ctx context.Context, now time.Time, recheck Recheck) {
 	l.mu.Lock()
 	if l.sweeping {
 		l.mu.Unlock()
 		return
 	}
 	l.sweeping = true
-	now := l.now()
 	// Windows that closed paired (or with nothing to ask) are counted at
 	// once; the others wait for the store's answer, outside the lock.
 	var due []entry
@@ -365,7 +360,7 @@ func (l *Ledger) Sweep(ctx context.Context, recheck Recheck) {
 	}
 	l.mu.Unlock()
 
-	paired := recheck(ctx, items, make([]bool, len(items)))
+	paired := recheck(ctx, now, items, make([]bool, len(items)))
 
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -385,9 +380,8 @@ func (l *Ledger) close1(e *entry, now time.Time) {
 	}
 }
 
-// Snapshot returns the ledger's counts now.
-func (l *Ledger) Snapshot() Snapshot {
-	now := l.now()
+// Snapshot returns the ledger's counts at now.
+func (l *Ledger) Snapshot(now time.Time) Snapshot {
 	oldest := now.Unix()/3600 - (Hours - 1)
 	l.mu.Lock()
 	defer l.mu.Unlock()

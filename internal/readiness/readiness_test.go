@@ -30,7 +30,7 @@ const (
 
 func newLedger() (*readiness.Ledger, *clock) {
 	c := &clock{t: time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)}
-	return readiness.New(window, grace, c.Now, true), c
+	return readiness.New(window, grace, c.Now(), true), c
 }
 
 func id(n int) readiness.ID { return readiness.ID{Occ: fmt.Sprintf("p:%d", n), Epoch: "e", Slot: 1} }
@@ -40,9 +40,9 @@ func report(n, side int) readiness.Report {
 }
 
 // counts returns the recent counts of connection.connected.
-func counts(t *testing.T, l *readiness.Ledger) [2]readiness.Counts {
+func counts(t *testing.T, l *readiness.Ledger, c *clock) [2]readiness.Counts {
 	t.Helper()
-	s := l.Snapshot()
+	s := l.Snapshot(c.Now())
 	for _, ty := range s.Types {
 		if ty.Name == "connection.connected" {
 			return ty.Recent
@@ -54,12 +54,12 @@ func counts(t *testing.T, l *readiness.Ledger) [2]readiness.Counts {
 func TestTwinsAreCountedOnBothSides(t *testing.T) {
 	l, clk := newLedger()
 	l.Record(clk.Now(), report(1, readiness.SideLegacy))
-	c := counts(t, l)
+	c := counts(t, l, clk)
 	if c[0].Seen != 1 || c[0].Open() != 1 {
 		t.Fatalf("after the legacy arrival: %+v, want seen 1, open 1", c[0])
 	}
 	l.Record(clk.Now(), report(1, readiness.SideNew))
-	c = counts(t, l)
+	c = counts(t, l, clk)
 	for side := range c {
 		if c[side].Seen != 1 || c[side].Twinned != 1 || c[side].Open() != 0 || c[side].Unmatched != 0 {
 			t.Errorf("side %d: %+v, want seen 1, twinned 1", side, c[side])
@@ -72,7 +72,7 @@ func TestRetryIsOneArrival(t *testing.T) {
 	l.Record(c.Now(), report(1, readiness.SideLegacy))
 	c.Add(time.Minute)
 	l.Record(c.Now(), report(1, readiness.SideLegacy))
-	if got := counts(t, l); got[0].Seen != 1 {
+	if got := counts(t, l, c); got[0].Seen != 1 {
 		t.Errorf("seen %d, want 1", got[0].Seen)
 	}
 }
@@ -82,7 +82,7 @@ func TestPairedAtArrivalIsTwinned(t *testing.T) {
 	r := report(1, readiness.SideNew)
 	r.Paired = true
 	l.Record(c.Now(), r)
-	if got := counts(t, l); got[1].Twinned != 1 || got[1].Open() != 0 {
+	if got := counts(t, l, c); got[1].Twinned != 1 || got[1].Open() != 0 {
 		t.Errorf("%+v, want twinned 1", got[1])
 	}
 }
@@ -91,19 +91,19 @@ func TestWindowClosesUnmatched(t *testing.T) {
 	l, c := newLedger()
 	l.Record(c.Now(), report(1, readiness.SideLegacy))
 	c.Add(window + grace - time.Second)
-	if l.Due() {
+	if l.Due(c.Now()) {
 		t.Fatal("due before window+grace")
 	}
-	l.Sweep(context.Background(), nil)
-	if got := counts(t, l); got[0].Open() != 1 {
+	l.Sweep(context.Background(), c.Now(), nil)
+	if got := counts(t, l, c); got[0].Open() != 1 {
 		t.Fatalf("swept before the window closed: %+v", got[0])
 	}
 	c.Add(time.Second)
-	if !l.Due() {
+	if !l.Due(c.Now()) {
 		t.Fatal("not due at window+grace")
 	}
-	l.Sweep(context.Background(), nil)
-	got := counts(t, l)
+	l.Sweep(context.Background(), c.Now(), nil)
+	got := counts(t, l, c)
 	if got[0].Unmatched != 1 || got[0].Open() != 0 || !got[0].LastUnmatched.Equal(c.Now()) {
 		t.Errorf("%+v, want unmatched 1 at %v", got[0], c.Now())
 	}
@@ -111,7 +111,7 @@ func TestWindowClosesUnmatched(t *testing.T) {
 	r := report(1, readiness.SideNew)
 	r.Paired = true
 	l.Record(c.Now(), r)
-	got = counts(t, l)
+	got = counts(t, l, c)
 	if got[0].Unmatched != 1 || got[1].Twinned != 1 {
 		t.Errorf("late twin: %+v", got)
 	}
@@ -123,7 +123,7 @@ func TestRecheckFindsTwinOnAnotherReplica(t *testing.T) {
 	l.Record(c.Now(), report(2, readiness.SideLegacy))
 	c.Add(window + grace)
 	var asked []string
-	l.Sweep(context.Background(), func(_ context.Context, items []readiness.Report, paired []bool) []bool {
+	l.Sweep(context.Background(), c.Now(), func(_ context.Context, _ time.Time, items []readiness.Report, paired []bool) []bool {
 		for i, it := range items {
 			asked = append(asked, it.Member)
 			paired[i] = it.ID.Occ == id(1).Occ
@@ -133,7 +133,7 @@ func TestRecheckFindsTwinOnAnotherReplica(t *testing.T) {
 	if len(asked) != 2 {
 		t.Fatalf("asked about %v, want both", asked)
 	}
-	got := counts(t, l)
+	got := counts(t, l, c)
 	if got[0].Twinned != 1 || got[0].Unmatched != 1 {
 		t.Errorf("%+v, want twinned 1, unmatched 1", got[0])
 	}
@@ -144,9 +144,9 @@ func TestLookBack(t *testing.T) {
 	l.Record(c.Now(), report(1, readiness.SideLegacy))
 	l.Record(c.Now(), report(1, readiness.SideNew))
 	c.Add(readiness.Hours * time.Hour)
-	l.Sweep(context.Background(), nil)
+	l.Sweep(context.Background(), c.Now(), nil)
 	l.Record(c.Now(), report(2, readiness.SideLegacy))
-	s := l.Snapshot()
+	s := l.Snapshot(c.Now())
 	ty := s.Types[0]
 	if ty.Recent[0].Seen != 1 || ty.Recent[0].Twinned != 0 || ty.Recent[1].Seen != 0 {
 		t.Errorf("recent %+v, want only the new legacy arrival", ty.Recent)
@@ -161,7 +161,7 @@ func TestTypesAreBounded(t *testing.T) {
 	for i := range readiness.MaxTypes + 10 {
 		l.Record(c.Now(), readiness.Report{ID: id(i), Type: fmt.Sprint("t", i)})
 	}
-	s := l.Snapshot()
+	s := l.Snapshot(c.Now())
 	if len(s.Types) != readiness.MaxTypes+1 {
 		t.Fatalf("%d types, want %d", len(s.Types), readiness.MaxTypes+1)
 	}
@@ -172,12 +172,12 @@ func TestTrackedIsBounded(t *testing.T) {
 	for i := range readiness.MaxTracked + 3 {
 		l.Record(c.Now(), report(i, readiness.SideLegacy))
 	}
-	if s := l.Snapshot(); s.Untracked != 3 || s.UntrackedTotal != 3 {
+	if s := l.Snapshot(c.Now()); s.Untracked != 3 || s.UntrackedTotal != 3 {
 		t.Errorf("untracked %d (total %d), want 3", s.Untracked, s.UntrackedTotal)
 	}
 	// They leave the look-back, not the total.
 	c.Add(readiness.Hours * time.Hour)
-	if s := l.Snapshot(); s.Untracked != 0 || s.UntrackedTotal != 3 {
+	if s := l.Snapshot(c.Now()); s.Untracked != 0 || s.UntrackedTotal != 3 {
 		t.Errorf("a day later: untracked %d (total %d), want 0 (3)", s.Untracked, s.UntrackedTotal)
 	}
 }
@@ -195,7 +195,7 @@ func TestTrackedMemory(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		l := readiness.New(window, grace, time.Now, keep)
+		l := readiness.New(window, grace, time.Now(), keep)
 		for _, r := range ids {
 			l.Record(time.Now(), r)
 		}
@@ -222,7 +222,7 @@ func BenchmarkRecord(b *testing.B) {
 		l.Record(c.Now(), rs[i%len(rs)])
 		if i%len(rs) == len(rs)-1 {
 			c.Add(window + grace)
-			l.Sweep(context.Background(), nil)
+			l.Sweep(context.Background(), c.Now(), nil)
 		}
 	}
 }
