@@ -35,8 +35,8 @@ type FlagStats struct {
 	CacheHits   uint64 // decisions served from the decision cache
 }
 
-// Stats is a snapshot of a receiver's counters. Watch Legacy.Total to see
-// when the legacy endpoint has gone quiet.
+// Stats is a snapshot of a receiver's counters. Whether the legacy
+// endpoint can be turned off is [Receiver.Migration]'s to say.
 type Stats struct {
 	New, Legacy EndpointStats
 	// FlagsInFlight is the number of flag evaluations running now, at most
