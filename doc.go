@@ -88,6 +88,15 @@
 // toggle. A gated-off delivery is acknowledged without processing (or
 // deferred with 503), and is never claimed, so a later replay is processed.
 //
+// # Migration readiness
+//
+// [Receiver.Migration] says, per event type, how many occurrences each
+// format delivered and whether each found its twin in the other format
+// within the pairing window, and gives the status of each step of Codat's
+// runbook: step 5 is ready when every legacy occurrence of the last 24
+// hours had a new twin. [Receiver.MigrationHandler] serves it as an HTML
+// page and as JSON, for the operators.
+//
 // # Using with routers
 //
 // [Receiver.Handler] is an http.Handler for net/http's ServeMux, gorilla/mux
