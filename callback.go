@@ -149,8 +149,8 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 		}
 		return outcome{result: ResultProcessed}, nil
 	case <-cctx.Done():
-		late := claim{slot: c.slot, lease: c.lease}
-		c.slot, c.lease = permit{}, nil
+		late := claim{slot: c.slot, lease: c.lease, tx: c.tx}
+		c.slot, c.lease, c.tx = permit{}, nil, nil
 		go func() {
 			err := <-done
 			cancel()

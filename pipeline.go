@@ -9,11 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"runtime/debug"
 	"time"
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/internal/deduper"
 	"github.com/codathook/codathook/internal/gate"
 	"github.com/codathook/codathook/normalize"
@@ -222,10 +222,13 @@ type claim struct {
 	flight *flightCall // set while this copy leads its key
 	slot   permit
 	lease  *deduper.Lease // set when the store granted the claim
+	tx     dedupe.Tx      // the delivery's transaction, with a dedupe.TxStore
 }
 
 // held reports whether c holds anything settle has to give back.
-func (c *claim) held() bool { return c.flight != nil || c.slot.sem != nil || c.lease != nil }
+func (c *claim) held() bool {
+	return c.flight != nil || c.slot.sem != nil || c.lease != nil || c.tx != nil
+}
 
 // permit is one slot of [WithMaxConcurrentCallbacks], held from the claim
 // until the callback (or wrapped handler) has returned and its lease is
@@ -299,6 +302,13 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 		return outcome{result: ResultInFlight, err: errInFlight, match: m, matchKey: key}, false
 	}
 	c.lease = lease
+	if r.txStore != nil {
+		ctx, tx, err := r.txStore.BeginTx(f.ctx)
+		if err != nil {
+			return outcome{result: ResultUnavailable, err: &StoreError{Op: "begin", Err: err}}, false
+		}
+		f.ctx, c.tx = ctx, tx
+	}
 	f.ev = withElements(f.ev, lease.Elements())
 	f.del.Event = f.ev
 	return outcome{}, true
@@ -316,72 +326,6 @@ func (r *Receiver) run(f *flow) (outcome, error) {
 		return r.runCallback(f.ctx, f.w, f.req, f.del, f.ev)
 	}
 	return r.runCallbackDetached(context.WithValue(f.ctx, deliveryCtxKey, f.del), f.ev, &f.claim)
-}
-
-// settle gives back what c holds: it commits the lease when err is nil and
-// releases it otherwise, frees the slot, and hands res to the concurrent
-// copies waiting on the lead. It is the one place a lease is settled: after
-// run, when the pipeline unwinds, and for a late detached callback.
-func (r *Receiver) settle(ctx context.Context, c *claim, res outcome, err error) outcome {
-	if lease := c.lease; lease != nil {
-		c.lease = nil
-		if err == nil {
-			if err := lease.Commit(ctx); err != nil {
-				// The event was processed: answering 503 would process it again.
-				r.commitFailures.Add(1)
-				r.cfg.logger.ErrorContext(ctx, "codathook: commit failed after processing; a retry or the other format's twin may be processed again", slog.Any("error", err))
-			}
-		} else if err := lease.Release(ctx); err != nil {
-			r.cfg.logger.ErrorContext(ctx, "codathook: release failed; retries wait for the claim lease to expire", slog.Any("error", err))
-		}
-	}
-	p := c.slot
-	c.slot = permit{}
-	p.release()
-	if call := c.flight; call != nil {
-		c.flight = nil
-		r.flight.leave(c.key, call, res)
-	}
-	return res
-}
-
-// unwind settles what the claim still holds when process does not return:
-// something panicked (the outcome becomes failed) or the callback or
-// wrapped handler ended its goroutine (runtime.Goexit; the copies waiting on
-// the lead then see in_flight).
-func (r *Receiver) unwind(f *flow, res *outcome) {
-	p := recover()
-	if p == nil && !f.claim.held() {
-		return // process returned: settle gave everything back
-	}
-	out := inFlight
-	if p != nil {
-		out = outcome{result: ResultFailed, err: &CallbackError{EventType: f.ev.Type, Panic: p, Stack: debug.Stack()}}
-	}
-	// The wrapped handler answered 2xx, then ended its goroutine
-	// (runtime.Goexit), which nothing can recover. The sender may already
-	// hold the 2xx (the handler flushed it): commit, so that the twin or a
-	// retry is a duplicate instead of running the handler again, then flush
-	// the 2xx so that the sender has it. Otherwise run did not return before
-	// answering 2xx: release the claims now, so that the sender's retry
-	// processes the delivery instead of finding it in flight until the
-	// lease expires. The sender gets no answer (the connection or stream is
-	// reset), or the non-2xx the handler wrote. (With no lease, nothing ran
-	// or settle itself panicked, having dropped the lease.)
-	interrupted := !f.returned && f.claim.lease != nil
-	answered := interrupted && f.sw != nil && f.sw.answered2xx()
-	var err error
-	if interrupted && !answered {
-		err = errCallbackExited
-		r.cfg.logger.WarnContext(f.ctx, "codathook: the callback did not return; delivery released",
-			slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
-	}
-	*res = r.settle(f.ctx, &f.claim, out, err)
-	if answered {
-		_ = http.NewResponseController(f.w).Flush()
-		r.cfg.logger.ErrorContext(f.ctx, "codathook: the wrapped handler ended its goroutine after answering 2xx; delivery committed",
-			slog.Int("status", f.sw.status), slog.String("event_type", f.ev.Type), slog.String("delivery_id", f.del.ID))
-	}
 }
 
 // withElements returns ev with a read.completed payload reduced to the given

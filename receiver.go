@@ -86,6 +86,7 @@ type Receiver struct {
 	cfg      config
 	verifier *verifier
 	deduper  *deduper.Deduper
+	txStore  dedupe.TxStore // the store, when it commits in a transaction of the callback's
 	gate     *gate.Gate
 	ownStore bool
 
@@ -157,6 +158,7 @@ func New(opts ...Option) (*Receiver, error) {
 		return nil, fmt.Errorf("codathook: dedupe: %w", err)
 	}
 	r.deduper = d
+	r.txStore, _ = r.cfg.store.(dedupe.TxStore)
 	if c.flags != nil {
 		gcfg := toggle.Config{}
 		if c.gateCfg != nil {

@@ -2,10 +2,13 @@ package deduper
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/codathook/codathook/dedupe"
 )
 
 // Outcome is what [Deduper.Begin] decided for a delivery.
@@ -127,6 +130,25 @@ func (l *Lease) Commit(ctx context.Context) error {
 	if err := l.d.settle(ctx, l.held, nil); err != nil {
 		return err
 	}
+	l.d.record(l.reports.list, false)
+	return nil
+}
+
+// CommitTx commits every key the lease claimed in tx, and tx with them
+// (see [dedupe.TxStore]). On an error the lease stays unsettled: Release
+// it (after rolling tx back) so that a retry processes the delivery.
+func (l *Lease) CommitTx(ctx context.Context, tx dedupe.Tx) error {
+	if l == nil || l.settled {
+		return nil
+	}
+	ops := make([]dedupe.Op, 0, len(l.held))
+	for _, c := range l.held {
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpCommit, Key: c.key, TTL: c.ttl})
+	}
+	if err := tx.Commit(ctx, ops); err != nil {
+		return fmt.Errorf("dedupe: commit in transaction: %w", err)
+	}
+	l.settled = true
 	l.d.record(l.reports.list, false)
 	return nil
 }
