@@ -340,7 +340,9 @@ func (s *Store) read(br pgx.BatchResults, op *dedupe.Op) error {
 		}
 		var done bool
 		if serr := br.QueryRow().Scan(&done); serr != nil {
-			// The claim inserted or locked the row: it must be there.
+			if errors.Is(serr, pgx.ErrNoRows) { // the claim inserted or locked the row: it must be there
+				serr = errors.New("the claimed key's row is missing")
+			}
 			return serr
 		}
 		switch {
