@@ -104,12 +104,13 @@ if [ -z "${PGSTORE_DSN:-}" ]; then
 	if [ -z "$pgbin" ]; then
 		echo "test.sh: installing postgresql" >&2
 		# Debian's package would create and start a cluster of its own on
-		# port 5432; the run needs only the one below.
-		if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+		# port 5432; the run needs only the one below. (createcluster.conf
+		# includes this directory.)
+		if [ ! -e /etc/postgresql-common/createcluster.d/codathook-test.conf ]; then
 			sudo=""
 			[ "$(id -u)" -eq 0 ] || sudo="sudo"
-			$sudo mkdir -p /etc/postgresql-common
-			echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+			$sudo mkdir -p /etc/postgresql-common/createcluster.d
+			echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/codathook-test.conf >/dev/null
 		fi
 		install postgresql
 		pgbin=$(pg_bin)
