@@ -31,11 +31,11 @@ type statements struct {
 
 const nowSQL = `coalesce($%s::timestamptz, statement_timestamp())`
 
-func now(param string) string { return strings.Replace(nowSQL, "%s", param, 1) }
+func nowParam(param string) string { return strings.Replace(nowSQL, "%s", param, 1) }
 
 func newStatements(n names) statements {
 	r := strings.NewReplacer("{claims}", n.claims, "{arrivals}", n.arrivals, "{seq}", literal(n.seq),
-		"{now2}", now("2"), "{now1}", now("1"), "{now8}", now("8"))
+		"{now2}", nowParam("2"), "{now1}", nowParam("1"), "{now8}", nowParam("8"))
 	return statements{
 		claim: r.Replace(`INSERT INTO {claims} AS c (key, done, expires)
 VALUES ($1::bytea, false, {now2} + $3::bigint * interval '1 microsecond')
