@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every module's tests with -race, the Redis-backed ones against a real
-# redis-server and the migration page's in headless Chromium. On a fresh
-# machine it installs redis-server and chromium (Debian/Ubuntu, apt-get)
-# and starts a throwaway redis-server on a loopback port for the run,
-# with AOF (appendfsync everysec) as a durable deployment has it. Set
-# REDIS_ADDR to use a server you already run instead. Tests that need a
+# redis-server, the PostgreSQL-backed ones (dedupe/pgstore) against a real
+# PostgreSQL and the migration page's in headless Chromium. On a fresh
+# machine it installs redis-server, postgresql and chromium (Debian/Ubuntu,
+# apt-get) and starts a throwaway redis-server on a loopback port for the
+# run, with AOF (appendfsync everysec) as a durable deployment has it, and
+# a throwaway PostgreSQL cluster (initdb in a temporary directory, as the
+# postgres user when run as root) on another. Set REDIS_ADDR, or
+# PGSTORE_DSN, to use a server you already run instead. Tests that need a
 # server of their own (restarts, CONFIG SET: dedupe/redisstore) start
 # redis-server themselves, from REDIS_SERVER, set here from PATH; the
 # script fails if one of them outlives the run.
@@ -17,7 +20,14 @@ root=$(pwd)
 
 # The tests' temporary directories, where their own redis-servers run.
 tmp=$(mktemp -d)
-cleanup() { rm -rf "$tmp"; }
+# The servers started below replace these with their own stops.
+stop_redis() { :; }
+stop_postgres() { :; }
+cleanup() {
+	stop_redis
+	stop_postgres
+	rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 # install installs Debian packages with apt-get (updating its lists once).
@@ -57,9 +67,9 @@ if [ -z "${REDIS_ADDR:-}" ]; then
 		--maxmemory-policy noeviction \
 		--daemonize yes --pidfile "$rdir/redis.pid" --dir "$rdir" --logfile "$rdir/redis.log"
 	# shutdown is synchronous, so the port is free again when the script ends.
-	cleanup() {
+	stop_redis() {
 		redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$rdir/redis.pid" 2>/dev/null)" 2>/dev/null || true
-		rm -rf "$rdir" "$tmp"
+		rm -rf "$rdir"
 	}
 	# Ours is up once it has written its pid file (after binding) and answers.
 	for _ in $(seq 1 50); do
@@ -73,6 +83,83 @@ if [ -z "${REDIS_ADDR:-}" ]; then
 	fi
 	export REDIS_ADDR="127.0.0.1:$port"
 	echo "test.sh: redis-server on $REDIS_ADDR" >&2
+fi
+
+# pg_bin prints the directory of PostgreSQL's initdb, pg_ctl, pg_isready
+# and createdb: that of PATH's initdb (links resolved), else the newest of
+# Debian's /usr/lib/postgresql/*/bin; nothing when there is none.
+pg_bin() {
+	local d
+	for d in $(command -v initdb >/dev/null 2>&1 && dirname "$(readlink -f "$(command -v initdb)")") \
+		$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+		if [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/pg_isready" ] && [ -x "$d/createdb" ]; then
+			echo "$d"
+			return
+		fi
+	done
+}
+
+if [ -z "${PGSTORE_DSN:-}" ]; then
+	pgbin=$(pg_bin)
+	if [ -z "$pgbin" ]; then
+		echo "test.sh: installing postgresql" >&2
+		# Debian's package would create and start a cluster of its own on
+		# port 5432; the run needs only the one below. (createcluster.conf
+		# includes this directory.)
+		if [ ! -e /etc/postgresql-common/createcluster.d/codathook-test.conf ]; then
+			sudo=""
+			[ "$(id -u)" -eq 0 ] || sudo="sudo"
+			$sudo mkdir -p /etc/postgresql-common/createcluster.d
+			echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/codathook-test.conf >/dev/null
+		fi
+		install postgresql
+		pgbin=$(pg_bin)
+		if [ -z "$pgbin" ]; then
+			echo "test.sh: no initdb and pg_ctl after installing postgresql" >&2
+			exit 1
+		fi
+	fi
+	# PostgreSQL refuses to run as root: as root, run it as the postgres
+	# user (created if missing), else as ourselves.
+	as_pg() { "$@"; }
+	if [ "$(id -u)" -eq 0 ]; then
+		id -u postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+		as_pg() { runuser -u postgres -- "$@"; }
+	fi
+	pgdir=$(mktemp -d)
+	[ "$(id -u)" -ne 0 ] || chown postgres "$pgdir"
+	pgport=${PG_PORT:-55432}
+	# A port something listens on is taken: take the next free one.
+	while (exec 3<>"/dev/tcp/127.0.0.1/$pgport") 2>/dev/null; do
+		pgport=$((pgport + 1))
+	done
+	(cd "$pgdir" && as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$pgdir/initdb.log" 2>&1) || {
+		echo "test.sh: initdb failed:" >&2
+		cat "$pgdir/initdb.log" >&2
+		exit 1
+	}
+	# Stopped by the postmaster's pid (its pid file), fast: the run's
+	# sessions are rolled back and the port is free when the script ends.
+	stop_postgres() {
+		if [ -s "$pgdir/data/postmaster.pid" ]; then
+			(cd "$pgdir" && as_pg "$pgbin/pg_ctl" -D "$pgdir/data" stop -m fast -w >/dev/null 2>&1) ||
+				kill -9 "$(head -1 "$pgdir/data/postmaster.pid")" 2>/dev/null || true
+		fi
+		rm -rf "$pgdir"
+	}
+	if ! (cd "$pgdir" && as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w -t 30 \
+		-o "-c listen_addresses=127.0.0.1 -p $pgport -k $pgdir" start >/dev/null); then
+		echo "test.sh: PostgreSQL did not start on 127.0.0.1:$pgport:" >&2
+		cat "$pgdir/postgres.log" >&2 || true
+		exit 1
+	fi
+	for _ in $(seq 1 50); do
+		"$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pgport" && break
+		sleep 0.1
+	done
+	"$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres codathook_test
+	export PGSTORE_DSN="postgres://postgres@127.0.0.1:$pgport/codathook_test?sslmode=disable"
+	echo "test.sh: PostgreSQL ($("$pgbin/pg_ctl" --version)) at $PGSTORE_DSN" >&2
 fi
 
 if [ -z "${REDIS_SERVER:-}" ] && command -v redis-server >/dev/null 2>&1; then
