@@ -307,7 +307,9 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 		if err != nil {
 			return outcome{result: ResultUnavailable, err: &StoreError{Op: "begin", Err: err}}, false
 		}
-		f.ctx, c.tx = ctx, tx
+		if tx != nil {
+			f.ctx, c.tx = ctx, tx
+		}
 	}
 	f.ev = withElements(f.ev, lease.Elements())
 	f.del.Event = f.ev

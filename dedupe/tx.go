@@ -15,7 +15,9 @@ type TxStore interface {
 	Store
 	// BeginTx begins one delivery's transaction. The returned context is
 	// ctx carrying the transaction, where the store's own accessor finds
-	// it (for example pgstore.TxFromContext).
+	// it (for example pgstore.TxFromContext). A nil Tx and error mean no
+	// transaction (a store where they are optional): the delivery then
+	// settles as with any Store.
 	BeginTx(ctx context.Context) (context.Context, Tx, error)
 }
 

@@ -15,6 +15,7 @@ type options struct {
 	timeout     time.Duration
 	expireEvery int
 	logger      *slog.Logger
+	tx          bool
 }
 
 // Defaults of the options.
@@ -80,3 +81,13 @@ func WithLogger(l *slog.Logger) Option {
 		}
 	}
 }
+
+// WithTransactions makes the store commit each delivery's keys in a
+// transaction the callback writes in: the receiver begins it before the
+// callback, the callback finds it with [TxFromContext], and the receiver
+// commits the callback's writes and the dedupe keys together, so the
+// occurrence counts as processed if and only if the writes commit. Each
+// delivery being processed then holds a connection of the pool until it
+// settles, and costs two more round trips (BEGIN, and COMMIT after the
+// keys' batch).
+func WithTransactions() Option { return func(o *options) { o.tx = true } }

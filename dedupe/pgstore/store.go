@@ -48,6 +48,7 @@ type Store struct {
 	sql     statements
 	now     func() time.Time // nil: the server's clock
 	timeout time.Duration
+	tx      bool   // WithTransactions
 	every   uint64 // 0: no sweeps
 	logger  *slog.Logger
 	salt    uint64 // mixed into advisory lock ids: one per arrivals table
@@ -91,7 +92,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{pool: pool, names: n, sql: newStatements(n), now: o.now, timeout: o.timeout, logger: o.logger}
+	s := &Store{pool: pool, names: n, sql: newStatements(n), now: o.now, timeout: o.timeout, logger: o.logger, tx: o.tx}
 	if o.expireEvery > 0 {
 		s.every = uint64(o.expireEvery)
 	}
