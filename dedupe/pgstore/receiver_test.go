@@ -74,15 +74,32 @@ func (c *countingConn) Read(b []byte) (int, error) {
 // connection, one more round trip the first time a batch meets it. The
 // pool's ping of a connection idle for over a second (pgxpool's
 // ShouldPing default) is turned off here: after a pause it costs one more.
+//
+// With WithTransactions a processed delivery costs two more: BEGIN, and
+// COMMIT after the keys' batch, which runs in the transaction.
 func TestRoundTripsPerDelivery(t *testing.T) {
 	t.Parallel()
+	for _, tx := range []bool{false, true} {
+		t.Run(fmt.Sprintf("transactions=%v", tx), func(t *testing.T) {
+			t.Parallel()
+			roundTrips(t, tx)
+		})
+	}
+}
+
+func roundTrips(t *testing.T, transactions bool) {
 	var tr trips
 	pool := newPool(t, func(c *pgxpool.Config) {
 		c.MaxConns = 1
 		c.ConnConfig.DialFunc = tr.dial
 		c.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
 	})
-	r := newReplica(t, newStore(t, pool), nil)
+	var opts []pgstore.Option
+	extra := int64(0) // round trips a processed delivery adds
+	if transactions {
+		opts, extra = append(opts, pgstore.WithTransactions()), 2
+	}
+	r := newReplica(t, newStore(t, pool, opts...), nil)
 	count := func(deliver func() codathook.Outcome) (codathook.Outcome, int64) {
 		t.Helper()
 		before := tr.n.Load()
@@ -114,10 +131,10 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 		wantTrips   int64
 		explanation string
 	}{
-		{"a new paired delivery", newDelivery("msg_1", connBody("1")), codathook.ResultProcessed, 4,
+		{"a new paired delivery", newDelivery("msg_1", connBody("1")), codathook.ResultProcessed, 4 + extra,
 			"claim d:msg:msg_1; claim i:1 + arrive; claim slot; commit d:, i:, slot"},
 		{"its retry", newDelivery("msg_1", connBody("1")), codathook.ResultDuplicate, 1, "claim d:msg:msg_1 (Done)"},
-		{"a read.completed with three elements", newDelivery("msg_2", readBody("2")), codathook.ResultProcessed, 4,
+		{"a read.completed with three elements", newDelivery("msg_2", readBody("2")), codathook.ResultProcessed, 4 + extra,
 			"claim d:; claim i: + 3 arrivals; 3 slot claims; 5 commits"},
 		{"a legacy twin of the first delivery", legacyDelivery(legacyTwinBody("a1", "1")), codathook.ResultDuplicate, 4,
 			"claim d:id:a1; claim i:a1 + arrive; claim slot (Done); commit d:id:a1 + release i:a1"},
