@@ -44,6 +44,26 @@ func (e *EvictionPolicyError) Error() string {
 		e.Addr, e.Policy, limit, why)
 }
 
+// checkPrefix refuses, on a client that spreads keys by hash slot (a
+// cluster or a ring), a prefix whose first '{' is followed by '}': Redis
+// Cluster (and go-redis's ring) then hashes each key whole, ignoring the
+// arrival keys' tag "{#" + key + "}", so the three interval keys of one
+// arrive script would land on different slots. A prefix with a tag of its
+// own ("{app}:") is accepted: every key of the store shares that slot.
+func checkPrefix(client redis.UniversalClient, prefix string) error {
+	switch client.(type) {
+	case *redis.ClusterClient, *redis.Ring:
+	default:
+		return nil
+	}
+	if i := strings.IndexByte(prefix, '{'); i < 0 || i+1 >= len(prefix) || prefix[i+1] != '}' {
+		return nil
+	}
+	return fmt.Errorf("redisstore: prefix %q starts with an empty hash tag (\"{}\"), so each key would be hashed whole "+
+		"and the arrival keys of one occurrence, which share the tag \"{#\" + key + \"}\", would land on different slots "+
+		"(CROSSSLOT on a cluster, pairing split over a ring's shards); use a prefix without \"{}\"", prefix)
+}
+
 // node is what one server told the check: CONFIG GET values by name and
 // INFO fields by name, each absent when the server refused the command.
 type node struct {

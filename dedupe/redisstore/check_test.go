@@ -314,7 +314,7 @@ func TestNewUnreachable(t *testing.T) {
 
 func TestNewChecksEveryClusterMaster(t *testing.T) {
 	t.Parallel()
-	a, b := startClusterNode(t), startClusterNode(t)
+	a, b := startClusterNode(t, durable...), startClusterNode(t, durable...)
 	ra, rb := a.client(t), b.client(t)
 	ctx := t.Context()
 	for _, c := range []struct {
@@ -366,10 +366,14 @@ type clusterNode struct {
 	busPort int
 }
 
-func startClusterNode(t *testing.T) clusterNode {
+// startClusterNode starts a server with cluster mode on and args (its
+// persistence and memory settings). The bus port is a free port of its own
+// (--cluster-port, Redis 7.0): the default, port + 10000, can be taken or,
+// from a high ephemeral port, out of range.
+func startClusterNode(t *testing.T, args ...string) clusterNode {
 	t.Helper()
 	bus := freePort(t)
 	srv := startServer(t, append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-		"--cluster-port", strconv.Itoa(bus)}, durable...)...)
+		"--cluster-port", strconv.Itoa(bus)}, args...)...)
 	return clusterNode{srv, bus}
 }

@@ -70,12 +70,21 @@ var errPortTaken = errors.New("port taken")
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := listenPort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return port
+}
+
+// listenPort returns a loopback port that was free a moment ago.
+func listenPort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Addr returns the server's address.

@@ -100,6 +100,10 @@ var _ dedupe.BatchStore = (*Store)(nil)
 //   - A server New cannot reach is an error, or, with [WithFailOpen], a
 //     Warn and New goes on.
 //
+// On a cluster or ring client, New also refuses a prefix whose first
+// brace pair is empty ("{}"): it would turn hash tags off (see the
+// package documentation, Key layout).
+//
 // ctx bounds the check; without a deadline New gives it 3 s. New fails
 // on a nil ctx or client.
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
@@ -114,6 +118,9 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		if opt != nil {
 			opt(&o)
 		}
+	}
+	if err := checkPrefix(client, o.cfg.Prefix); err != nil {
+		return nil, err
 	}
 	if err := check(ctx, client, &o); err != nil {
 		return nil, err
@@ -192,7 +199,8 @@ type evalFunc = func(*redis.Script, context.Context, redis.Scripter, []string, .
 
 // arrive queues (or runs) the arrive script for a under key. The three
 // interval keys share the hash tag "{#" + key + "}" (never empty, so Redis
-// Cluster hashes the tag, whatever key holds).
+// Cluster hashes the tag, whatever key holds), or the prefix's own when it
+// has one (New refuses an empty one on a cluster).
 func (s *Store) arrive(ctx context.Context, c redis.Cmdable, eval evalFunc, a *dedupe.Arrival, key string) *redis.Cmd {
 	at := a.At.UnixMilli()
 	w := max(1, int64((a.Window+time.Millisecond-1)/time.Millisecond))

@@ -292,6 +292,13 @@ func connBody(id string) []byte {
 // generated is a generatedDate of now: the occurrence time pairing compares.
 func generated() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
+// readBody is a read.completed of three data types (three occurrences) for
+// company id.
+func readBody(id string) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":%q,"payload":{"referenceCompany":{"id":"c-%s"},"dataTypes":[`+
+		`{"connectionId":"k","dataType":"invoices","status":"Complete"},{"connectionId":"k","dataType":"bills","status":"Complete"},{"connectionId":"k","dataType":"customers","status":"Complete"}]}}`, id, generated(), id)
+}
+
 // TestRoundTripsPerDelivery counts, with a go-redis hook, the Redis round
 // trips of each delivery through a receiver. A Redis store cannot peek, so
 // the receiver's early duplicate check (before the body is parsed) costs
@@ -318,10 +325,6 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 	}
 	if o := r.deliverNew("msg_warm", connBody("warm")); o.Result != codathook.ResultProcessed { // loads the scripts (EVALSHA misses once)
 		t.Fatalf("warm-up delivery: %q (%v), want processed", o.Result, o.Err)
-	}
-	readBody := func(id string) []byte {
-		return fmt.Appendf(nil, `{"id":%q,"eventType":"read.completed","generatedDate":%q,"payload":{"referenceCompany":{"id":"c-%s"},"dataTypes":[`+
-			`{"connectionId":"k","dataType":"invoices","status":"Complete"},{"connectionId":"k","dataType":"bills","status":"Complete"},{"connectionId":"k","dataType":"customers","status":"Complete"}]}}`, id, generated(), id)
 	}
 	// Before batching (one call per key) the first case took 7 round trips
 	// and the read.completed with three elements 13 (claim d:, claim i:, 3
