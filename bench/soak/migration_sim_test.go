@@ -200,6 +200,7 @@ type migration struct {
 	steps    []step
 	provider *memprovider.InMemoryProvider
 	servers  []*httptest.Server
+	rcvs     []*codathook.Receiver
 	signer   *codathooktest.Signer
 
 	occs       []*occ
@@ -212,6 +213,10 @@ type migration struct {
 	// instants is the number of distinct simulated instants at which
 	// attempts were sent.
 	instants int
+	// reads are the replicas' readiness reports, when a window comes due and
+	// at each stage's end (migration_readiness_test.go).
+	reads []read
+	due   []time.Time // when the windows the settled deliveries opened close
 
 	mu       sync.Mutex
 	unknown  []string // callback runs for bodies the simulation never sent
@@ -264,6 +269,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 		}
 		srv := serve(t, rcv)
 		m.servers = append(m.servers, srv)
+		m.rcvs = append(m.rcvs, rcv)
 	}
 	return m
 }
@@ -322,7 +328,8 @@ func (m *migration) push(at time.Time, d *delivery, n int) {
 	heap.Push(&m.queue, pending{at: at, seq: m.seq, d: d, n: n})
 }
 
-// run delivers every generated delivery until no attempt is left.
+// run delivers every generated delivery until no attempt is left, reading
+// the replicas' readiness reports as their metrics would (see scrape).
 func (m *migration) run() {
 	for _, d := range m.deliveries {
 		if d.dropped {
@@ -338,10 +345,12 @@ func (m *migration) run() {
 	for m.queue.Len() > 0 {
 		at := m.queue[0].at
 		if i := m.stepAt(at); i != m.cur {
+			m.stagesEnd(i)
 			m.provider.UpdateFlags(m.steps[i].flags())
 			m.cur = i
 		}
 		m.clock.Set(at)
+		m.scrape()
 		m.instants++
 		batch = batch[:0]
 		for m.queue.Len() > 0 && m.queue[0].at.Equal(at) {
@@ -357,7 +366,9 @@ func (m *migration) run() {
 		for i, p := range batch {
 			m.settle(p, answers[i])
 		}
+		m.opened(at, answers)
 	}
+	m.stagesEnd(len(m.steps))
 }
 
 // send makes one attempt, while st's flags are served.
