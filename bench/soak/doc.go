@@ -13,7 +13,7 @@
 // every occurrence whose endpoint was enabled reaches a callback exactly once,
 // and that every replica's migration-readiness report (rcv.Migration), read
 // whenever a pairing window comes due and at each stage's end, counts what the
-// replica settled.
+// replica settled and reports the runbook step the stage has reached.
 // Redis TTLs run on real time, so nothing expires in Redis during a
 // simulation.
 //

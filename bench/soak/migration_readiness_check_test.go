@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/codathook/codathook"
 )
@@ -18,6 +19,15 @@ import (
 //     windows allow, exactly so for an occurrence alone in its cluster; at the
 //     end, when every window has closed, Open is 0 and Twinned + Unmatched =
 //     Seen;
+//   - steps: each step's status follows from the true counts as the runbook
+//     says (docs/MIGRATION.md), and CompleteSince from when the last
+//     unmatched legacy window was closed and the last new delivery skipped;
+//   - at the stages' ends (stages of a day or more): step 1 done and 2 ready
+//     after legacy alone; 2 done and 3 ready after the new consumer's first
+//     stage; 3 done after the test company's (on a replica that settled one
+//     of its deliveries); after both on, step 5 waiting on a replica that
+//     settled a legacy occurrence in the look-back whose new twin did not
+//     arrive in its window; step 5 done after legacy off and at the end;
 //   - summed over replicas at the end: Seen is the distinct occurrences
 //     settled plus the splits; Unmatched at least what the clusters force,
 //     legacy Unmatched at least stage 1's legacy occurrences (no new
@@ -65,6 +75,10 @@ func (m *migration) checkReadiness() {
 				where = fmt.Sprintf("end of stage %q (%s), replica %d", m.steps[rd.stage].name, m.rel(rd.at), i)
 			}
 			m.checkCounts(&f, where, rep, exp[i], ri == last)
+			m.checkFollow(&f, where, rep, exp[i], rd.at)
+			if rd.stage >= 0 {
+				m.checkStage(&f, rd, i, exp[i], tr)
+			}
 		}
 	}
 	if last >= 0 {
@@ -100,6 +114,144 @@ func (m *migration) checkCounts(f *failures, where string, rep replicaRead, exp 
 			f.add(name+" twinned+unmatched=seen", "%s: twinned %d + unmatched %d != seen %d", where, tot.Twinned, tot.Unmatched, tot.Seen)
 		}
 	}
+}
+
+// checkFollow checks that one replica's steps and CompleteSince follow from
+// the true counts (the report's own are checked by checkCounts).
+func (m *migration) checkFollow(f *failures, where string, rep replicaRead, exp [2]expect, at time.Time) {
+	L, N := exp[sideLegacy], exp[sideNew]
+	if len(rep.steps) != 5 {
+		f.add("steps", "%s: %d steps", where, len(rep.steps))
+		return
+	}
+	if L.again+N.again > 0 {
+		return // counts within a slack
+	}
+	processed := N.recentSeen > N.recentSkipped
+	done := [5]bool{
+		L.recentSeen+N.recentSeen > 0,
+		N.recentSeen > 0,
+		processed,
+		processed && N.recentSkipped == 0,
+		L.recentSeen > 0 && L.recentSkipped == L.recentSeen || L.recentSeen == 0 && L.seen > 0 && L.skipped > 0,
+	}
+	for i, d := range done {
+		want := "waiting"
+		switch {
+		case d:
+			want = "done"
+		case i == 4 && done[3] && rep.recent[sideLegacy].Unmatched == 0 && L.recentSeen > 0 && rep.untracked == 0 &&
+			at.Sub(rep.completeSince) >= 24*time.Hour:
+			want = "ready"
+		case i == 4: // waiting: for step 4, an unmatched legacy occurrence, or 24 h of evidence
+		case i > 0 && done[i-1]:
+			want = "ready"
+		}
+		if rep.steps[i] != want {
+			f.add(fmt.Sprintf("step %d follows from the counts", i+1), "%s: step %d is %s, want %s (legacy %d seen %d skipped in the look-back, %d and %d since start; new %d seen %d skipped in the look-back)",
+				where, i+1, rep.steps[i], want, L.recentSeen, L.recentSkipped, L.seen, L.skipped, N.recentSeen, N.recentSkipped)
+		}
+	}
+	if !processed {
+		if !rep.completeSince.IsZero() {
+			f.add("complete since", "%s: complete since %s, but the new endpoint processed nothing in the look-back", where, m.rel(rep.completeSince))
+		}
+		return
+	}
+	lo := maxTime(rep.start, maxTime(N.lastSkipped, L.lastUnmatchedLo))
+	hi := maxTime(lo, L.lastUnmatchedHi)
+	if rep.completeSince.Before(lo) || rep.completeSince.After(hi) {
+		f.add("complete since", "%s: complete since %s, want %s..%s (the last unmatched legacy window closed, the last new delivery skipped)", where, m.rel(rep.completeSince), m.rel(lo), m.rel(hi))
+	}
+}
+
+// checkStage checks one replica's steps at a stage's end, and logs them with
+// the verdict, when every stage lasts a day or more.
+func (m *migration) checkStage(f *failures, rd read, ri int, exp [2]expect, tr *truth) {
+	for _, d := range m.cfg.steps {
+		if d < 24*time.Hour {
+			return // the look-back spans several stages
+		}
+	}
+	rep, st := rd.full[ri], rd.reps[ri].steps
+	if len(st) != 5 {
+		return
+	}
+	where := fmt.Sprintf("end of stage %q (%s), replica %d", m.steps[rd.stage].name, m.rel(rd.at), ri)
+	m.t.Logf("%s: steps %s; %s", where, strings.Join(st, " "), rep.Verdict)
+	want := func(step int, status string) {
+		if st[step-1] != status {
+			f.add(fmt.Sprintf("step %d after stage %d", step, rd.stage+1), "%s: step %d is %s, want %s: %s", where, step, st[step-1], status, rep.Steps[step-1].Detail)
+		}
+	}
+	switch rd.stage {
+	case 0: // legacy alone, days
+		want(1, "done")
+		want(2, "ready")
+	case 1: // new consumer, new endpoint off
+		want(2, "done")
+		want(3, "ready")
+	case 2: // the test company's new endpoint on
+		if exp[sideNew].recentSeen > exp[sideNew].recentSkipped {
+			want(3, "done")
+		} else {
+			want(3, "ready")
+			m.t.Logf("%s: no delivery of the test company settled on this replica", where)
+		}
+	case 3: // both on
+		if why := m.mustWait(rd.at, ri, tr); why != "" {
+			m.t.Logf("%s: step 5 must wait: %s", where, why)
+			want(5, "waiting")
+		}
+	case 4, 5: // legacy off for days; the rules deleted
+		want(5, "done")
+	}
+}
+
+// recent reports whether r is in the look-back of a report read at t.
+func (r ledgerReport) recent(t time.Time) bool {
+	return r.at.Before(t) && r.at.Unix()/3600 >= t.Unix()/3600-24
+}
+
+// mustWait says why the replica's step 5 must wait at t: a legacy
+// occurrence it settled in the look-back, whose window closed, without a new
+// twin in time (dropped, or arriving late); "" when none.
+func (m *migration) mustWait(t time.Time, ri int, tr *truth) string {
+	for _, r := range tr.reports {
+		if r.side != sideLegacy || r.replica != ri || !r.recent(t) || r.bursty || r.again || !r.closed(t) || !r.unmatched() {
+			continue
+		}
+		why := "its new twin never arrived"
+		if !r.twinAt.IsZero() {
+			why = fmt.Sprintf("its new twin first reached a replica at %s, %v after it settled", m.rel(r.twinAt), r.twinAt.Sub(r.at))
+		}
+		return fmt.Sprintf("legacy occurrence #%d (%s) settled on it at %s and %s", r.o.id, r.o.k, m.rel(r.at), why)
+	}
+	// A cluster of several occurrences with fewer new arrivals than legacy
+	// occurrences, all settled on this replica in the look-back.
+	for _, c := range tr.clusters {
+		if len(c.occs) < 2 {
+			continue
+		}
+		n, mine := 0, true
+		for _, r := range tr.reports {
+			if r.side == sideLegacy && slices.Contains(c.occs, r.o) {
+				mine = mine && r.replica == ri && r.recent(t) && r.closed(t) && !r.again
+			}
+		}
+		for _, o := range c.occs {
+			if !tr.arrived[o][sideLegacy].IsZero() {
+				n++
+			}
+			if !tr.arrived[o][sideNew].IsZero() {
+				n--
+			}
+		}
+		if mine && n > 0 {
+			return fmt.Sprintf("the cluster of %s at %s had %d legacy occurrences settled on it beyond its new arrivals", c.k, m.rel(c.occs[0].at), n)
+		}
+	}
+	return ""
 }
 
 // checkSums checks the final reports summed over replicas.
