@@ -10,7 +10,10 @@
 // receivers and the sender, so weeks of Codat traffic (legacy retries within
 // two minutes, Svix's 28-hour schedule with jitter, deliveries that first
 // reach us hours late, dropped deliveries) run in seconds, and it checks that
-// every occurrence whose endpoint was enabled reaches a callback exactly once.
+// every occurrence whose endpoint was enabled reaches a callback exactly once,
+// and that every replica's migration-readiness report (rcv.Migration), read
+// whenever a pairing window comes due and at each stage's end, counts what the
+// replica settled and reports the runbook step the stage has reached.
 // Redis TTLs run on real time, so nothing expires in Redis during a
 // simulation.
 //

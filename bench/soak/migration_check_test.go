@@ -334,6 +334,7 @@ func (m *migration) check() migReport {
 			}
 		}
 	}
+	m.checkReadiness()
 	for i, f := range r.failures {
 		if i == 25 {
 			t.Errorf("... and %d more", len(r.failures)-i)

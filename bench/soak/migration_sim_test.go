@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -192,51 +191,6 @@ func seconds(d time.Duration) time.Duration {
 	return max(time.Second, d.Round(time.Second))
 }
 
-// pending is one scheduled attempt.
-type pending struct {
-	at  time.Time
-	seq int
-	d   *delivery
-	n   int
-}
-
-type schedule []pending
-
-func (s schedule) Len() int { return len(s) }
-func (s schedule) Less(i, j int) bool {
-	if !s[i].at.Equal(s[j].at) {
-		return s[i].at.Before(s[j].at)
-	}
-	return s[i].seq < s[j].seq
-}
-func (s schedule) Swap(i, j int) { s[i], s[j] = s[j], s[i] }
-func (s *schedule) Push(x any)   { *s = append(*s, x.(pending)) }
-func (s *schedule) Pop() any {
-	old := *s
-	p := old[len(old)-1]
-	*s = old[:len(old)-1]
-	return p
-}
-
-// simClock is the simulated time: it stands still between the instants the
-// simulation sets. It is safe for concurrent use.
-type simClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *simClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *simClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 // migration is one simulation.
 type migration struct {
 	t        *testing.T
@@ -246,6 +200,7 @@ type migration struct {
 	steps    []step
 	provider *memprovider.InMemoryProvider
 	servers  []*httptest.Server
+	rcvs     []*codathook.Receiver
 	signer   *codathooktest.Signer
 
 	occs       []*occ
@@ -258,6 +213,10 @@ type migration struct {
 	// instants is the number of distinct simulated instants at which
 	// attempts were sent.
 	instants int
+	// reads are the replicas' readiness reports, when a window comes due and
+	// at each stage's end (migration_readiness_test.go).
+	reads []read
+	due   []time.Time // when the windows the settled deliveries opened close
 
 	mu       sync.Mutex
 	unknown  []string // callback runs for bodies the simulation never sent
@@ -310,6 +269,7 @@ func newMigration(t *testing.T, cfg migConfig, pilot string) *migration {
 		}
 		srv := serve(t, rcv)
 		m.servers = append(m.servers, srv)
+		m.rcvs = append(m.rcvs, rcv)
 	}
 	return m
 }
@@ -368,7 +328,8 @@ func (m *migration) push(at time.Time, d *delivery, n int) {
 	heap.Push(&m.queue, pending{at: at, seq: m.seq, d: d, n: n})
 }
 
-// run delivers every generated delivery until no attempt is left.
+// run delivers every generated delivery until no attempt is left, reading
+// the replicas' readiness reports as their metrics would (see scrape).
 func (m *migration) run() {
 	for _, d := range m.deliveries {
 		if d.dropped {
@@ -384,10 +345,12 @@ func (m *migration) run() {
 	for m.queue.Len() > 0 {
 		at := m.queue[0].at
 		if i := m.stepAt(at); i != m.cur {
+			m.stagesEnd(i)
 			m.provider.UpdateFlags(m.steps[i].flags())
 			m.cur = i
 		}
 		m.clock.Set(at)
+		m.scrape()
 		m.instants++
 		batch = batch[:0]
 		for m.queue.Len() > 0 && m.queue[0].at.Equal(at) {
@@ -403,7 +366,9 @@ func (m *migration) run() {
 		for i, p := range batch {
 			m.settle(p, answers[i])
 		}
+		m.opened(at, answers)
 	}
+	m.stagesEnd(len(m.steps))
 }
 
 // send makes one attempt, while st's flags are served.
@@ -472,18 +437,4 @@ func (m *migration) settle(p pending, a reply) {
 		}
 		m.push(a.at.Add(seconds(delay)), d, a.n+1)
 	}
-}
-
-// retryAfter parses a Retry-After header: seconds or an HTTP date.
-func (m *migration) retryAfter(a reply) (time.Duration, bool) {
-	if a.retryAfter == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(a.retryAfter); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(a.retryAfter); err == nil {
-		return max(0, t.Sub(a.at)), true
-	}
-	return 0, false
 }

@@ -65,7 +65,9 @@ func stepDurations(days int) [6]time.Duration {
 // retried up to 3 times within about 2 minutes; new attempts follow Svix's
 // schedule with jitter, some first reaching us hours late; the first
 // callback run for one body in 20 fails (503, retried); one delivery in 200
-// is never sent. migration_check_test.go says what is asserted and why.
+// is never sent. migration_check_test.go says what is asserted and why; the
+// replicas' readiness reports are checked too (migration_readiness_check_test.go),
+// and -v logs each replica's steps and verdict at each stage's end.
 //
 //	go test -run TestMigrationRunbook -v -migration.long .
 //	go test -run TestMigrationRunbook -v -migration.seed 0 -migration.companies 20 -migration.days 60 .
