@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -21,6 +22,13 @@ func TestHotKeyRecordsAreBounded(t *testing.T) {
 	rdb := newClient(t)
 	prefix := fmt.Sprintf("codathook-test:%x:", rand.Uint64())
 	s := newStore(t, rdb, redisstore.WithPrefix(prefix))
+	t.Cleanup(func() { // newStore deletes the keys of its own prefix, not of this one
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	// WithClock is the receiver's clock for signature timestamps, receive

@@ -3,14 +3,12 @@ package redisstore_test
 import (
 	"bytes"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/codathook/codathook"
 	"github.com/codathook/codathook/codathooktest"
-	"github.com/codathook/codathook/dedupe/redisstore"
 )
 
 // Three replicas on one redis-server, as an app with several replicas runs
@@ -22,7 +20,7 @@ import (
 func TestMigrationReadinessAcrossReplicas(t *testing.T) {
 	t.Parallel()
 	rdb := newClient(t)
-	s := newStore(t, rdb, redisstore.WithPrefix(fmt.Sprintf("codathook-test:%x:", rand.Uint64())))
+	s := newStore(t, rdb) // a random prefix, its keys deleted afterwards
 	now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	var replicas []*replica
