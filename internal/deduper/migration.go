@@ -72,7 +72,7 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 	}
 	if d.lru != nil {
 		// Nothing to re-check: this process saw every arrival.
-		d.ledger.Sweep(context.Background(), t, nil)
+		d.ledger.Sweep(context.Background(), t, nil, false)
 		return
 	}
 	// The clock is read here, never in the goroutine: a caller's clock
@@ -82,7 +82,7 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 		defer d.sweeps.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), sweepTimeout)
 		defer cancel()
-		d.ledger.Sweep(ctx, t, d.recheck)
+		d.ledger.Sweep(ctx, t, d.recheck, false)
 	}()
 }
 
@@ -91,9 +91,9 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 func (d *Deduper) Migration(ctx context.Context) readiness.Snapshot {
 	now := d.now()
 	if d.lru != nil {
-		d.ledger.Sweep(ctx, now, nil)
+		d.ledger.Sweep(ctx, now, nil, true)
 	} else {
-		d.ledger.Sweep(ctx, now, d.recheck)
+		d.ledger.Sweep(ctx, now, d.recheck, true)
 	}
 	return d.ledger.Snapshot(now)
 }

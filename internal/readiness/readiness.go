@@ -122,7 +122,7 @@ type Ledger struct {
 	typeList       []*typeStats
 	untracked      [Hours]bucket // reports not tracked, per hour (in seen)
 	untrackedTotal uint64
-	sweeping       bool // a Sweep is running
+	sweepMu        sync.Mutex // held by a running Sweep
 }
 
 // entry is one tracked occurrence: 48 bytes, plus its map slot.
@@ -136,6 +136,7 @@ type entry struct {
 	present  [2]bool  // the side reported
 	resolved [2]bool  // the side was counted Twinned or Unmatched
 	paired   bool
+	late     bool // the other side came after the deadline: the first side is unmatched
 }
 
 // ask is what a Recheck needs of an entry besides its side and time.
@@ -202,14 +203,23 @@ func (l *Ledger) record(r *Report, id uint64, ti uint16, now time.Time, hour int
 		switch {
 		case e.present[r.Side]:
 			// The same arrival again (a retry or replay).
-			if r.Paired && !e.resolved[r.Side] {
+			if r.Paired && !e.resolved[r.Side] && now.UnixNano() < e.deadline {
 				e.paired = true
 				l.resolve(e, r.Side, true, now)
 			}
 		default:
-			e.present[r.Side], e.hour[r.Side], e.paired = true, int32(hour), true
+			// The twin: it is twinned on its own side; the first side is
+			// twinned only if its window is still open, else it is
+			// unmatched when the sweep closes the entry (the twin came
+			// late).
+			e.present[r.Side], e.hour[r.Side] = true, int32(hour)
 			l.seen(ts, r.Side, hour, r.Skipped, now)
 			l.resolve(e, r.Side, true, now)
+			if now.UnixNano() >= e.deadline {
+				e.late = true
+				return
+			}
+			e.paired = true
 			if o := 1 - r.Side; e.present[o] && !e.resolved[o] {
 				l.resolve(e, o, true, now)
 			}
@@ -308,26 +318,32 @@ func (l *Ledger) Due(t time.Time) bool {
 	now := t.UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return !l.sweeping && l.head < len(l.queue) && l.queue[l.head].deadline <= now
+	return l.head < len(l.queue) && l.queue[l.head].deadline <= now
 }
 
 // Sweep closes the windows that are due at now. An arrival still unpaired is
 // asked about through recheck (when not nil) before it is counted
-// Unmatched. Concurrent Sweeps do not overlap: a second one returns at once.
-func (l *Ledger) Sweep(ctx context.Context, now time.Time, recheck Recheck) {
-	l.mu.Lock()
-	if l.sweeping {
-		l.mu.Unlock()
+// Unmatched. Sweeps do not overlap: with wait, Sweep waits for a running
+// one to end (so that what it closed is counted when Sweep returns);
+// without, it returns at once.
+func (l *Ledger) Sweep(ctx context.Context, now time.Time, recheck Recheck, wait bool) {
+	if wait {
+		l.sweepMu.Lock()
+	} else if !l.sweepMu.TryLock() {
 		return
 	}
-	l.sweeping = true
+	defer l.sweepMu.Unlock()
+	l.mu.Lock()
 	// Windows that closed paired (or with nothing to ask) are counted at
 	// once; the others wait for the store's answer, outside the lock.
 	var due []entry
 	var items []Report
 	for l.head < len(l.queue) && l.queue[l.head].deadline <= now.UnixNano() {
 		e := &l.queue[l.head]
-		if !e.paired && recheck != nil && l.keep {
+		if e.late {
+			e.paired = false // the first side's twin came after its deadline
+		}
+		if !e.paired && !e.late && recheck != nil && l.keep {
 			due = append(due, *e)
 			items = append(items, Report{ID: ID{Occ: l.asks[l.head].occ}, Side: int(e.side), Member: l.asks[l.head].member, At: time.Unix(0, e.at)})
 		} else {
@@ -354,7 +370,6 @@ func (l *Ledger) Sweep(ctx context.Context, now time.Time, recheck Recheck) {
 		l.head = 0
 	}
 	if len(due) == 0 {
-		l.sweeping = false
 		l.mu.Unlock()
 		return
 	}
@@ -368,7 +383,6 @@ func (l *Ledger) Sweep(ctx context.Context, now time.Time, recheck Recheck) {
 		due[i].paired = paired[i]
 		l.close1(&due[i], now)
 	}
-	l.sweeping = false
 }
 
 // close1 counts each side of e, whose window closed at now.

@@ -94,7 +94,7 @@ func TestWindowClosesUnmatched(t *testing.T) {
 	if l.Due(c.Now()) {
 		t.Fatal("due before window+grace")
 	}
-	l.Sweep(context.Background(), c.Now(), nil)
+	l.Sweep(context.Background(), c.Now(), nil, true)
 	if got := counts(t, l, c); got[0].Open() != 1 {
 		t.Fatalf("swept before the window closed: %+v", got[0])
 	}
@@ -102,7 +102,7 @@ func TestWindowClosesUnmatched(t *testing.T) {
 	if !l.Due(c.Now()) {
 		t.Fatal("not due at window+grace")
 	}
-	l.Sweep(context.Background(), c.Now(), nil)
+	l.Sweep(context.Background(), c.Now(), nil, true)
 	got := counts(t, l, c)
 	if got[0].Unmatched != 1 || got[0].Open() != 0 || !got[0].LastUnmatched.Equal(c.Now()) {
 		t.Errorf("%+v, want unmatched 1 at %v", got[0], c.Now())
@@ -114,6 +114,26 @@ func TestWindowClosesUnmatched(t *testing.T) {
 	got = counts(t, l, c)
 	if got[0].Unmatched != 1 || got[1].Twinned != 1 {
 		t.Errorf("late twin: %+v", got)
+	}
+}
+
+// A twin that comes after the first side's deadline, before any sweep,
+// leaves the first side unmatched, as if the sweep had run on time, and is
+// twinned on its own side.
+func TestLateTwinBeforeTheSweep(t *testing.T) {
+	l, c := newLedger()
+	l.Record(c.Now(), report(1, readiness.SideLegacy))
+	c.Add(window + grace + time.Minute)
+	r := report(1, readiness.SideNew)
+	r.Paired = true
+	l.Record(c.Now(), r)
+	l.Sweep(context.Background(), c.Now(), func(_ context.Context, _ time.Time, items []readiness.Report, paired []bool) []bool {
+		t.Errorf("re-asked about %d arrivals whose twin came late", len(items))
+		return paired
+	}, true)
+	got := counts(t, l, c)
+	if got[0].Unmatched != 1 || got[0].Twinned != 0 || got[1].Twinned != 1 {
+		t.Errorf("legacy %+v, new %+v: want the legacy side unmatched and the new one twinned", got[0], got[1])
 	}
 }
 
@@ -129,7 +149,7 @@ func TestRecheckFindsTwinOnAnotherReplica(t *testing.T) {
 			paired[i] = it.ID.Occ == id(1).Occ
 		}
 		return paired
-	})
+	}, true)
 	if len(asked) != 2 {
 		t.Fatalf("asked about %v, want both", asked)
 	}
@@ -144,7 +164,7 @@ func TestLookBack(t *testing.T) {
 	l.Record(c.Now(), report(1, readiness.SideLegacy))
 	l.Record(c.Now(), report(1, readiness.SideNew))
 	c.Add(readiness.Hours * time.Hour)
-	l.Sweep(context.Background(), c.Now(), nil)
+	l.Sweep(context.Background(), c.Now(), nil, true)
 	l.Record(c.Now(), report(2, readiness.SideLegacy))
 	s := l.Snapshot(c.Now())
 	ty := s.Types[0]
@@ -222,7 +242,7 @@ func BenchmarkRecord(b *testing.B) {
 		l.Record(c.Now(), rs[i%len(rs)])
 		if i%len(rs) == len(rs)-1 {
 			c.Add(window + grace)
-			l.Sweep(context.Background(), c.Now(), nil)
+			l.Sweep(context.Background(), c.Now(), nil, true)
 		}
 	}
 }
