@@ -11,9 +11,9 @@ import (
 type Config struct {
 	// Retention is how long committed keys are remembered, and how long
 	// after its occurrence time plus Window an arrival is kept for its twin
-	// to pair with. The default, 30 hours, covers Svix's retry horizon
-	// (about 28 hours) with margin: a retry of a processed delivery is
-	// still a duplicate.
+	// to pair with. The default, 34 hours, covers Svix's retry horizon
+	// (27 h 35 min, up to 33 h 6 min with its ±20 % jitter) with margin: a
+	// retry of a processed delivery is still a duplicate.
 	Retention time.Duration
 	// Window is the pairing window: a legacy and a new arrival of one
 	// occurrence key are twins when their occurrence times are at most

@@ -17,7 +17,7 @@ func ExampleNewLRU() {
 	fmt.Println("first claim:", st)
 	st, _ = store.Claim(ctx, "d:msg_1", time.Minute)
 	fmt.Println("concurrent copy:", st)
-	_ = store.Commit(ctx, "d:msg_1", 30*time.Hour)
+	_ = store.Commit(ctx, "d:msg_1", 34*time.Hour)
 	st, _ = store.Claim(ctx, "d:msg_1", time.Minute)
 	fmt.Println("retry:", st)
 	// Output:

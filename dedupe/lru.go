@@ -18,7 +18,7 @@ import (
 // defaultCapacity is the number of entries [NewLRU] uses when given a
 // capacity <= 0: room for about 100,000 deliveries, at four entries each
 // (delivery key, event id, occurrence record, slot; twins share the last
-// two), which is about 55 deliveries a minute, sustained, over the 30-hour
+// two), which is about 49 deliveries a minute, sustained, over the 34-hour
 // retention. A delivery pushed out before its retention ends is forgotten:
 // its retry, or its twin, is processed again ([LRU.LiveEvictions] counts
 // such evictions; the receiver's Stats reports them).
@@ -195,7 +195,7 @@ func (s *LRU) onEvict(k lruKey, e lruEntry) {
 		return
 	}
 	s.lastWarn = s.opNow
-	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed. Size the capacity at about 4 entries per delivery received within the retention (30 hours by default), or use a shared store",
+	s.logger.Warn("dedupe: LRU evicted an entry before it expired; a duplicate may be processed. Size the capacity at about 4 entries per delivery received within the retention (34 hours by default), or use a shared store",
 		slog.Int("capacity", s.capacity),
 		slog.Int("deliveries_held", s.capacity/4),
 		slog.Bool("arrival", e.arr != nil),

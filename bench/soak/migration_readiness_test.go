@@ -51,7 +51,7 @@ const (
 	ledgerClose = pairingWindow + 5*time.Minute + 10*time.Second
 	// arrivalLife is the age (since generatedDate) from which a new delivery
 	// records no arrival: Window plus dedupe's default Retention.
-	arrivalLife = pairingWindow + 30*time.Hour
+	arrivalLife = pairingWindow + 34*time.Hour
 	// settleAfter is how long after the last attempt the last reports are
 	// read: every window has closed.
 	settleAfter = 16 * time.Minute

@@ -26,7 +26,7 @@ func usedMemory(t *testing.T, info string) int64 {
 	return 0
 }
 
-// What an occurrence costs in Redis while its keys live (30 hours): new
+// What an occurrence costs in Redis while its keys live (34 hours): new
 // connection events, every other one with its legacy twin, through a
 // receiver. docs/DEDUPLICATION.md's store table quotes it (about 1 KB with
 // Redis 7); the test fails above 2 KB. It runs alone: other tests' keys

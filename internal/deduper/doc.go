@@ -28,7 +28,7 @@
 //
 //   - "d:" delivery key: the webhook-id/svix-id header (stable over Svix
 //     retries, resends and replays), else the body id or AlertId
-//     ([Delivery.Key]). Committed for [dedupe.Config.Retention] (default 30 hours,
+//     ([Delivery.Key]). Committed for [dedupe.Config.Retention] (default 34 hours,
 //     covering Svix's ~28-hour retry horizon).
 //   - "i:" event id: the legacy AlertId and the new body id are one key, so
 //     the two formats of one occurrence match exactly when Codat gives them
@@ -114,7 +114,7 @@
 //
 // Bounded records. Arrivals are kept per window-aligned interval of K
 // (see [dedupe.Arrival]); an interval's record expires a fixed time after its
-// occurrence times, Window plus [dedupe.Config.Retention] (default 30 hours,
+// occurrence times, Window plus [dedupe.Config.Retention] (default 34 hours,
 // covering Svix's 28-hour retry horizon), and never slides. A record holds
 // at most [dedupe.Config.MaxArrivals] (default 64) arrivals per side: one more is
 // not recorded, is processed on a slot of its own, and its twin may be

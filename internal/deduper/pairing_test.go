@@ -298,7 +298,7 @@ func TestDefaultStoreHolds100kDeliveries(t *testing.T) {
 			fmt.Sprintf(`{"referenceCompany":{"id":"co-%d"},"connection":{"id":"k","status":"Linked"}}`, i)), start.Add(time.Duration(i+1)*time.Second))
 	}
 	for i := range n {
-		clk.Advance(time.Second) // 100,000 s: within the 30-hour retention
+		clk.Advance(time.Second) // 100,000 s: within the 34-hour retention
 		if k, b := body(i); e.process(k, b) != P {
 			t.Fatalf("delivery %d not processed", i)
 		}

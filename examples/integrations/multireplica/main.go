@@ -313,7 +313,7 @@ func (s *summary) print(cfg config, prefix string) {
 }
 
 // deleteKeys removes the run's keys (they would otherwise expire after the
-// dedupe retention, 30 hours).
+// dedupe retention, 34 hours).
 func deleteKeys(addr, prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
