@@ -155,10 +155,9 @@ func legacyOnly(eventType string) bool {
 
 // sums of one report's look-back, and its totals.
 type sums struct {
-	legacy, mapped, new         OccurrenceCounts // all legacy, legacy with a new equivalent, all new
-	mappedTotal, newTotal       OccurrenceCounts
-	unmatchedTypes, onlyTypes   []string
-	lastMappedUnmatched, lastNS time.Time // since Start: last unmatched mapped legacy, last skipped new
+	legacy, mapped, new       OccurrenceCounts // all legacy, legacy with a new equivalent, all new
+	mappedTotal, newTotal     OccurrenceCounts
+	unmatchedTypes, onlyTypes []string
 }
 
 func add(a *OccurrenceCounts, b OccurrenceCounts) {
@@ -197,7 +196,6 @@ func sum(m *Migration) sums {
 			s.unmatchedTypes = append(s.unmatchedTypes, fmt.Sprintf("%s (%d)", t.EventType, t.Legacy.Unmatched))
 		}
 	}
-	s.lastMappedUnmatched, s.lastNS = s.mappedTotal.LastUnmatched, s.newTotal.LastSkipped
 	return s
 }
 
@@ -205,7 +203,7 @@ func sum(m *Migration) sums {
 func assess(m *Migration) {
 	s := sum(m)
 	if processed := s.new.Seen - s.new.Skipped; processed > 0 {
-		m.CompleteSince = later(m.Start, later(s.lastMappedUnmatched, s.lastNS))
+		m.CompleteSince = later(m.Start, later(s.mappedTotal.LastUnmatched, s.newTotal.LastSkipped))
 	}
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 	step := func(n int, title, status, detail string) {
@@ -274,29 +272,29 @@ func step5(m *Migration, s *sums, newComplete bool, ts func(time.Time) string) {
 	if len(s.onlyTypes) > 0 {
 		except = ", except the legacy-only types " + strings.Join(s.onlyTypes, ", ") + " (keep codat-legacy-endpoint on for them until you replace them)"
 	}
-	add := func(status, detail string) {
+	set := func(status, detail string) {
 		m.Steps = append(m.Steps, MigrationStep{Step: 5, Title: title, Status: status, Detail: detail})
 	}
 	switch {
 	case s.mapped.Seen > 0 && s.mapped.Skipped == s.mapped.Seen:
-		add("done", fmt.Sprintf("the legacy endpoint skipped all %d of its occurrences since %s%s; legacy deliveries still arrive (the last at %s): delete the legacy rules in the Portal, then remove the legacy endpoint and its flag",
+		set("done", fmt.Sprintf("the legacy endpoint skipped all %d of its occurrences since %s%s; legacy deliveries still arrive (the last at %s): delete the legacy rules in the Portal, then remove the legacy endpoint and its flag",
 			s.mapped.Seen, ts(m.Since), except, ts(s.mapped.Last)))
 	case s.mapped.Seen == 0 && s.mappedTotal.Seen > 0 && s.mappedTotal.Skipped > 0:
-		add("done", "no legacy deliveries since "+ts(m.Since)+": remove the legacy endpoint (its Handler mount and WithLegacyAuthorization), then its flag")
+		set("done", "no legacy deliveries since "+ts(m.Since)+": remove the legacy endpoint (its Handler mount and WithLegacyAuthorization), then its flag")
 	case !newComplete:
-		add("waiting", "the new consumer must process every delivery first (step 4)")
+		set("waiting", "the new consumer must process every delivery first (step 4)")
 	case s.mapped.Unmatched > 0:
-		add("waiting", fmt.Sprintf("%s had no new twin since %s (the last window closed at %s): %s; the new consumer is not complete",
+		set("waiting", fmt.Sprintf("%s had no new twin since %s (the last window closed at %s): %s; the new consumer is not complete",
 			count(s.mapped.Unmatched, "legacy occurrence"), ts(m.Since), ts(s.mapped.LastUnmatched), strings.Join(s.unmatchedTypes, ", ")))
 	case m.Untracked > 0:
-		add("waiting", fmt.Sprintf("%s not tracked (too many pairing windows open at once): readiness is unknown", count(m.Untracked, "occurrence")))
+		set("waiting", fmt.Sprintf("%s not tracked (too many pairing windows open at once): readiness is unknown", count(m.Untracked, "occurrence")))
 	case s.mapped.Seen == 0:
-		add("waiting", "no legacy occurrence since "+ts(m.Since)+" to compare with its new twin")
+		set("waiting", "no legacy occurrence since "+ts(m.Since)+" to compare with its new twin")
 	case m.At.Sub(m.CompleteSince) < lookBack:
-		add("waiting", fmt.Sprintf("every legacy occurrence had a new twin since %s (%d of %d, %d still in their window)%s; that is 24 hours of evidence at %s",
+		set("waiting", fmt.Sprintf("every legacy occurrence had a new twin since %s (%d of %d, %d still in their window)%s; that is 24 hours of evidence at %s",
 			ts(m.CompleteSince), s.mapped.Twinned, s.mapped.Seen, s.mapped.Open, except, ts(m.CompleteSince.Add(lookBack))))
 	default:
-		add("ready", fmt.Sprintf("legacy can be turned off: every legacy occurrence of the last 24 h had a new twin (%d of %d, %d still in their window)%s; serve off on codat-legacy-endpoint",
+		set("ready", fmt.Sprintf("legacy can be turned off: every legacy occurrence of the last 24 h had a new twin (%d of %d, %d still in their window)%s; serve off on codat-legacy-endpoint",
 			s.mapped.Twinned, s.mapped.Seen, s.mapped.Open, except))
 	}
 }
