@@ -291,8 +291,8 @@ func (s *LRU) Peek(_ context.Context, key string) (State, error) {
 	return 0, nil
 }
 
-// Do implements [BatchStore.Do]: the whole batch runs under the store's
-// mutex with one reading of its clock. After Close it sets every op's Err
+// Do implements [BatchStore.Do]: the whole batch runs, in order, under the
+// store's mutex with one reading of its clock. After Close it sets every op's Err
 // to [ErrClosed] and returns ErrClosed.
 func (s *LRU) Do(_ context.Context, ops []Op) error {
 	s.mu.Lock()
@@ -304,18 +304,28 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 		return ErrClosed
 	}
 	now := s.now()
+	stopped := false
 	for i := range ops {
 		o := &ops[i]
 		o.Err = nil
+		if stopped {
+			o.Err = ErrNotRun
+			continue
+		}
 		switch o.Kind {
 		case OpClaim:
 			o.State = s.claim(s.key(false, o.Key), o.TTL, now)
+			stopped = o.Gate && o.State != Claimed
 		case OpCommit:
 			s.commit(s.key(false, o.Key), o.TTL, now)
 		case OpRelease:
 			s.release(s.key(false, o.Key))
 		case OpArrive:
 			o.Pairing = s.arrive(o.Key, o.Arrival, now)
+			o.State = 0
+			if o.SlotPrefix != "" && o.Pairing.Epoch != "" {
+				o.State = s.claim(s.key(false, SlotKey(o.SlotPrefix, o.Pairing)), o.TTL, now)
+			}
 		default:
 			o.Err = fmt.Errorf("dedupe: unknown op kind %d", o.Kind)
 		}

@@ -47,6 +47,14 @@ func (s State) String() string {
 // are separate namespaces: the same string may be used in both without
 // interference.
 //
+// A key may start with a group: "{", at least one byte other than braces,
+// "}". The Deduper gives every key of one delivery, and every key its
+// retries and its twin in the other format touch, the same group (derived
+// from the company), so that a store spreading keys over servers can keep
+// them together: redisstore uses the group as the Redis Cluster hash tag,
+// so that one script runs a delivery's whole batch. A group is part of the
+// key like any other bytes; stores that do not spread keys ignore it.
+//
 // A TTL is a duration from the store's own clock; a store rounds it up to its
 // resolution, and a TTL <= 0 is treated as the smallest TTL the store
 // supports. An expired key is indistinguishable from an absent one.
@@ -99,13 +107,31 @@ const (
 type Op struct {
 	Kind    OpKind
 	Key     string
-	TTL     time.Duration // OpClaim and OpCommit
+	TTL     time.Duration // OpClaim and OpCommit; OpArrive: its slot claim's (SlotPrefix)
 	Arrival Arrival       // OpArrive
 
-	State   State   // OpClaim result
+	// Gate (OpClaim) makes the ops after this one in the batch depend on
+	// it: they run after it, and only when it returns Claimed; otherwise
+	// each of them gets Err [ErrNotRun]. With it one round trip claims a
+	// delivery's own key and, only when the delivery is new, everything
+	// else it needs.
+	Gate bool
+	// SlotPrefix (OpArrive), when not empty, makes the op also claim the
+	// arrival's slot once Arrive has returned its Pairing: the claim key
+	// SlotPrefix + Epoch + "#" + Slot (in decimal), for TTL, with State
+	// set as an OpClaim of that key would set it. The claim need not be
+	// atomic with the arrival. An arrival that was not recorded (Epoch "")
+	// claims nothing and leaves State zero.
+	SlotPrefix string
+
+	State   State   // OpClaim result; OpArrive: its slot claim's (SlotPrefix)
 	Pairing Pairing // OpArrive result
 	Err     error
 }
+
+// ErrNotRun is the Err of each op of a batch that did not run because a
+// [Op.Gate] claim before it did not return Claimed.
+var ErrNotRun = errors.New("dedupe: not run: an earlier gate claim was not Claimed")
 
 // Arrival is one delivery's arrival under an occurrence key, for
 // [Store.Arrive]. A store keeps, per occurrence key, the arrivals it
@@ -165,10 +191,13 @@ type BatchStore interface {
 	Store
 
 	// Do runs every op as the Store method its Kind names would, and fills
-	// in the op's results and Err. Each op is atomic on its own; the batch
-	// as a whole is not, and the ops may run in any order (the Deduper
-	// never puts the same key of one namespace twice in a batch). Do
-	// returns a non-nil error only when the batch as a whole failed; every
-	// op's outcome is then unknown and its Err is set.
+	// in the op's results and Err, honouring [Op.Gate] and
+	// [Op.SlotPrefix]. Each op is atomic on its own; the batch as a whole
+	// is not, and the ops may run in any order except that a Gate claim
+	// runs before the ops after it (the Deduper never puts the same key of
+	// one namespace twice in a batch). Do returns a non-nil error only
+	// when the batch as a whole failed; every op's outcome is then unknown
+	// and its Err is set. A store that runs a batch as one pipeline can
+	// honour Gate and SlotPrefix with [DoInSteps].
 	Do(ctx context.Context, ops []Op) error
 }

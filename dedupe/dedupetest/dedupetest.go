@@ -75,6 +75,8 @@ func Run(t *testing.T, newStore func(t *testing.T) dedupe.Store, c *Config) {
 		{"CancelledContext", testCancelled},
 		{"OddKeys", testOddKeys},
 		{"BatchMatchesSingleCalls", testBatch},
+		{"BatchGate", testBatchGate},
+		{"BatchSlotClaim", testBatchSlotClaim},
 		{"PeekReadsWithoutClaiming", testPeek},
 	}
 	for _, r := range rules {
