@@ -324,7 +324,7 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 			o.Pairing = s.arrive(o.Key, o.Arrival, now)
 			o.State = 0
 			if o.SlotPrefix != "" && o.Pairing.Epoch != "" {
-				o.State = s.claim(s.key(false, SlotKey(o.SlotPrefix, o.Pairing)), o.TTL, now)
+				o.State = s.claim(s.key(false, slotKey(o.SlotPrefix, o.Pairing)), o.TTL, now)
 			}
 		default:
 			o.Err = fmt.Errorf("dedupe: unknown op kind %d", o.Kind)

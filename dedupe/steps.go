@@ -65,7 +65,7 @@ func doStep(ctx context.Context, step []Op, do func(context.Context, []Op) error
 		if o.Err != nil || o.Pairing.Epoch == "" {
 			continue
 		}
-		claims = append(claims, Op{Kind: OpClaim, Key: SlotKey(o.SlotPrefix, o.Pairing), TTL: o.TTL})
+		claims = append(claims, Op{Kind: OpClaim, Key: slotKey(o.SlotPrefix, o.Pairing), TTL: o.TTL})
 		from = append(from, i)
 	}
 	if len(claims) == 0 {
@@ -78,9 +78,9 @@ func doStep(ctx context.Context, step []Op, do func(context.Context, []Op) error
 	return err
 }
 
-// SlotKey is the claim key an [Op] with SlotPrefix prefix claims for the
+// slotKey is the claim key an [Op] with SlotPrefix prefix claims for the
 // slot p: prefix + p.Epoch + "#" + p.Slot in decimal.
-func SlotKey(prefix string, p Pairing) string {
+func slotKey(prefix string, p Pairing) string {
 	b := make([]byte, 0, len(prefix)+len(p.Epoch)+21)
 	b = append(append(append(b, prefix...), p.Epoch...), '#')
 	return string(strconv.AppendInt(b, p.Slot, 10))

@@ -181,7 +181,10 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // one round trip, which PostgreSQL runs as one transaction. The ops run
 // ordered by key (arrivals first), so that batches sharing keys take their
 // locks in one order and never deadlock. Should a statement fail, the
-// transaction rolls back and every op gets the error.
+// transaction rolls back and every op gets the error. A batch with a gate
+// or slot claims ([dedupe.Op.Gate], [dedupe.Op.SlotPrefix]) runs in steps
+// ([dedupe.DoInSteps]), one pgx.Batch each: a new delivery's Begin takes
+// three, a duplicate one.
 func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
 	if s.closed.Load() {
 		for i := range ops {
@@ -203,7 +206,11 @@ func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	err := s.run(ctx, s.pool, ops)
+	// A gate or a slot claim depends on an earlier result: the batch runs
+	// in steps, each one round trip (see dedupe.DoInSteps).
+	err := dedupe.DoInSteps(ctx, ops, func(ctx context.Context, ops []dedupe.Op) error {
+		return s.run(ctx, s.pool, ops)
+	})
 	s.count(len(ops))
 	return err
 }

@@ -13,13 +13,19 @@ import (
 )
 
 // batchStore turns a Store into a BatchStore whose Do runs the ops one by
-// one, in reverse order (a batch promises no order), counting batches.
+// one, in reverse order (a batch promises no order but a gate's), through
+// dedupe.DoInSteps, counting the steps.
 type batchStore struct {
 	dedupe.Store
 	batches atomic.Int64
 }
 
 func (b *batchStore) Do(ctx context.Context, ops []dedupe.Op) error {
+	return dedupe.DoInSteps(ctx, ops, b.plain)
+}
+
+// plain runs ops, ignoring Gate and SlotPrefix, in reverse order.
+func (b *batchStore) plain(ctx context.Context, ops []dedupe.Op) error {
 	b.batches.Add(1)
 	for i := len(ops) - 1; i >= 0; i-- {
 		o := &ops[i]

@@ -57,6 +57,8 @@ type Deduper struct {
 	now         func() time.Time
 	batch       dedupe.BatchStore // store, when it runs batches; else nil
 	lru         *dedupe.LRU       // store, when it is the in-memory LRU: batches without copying
+	whole       bool              // Begin sends one batch: batch is a networked store
+	grouped     bool              // keys start with the delivery's group: a shared store
 
 	unpaired     atomic.Uint64 // arrivals not recorded: too old, or over maxArrivals
 	lastOverWarn atomic.Int64  // Unix nanoseconds of the last over-limit warning
@@ -99,6 +101,8 @@ func New(store dedupe.Store, cfg *dedupe.Config) (*Deduper, error) {
 	}
 	d.batch, _ = store.(dedupe.BatchStore)
 	d.lru, _ = store.(*dedupe.LRU)
+	d.whole = d.batch != nil && d.lru == nil
+	d.grouped = d.lru == nil
 	d.ledger = readiness.New(d.window, Grace, d.now(), d.lru == nil)
 	return d, nil
 }
@@ -189,26 +193,26 @@ func (d *Deduper) Processed(ctx context.Context, key string) bool {
 // On a store error Begin releases what it claimed and returns the error
 // (the receiver answers 503); the returned Lease is then nil.
 func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
-	// The delivery key alone decides retries, so it is claimed before the
-	// other keys are derived: a retried duplicate costs one claim and one
-	// small allocation.
 	dk := deliveryKey(del)
 	ev := del.Event
 	sd := side(ev)
-	first := firstKey(ev, sd, dk)
-	one := [1]dedupe.Op{{Kind: dedupe.OpClaim, Key: first, TTL: d.lease}}
-	d.do(ctx, one[:])
-	switch st, err := one[0].State, one[0].Err; {
-	case err != nil:
-		return nil, fmt.Errorf("dedupe: claim: %w", err)
-	case st == dedupe.Done && strings.HasPrefix(first, kindID):
-		return duplicateEventLease, nil
-	case st == dedupe.Done:
-		return duplicateLease, nil
-	case st == dedupe.Pending && strings.HasPrefix(first, kindID):
-		return inFlightEventLease, nil
-	case st == dedupe.Pending:
-		return inFlightLease, nil
+	var kb keyBuf // every key after the first, in one allocation
+	if d.grouped {
+		kb.setGroup(ev)
+	}
+	first := firstKey(kb.prefix(), ev, sd, dk)
+	// On a networked store the whole Begin is one batch, the delivery key
+	// its gate (one round trip; the store runs the rest only for a new
+	// delivery). Elsewhere the delivery key is claimed alone first, so
+	// that a retried duplicate costs one claim and one small allocation
+	// before the other keys are even derived.
+	whole := d.whole && sd != ""
+	if !whole {
+		one := [1]dedupe.Op{{Kind: dedupe.OpClaim, Key: first, TTL: d.lease}}
+		d.do(ctx, one[:])
+		if l, err := gated(&one[0]); l != nil || err != nil {
+			return l, err
+		}
 	}
 	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease)}
 	l.held = append(l.heldArr[:0], claim{first, d.retention})
@@ -216,7 +220,6 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		return l, nil
 	}
 	var (
-		kb       keyBuf // every other key, in one allocation
 		exactArr [3]string
 		pairArr  [2]pair
 		auditArr [1]pair
@@ -226,31 +229,61 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		l.held = append(make([]claim, 0, n), l.held...)
 	}
 
-	// One batch: claim the exact keys and record every arrival. Arrivals
-	// are recorded whatever the exact keys say, before any slot is
-	// claimed, so that each delivery takes its place on its side when it
-	// first arrives, and a retry finds that arrival again (see the package
-	// documentation).
+	// One batch: claim the exact keys and record every arrival (and, on a
+	// networked store, claim the delivery key first and each arrival's
+	// slot as soon as it is known). Arrivals are recorded whatever the
+	// exact keys say, before any slot is claimed, so that each delivery
+	// takes its place on its side when it first arrives, and a retry
+	// finds that arrival again (see the package documentation).
 	var (
 		arr [batchArr]dedupe.Op
-		buf *opsBuf // both batches' room when they outgrow arr
+		buf *opsBuf // every batch's room when it outgrows arr
 	)
 	defer func() { releaseOps(buf) }()
 	a, recordable := d.arrival(ev, sd)
 	if n := len(p.pairs) + len(p.audit); n > len(l.reports.arr) {
 		l.reports.list = make([]readiness.Report, 0, n)
 	}
-	ops := opsRoom(&arr, len(p.exact)+len(p.pairs)+len(p.audit), &buf)
+	ops := opsRoom(&arr, 1+len(p.exact)+len(p.pairs)+len(p.audit), &buf)
+	if whole {
+		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: first, TTL: d.lease, Gate: true})
+	}
+	exact := len(ops)
 	for _, k := range p.exact {
 		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: k, TTL: d.lease})
 	}
-	ops = d.arrive(ops, &kb, &p, a, recordable, ev)
+	arrivals := len(ops)
+	ops = d.arrive(ops, &kb, &p, a, recordable, ev, whole)
+	if whole && !recordable {
+		// Slots of their own, known already: claimed in the same batch.
+		for i := range p.pairs {
+			ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
+		}
+	}
 	d.do(ctx, ops)
+	if whole {
+		if l, err := gated(&ops[0]); l != nil || err != nil {
+			return l, err
+		}
+	}
+	// A slot lives as long as an arrival that shares it may still come.
+	slotTTL := 2*d.window + d.retention
 	decided, failed := Process, "claim"
 	var errs []error
-	for i := range ops {
+	for i := exact; i < len(ops); i++ {
 		o := &ops[i]
+		var pr *pair
+		switch j := i - arrivals; {
+		case i < arrivals:
+		case recordable && j < len(p.pairs):
+			pr = &p.pairs[j]
+		case !recordable:
+			pr = &p.pairs[j]
+			pr.claimed, pr.state, pr.err = true, o.State, o.Err
+			o = nil
+		}
 		switch {
+		case o == nil:
 		case o.Err != nil:
 			if len(errs) == 0 && o.Kind == dedupe.OpArrive {
 				failed = "arrive"
@@ -258,12 +291,14 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 			errs = append(errs, o.Err)
 		case o.Kind == dedupe.OpArrive:
 			l.reports.add(ev, sd, o)
-			if j := i - len(p.exact); j < len(p.pairs) {
-				pr := &p.pairs[j]
-				pr.slot = slotKey(&kb, pr, sd, o.Pairing)
-				if o.Pairing.Epoch == "" {
-					d.overLimit(ev)
-				}
+			if pr == nil {
+				break // an audit arrival
+			}
+			pr.slot = slotKey(&kb, pr, sd, o.Pairing)
+			if o.Pairing.Epoch == "" {
+				d.overLimit(ev)
+			} else if o.SlotPrefix != "" {
+				pr.claimed, pr.state = true, o.State
 			}
 		case o.State == dedupe.Claimed:
 			l.held = append(l.held, claim{o.Key, d.retention})
@@ -276,49 +311,70 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 			decided, l.match, l.matchKey = InFlight, matchOf(o.Key), o.Key
 		}
 	}
+	// Slots claimed in the batch are held, whatever was decided, so that
+	// settling releases them.
+	for i := range p.pairs {
+		if pr := &p.pairs[i]; pr.claimed && pr.err == nil && pr.state == dedupe.Claimed {
+			l.held = append(l.held, claim{pr.slot, slotTTL})
+		}
+	}
 	if len(errs) > 0 {
 		return d.fail(ctx, l, failed, errs)
 	}
 	if decided != Process {
 		return d.decide(ctx, l, decided)
 	}
-	if len(p.pairs) == 0 {
-		return l, nil
-	}
 
-	// One batch: claim every slot.
+	// One more batch for the slots not claimed yet: every slot on a
+	// store that runs the steps one by one; on a networked store only
+	// the slots of arrivals over the limit.
 	ops = opsRoom(&arr, len(p.pairs), &buf)
 	for i := range p.pairs {
-		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
+		if !p.pairs[i].claimed {
+			ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: p.pairs[i].slot, TTL: d.lease})
+		}
 	}
-	d.do(ctx, ops)
-	// A slot lives as long as an arrival that shares it may still come.
-	slotTTL := 2*d.window + d.retention
+	if len(ops) > 0 {
+		d.do(ctx, ops)
+		j := 0
+		for i := range p.pairs {
+			pr := &p.pairs[i]
+			if pr.claimed {
+				continue
+			}
+			pr.claimed, pr.state, pr.err = true, ops[j].State, ops[j].Err
+			j++
+			if pr.err == nil && pr.state == dedupe.Claimed {
+				l.held = append(l.held, claim{pr.slot, slotTTL})
+			}
+		}
+	}
 	claimed, readsClaimed := 0, 0
-	for i := range ops {
-		o := &ops[i]
+	for i := range p.pairs {
+		pr := &p.pairs[i]
 		switch {
-		case o.Err != nil:
-			errs = append(errs, o.Err)
-		case o.State == dedupe.Claimed:
-			l.held = append(l.held, claim{o.Key, slotTTL})
+		case pr.err != nil:
+			errs = append(errs, pr.err)
+		case pr.state == dedupe.Claimed:
 			claimed++
-			if p.pairs[i].element >= 0 {
+			if pr.element >= 0 {
 				readsClaimed++
 			}
-		case o.State == dedupe.Pending:
+		case pr.state == dedupe.Pending:
 			if decided != InFlight {
-				decided, l.match, l.matchKey = InFlight, MatchTwin, o.Key
+				decided, l.match, l.matchKey = InFlight, MatchTwin, pr.slot
 			}
 		case l.matchKey == "":
 			// Done: this occurrence (or element) was processed through its
 			// twin.
-			l.matchKey = o.Key
+			l.matchKey = pr.slot
 		}
 	}
 	switch {
 	case len(errs) > 0:
 		return d.fail(ctx, l, "claim", errs)
+	case len(p.pairs) == 0:
+		return l, nil
 	case decided != Process:
 		return d.decide(ctx, l, decided)
 	case claimed == 0:
@@ -328,13 +384,32 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	l.matchKey = ""
 	if readsClaimed < p.reads {
 		l.elements = make([]int, 0, readsClaimed)
-		for i := range ops {
-			if ops[i].State == dedupe.Claimed && p.pairs[i].element >= 0 {
-				l.elements = append(l.elements, p.pairs[i].element)
+		for i := range p.pairs {
+			if pr := &p.pairs[i]; pr.state == dedupe.Claimed && pr.element >= 0 {
+				l.elements = append(l.elements, pr.element)
 			}
 		}
 	}
 	return l, nil
+}
+
+// gated returns the settled lease of a delivery whose first key (claimed
+// by o) was not Claimed, or o's error; nil and nil when it was Claimed.
+func gated(o *dedupe.Op) (*Lease, error) {
+	id := strings.HasPrefix(ungrouped(o.Key), kindID)
+	switch st, err := o.State, o.Err; {
+	case err != nil:
+		return nil, fmt.Errorf("dedupe: claim: %w", err)
+	case st == dedupe.Done && id:
+		return duplicateEventLease, nil
+	case st == dedupe.Done:
+		return duplicateLease, nil
+	case st == dedupe.Pending && id:
+		return inFlightEventLease, nil
+	case st == dedupe.Pending:
+		return inFlightLease, nil
+	}
+	return nil, nil
 }
 
 // decide settles l as o (Duplicate or InFlight). A Duplicate commits only

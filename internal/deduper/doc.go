@@ -24,7 +24,15 @@
 // # Keys
 //
 // Every key starts with its kind, so kinds never collide; keys longer than
-// 200 bytes are replaced by their kind and a SHA-256 digest.
+// 200 bytes are replaced by their kind and a SHA-256 digest. On a shared
+// store (any store but the LRU) every key starts, before its kind, with
+// the delivery's group, "{" + 6 base64 bytes of an FNV-1a hash of the
+// company id (ASCII case folded) + "}": a delivery, its retries and its
+// twin name one company, so every key they touch is in one group, which
+// redisstore makes one Redis Cluster hash slot (see [dedupe.Store]). Two
+// formats of one occurrence that named its company differently (other
+// than in case) would miss each other's exact keys, as they already miss
+// each other's pairing keys, which include the company id.
 //
 //   - "d:" delivery key: the webhook-id/svix-id header (stable over Svix
 //     retries, resends and replays), else the body id or AlertId
@@ -52,10 +60,18 @@
 //     batch) but no slot is claimed: it only tells the migration ledger
 //     whether the occurrence found its twin (see "Migration ledger").
 //
-// Begin claims the delivery key first, alone (Done: Duplicate; Pending:
+// Begin claims the delivery key first (Done: Duplicate; Pending:
 // InFlight; a retried duplicate costs one store call). Then, in one batch,
 // it claims the exact keys and records every pairing arrival; then, in a
-// second batch, it claims the pairing slots. The arrivals are recorded
+// second batch, it claims the pairing slots. On a networked
+// [dedupe.BatchStore] the three are one batch: the delivery key is its
+// [dedupe.Op.Gate] (nothing else runs for a retry) and each arrival claims
+// its slot once its pairing is known ([dedupe.Op.SlotPrefix]), so that a
+// store that runs a batch whole (redisstore's script) takes one round
+// trip; a slot claimed for a delivery that the exact keys then decided is
+// released with the rest. On the LRU and on a store without batches the
+// steps stay separate, which costs nothing in process and lets a retried
+// duplicate skip deriving the other keys. The arrivals are recorded
 // whatever the exact keys say, so a delivery takes its place on its side
 // when it first gets past its delivery key, not when a retry finally gets
 // through. The first exact key (in the order above) that is Done makes the
@@ -187,13 +203,15 @@
 // to one process. For several replicas use a shared store (the redisstore
 // module). [Noop] never reports a duplicate.
 //
-// A store that also implements [dedupe.BatchStore] receives each of Begin's
-// batches, and each settlement (Commit, Release, or the commit and
-// releases of a Duplicate), as one Do call: one round trip for a networked
-// store. A new delivery then costs four round trips (delivery key; exact
-// keys and arrivals; slots; commit) and a retried duplicate one. Other
-// stores get one call per key. The LRU is a BatchStore too: a batch takes
-// its lock and reads its clock once.
+// A store that also implements [dedupe.BatchStore] receives Begin's batch,
+// and each settlement (Commit, Release, or the commit and releases of a
+// Duplicate), as one Do call. On redisstore, which runs a batch whose keys
+// share a group as one script, a new delivery costs two round trips
+// (Begin; commit), a retried duplicate one and a twin's duplicate two
+// (Begin; commit its delivery key and release the rest); pgstore runs
+// Begin's batch in three steps ([dedupe.DoInSteps]). Other stores get one
+// call per key. The LRU is a BatchStore too: a batch takes its lock and
+// reads its clock once.
 //
 // With the LRU, [Deduper.Processed] answers from a local read
 // ([dedupe.LRU.Peek]): the receiver then recognises a retry of a processed

@@ -3,6 +3,7 @@ package deduper
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -31,9 +32,59 @@ const maxKeyLen = 200
 const digestKeyLen = 2 + 1 + 43
 
 // guessEpochSlot is the room a Begin's key buffer keeps for the
-// "#" epoch "#" slot of each slot key, which is only known after the
+// epoch "#" slot of each slot key, which is only known after the
 // arrival: a longer one costs one more allocation, never a wrong key.
 const guessEpochSlot = 24
+
+// groupLen is the length of a key group: "{", 6 base64 bytes, "}".
+const groupLen = 8
+
+// group is the group of every key a delivery touches on a shared store:
+// "{" + 36 bits of FNV-1a of its company id, ASCII case folded, in base64
+// + "}". Its retries and its twin in the other format name the same
+// company, so they touch keys of the same group, which a store that
+// spreads keys over servers keeps together (see [dedupe.Store]): one
+// script can then run a delivery's whole batch on Redis Cluster. Two
+// companies may share a group; their keys still differ.
+type group [groupLen]byte
+
+// groupOf returns ev's group.
+func groupOf(ev *normalize.Event) group {
+	h := fnv.New64a()
+	var b [64]byte
+	id := b[:0]
+	if ev != nil {
+		for i := 0; i < len(ev.CompanyID); i++ {
+			c := ev.CompanyID[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			id = append(id, c)
+			if len(id) == cap(id) {
+				h.Write(id)
+				id = id[:0]
+			}
+		}
+	}
+	h.Write(id)
+	sum := h.Sum64()
+	var g group
+	g[0], g[groupLen-1] = '{', '}'
+	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := 1; i < groupLen-1; i++ {
+		g[i] = enc[sum&63]
+		sum >>= 6
+	}
+	return g
+}
+
+// ungrouped returns key without its group, if it has one.
+func ungrouped(key string) string {
+	if len(key) >= groupLen && key[0] == '{' && key[groupLen-1] == '}' {
+		return key[groupLen:]
+	}
+	return key
+}
 
 // bounded returns key, or its kind and digest when key is longer than maxKeyLen.
 func bounded(key string) string {
@@ -59,26 +110,66 @@ func boundedLen(n int) int {
 // copies to a new array and leaves the old one intact), so the substrings
 // stay valid; a store that keeps a key keeps the buffer alive with it.
 type keyBuf struct {
-	b strings.Builder
+	b       strings.Builder
+	group   group // written before every key when grouped
+	grouped bool
+}
+
+// setGroup makes k write ev's group before every key.
+func (k *keyBuf) setGroup(ev *normalize.Event) {
+	k.group, k.grouped = groupOf(ev), true
+}
+
+// prefix is the group k writes before every key, or nothing.
+func (k *keyBuf) prefix() []byte {
+	if !k.grouped {
+		return nil
+	}
+	return k.group[:]
+}
+
+// key appends the delivery's group and raw, bounded, and returns them as
+// a string: a store key.
+func (k *keyBuf) key(raw []byte) string {
+	start := k.b.Len()
+	k.b.Write(k.prefix())
+	k.write(raw)
+	return k.b.String()[start:]
 }
 
 // scratch is a stack buffer for assembling one key before it is bounded.
-type scratch [maxKeyLen + 1]byte
+type scratch [maxKeyLen + groupLen + 64]byte
 
-// add appends raw, bounded, and returns it as a string.
+// add appends raw, bounded, and returns it as a string (a member: no
+// group).
 func (k *keyBuf) add(raw []byte) string {
 	start := k.b.Len()
+	k.write(raw)
+	return k.b.String()[start:]
+}
+
+// write appends raw, bounded.
+func (k *keyBuf) write(raw []byte) {
 	if len(raw) <= maxKeyLen {
 		k.b.Write(raw)
-	} else {
-		sum := sha256.Sum256(raw)
-		var enc [43]byte
-		base64.RawURLEncoding.Encode(enc[:], sum[:])
-		k.b.Write(raw[:2])
-		k.b.WriteByte('#')
-		k.b.Write(enc[:])
+		return
 	}
-	return k.b.String()[start:]
+	sum := sha256.Sum256(raw)
+	var enc [43]byte
+	base64.RawURLEncoding.Encode(enc[:], sum[:])
+	k.b.Write(raw[:2])
+	k.b.WriteByte('#')
+	k.b.Write(enc[:])
+}
+
+// is reports whether key is raw as k.key would write it.
+func (k *keyBuf) is(key string, raw []byte) bool {
+	g := k.prefix()
+	if len(key) < len(g) || key[:len(g)] != string(g) {
+		return false
+	}
+	key = key[len(g):]
+	return key == string(raw) || len(raw) > maxKeyLen && key == bounded(string(raw))
 }
 
 // addRaw appends raw unbounded and returns it as a string.
@@ -133,11 +224,17 @@ type claim struct {
 }
 
 type pair struct {
-	occ     string // "p:" + K, bounded: the arrival key
-	k       string // K itself (unbounded), the stem of the slot keys
+	occ     string // group + "p:" + K, bounded: the arrival key
+	k       string // K itself (unbounded), for a slot of its own
+	stem    string // group + "o:" + K (bounded) + "#": the slot keys' prefix
 	member  string
 	element int    // dataTypes index, -1 when not a read element
 	slot    string // the slot claimed, once the arrival is known
+
+	// The slot claim's result, once known (claimed: the claim ran).
+	claimed bool
+	state   dedupe.State
+	err     error
 }
 
 // privateSlot marks a slot key that no twin can share: the arrival was not
@@ -170,49 +267,59 @@ func side(ev *normalize.Event) string {
 	return ""
 }
 
-// firstKey returns the first key Begin claims: the delivery key, in an
-// allocation of its own (a retried duplicate needs nothing else). When the
-// delivery key is the event id itself, the id key stands in for it: one
-// claim covers both.
-func firstKey(ev *normalize.Event, sd, dk string) string {
+// firstKey returns the first key Begin claims: the delivery key, under
+// group g (none: nil), in an allocation of its own (a retried duplicate
+// needs nothing else). When the delivery key is the event id itself, the
+// id key stands in for it: one claim covers both.
+func firstKey(g []byte, ev *normalize.Event, sd, dk string) string {
+	kind := kindDelivery
 	if sd != "" && ev.ID != "" && dk == ev.ID {
-		return bounded(kindID + dk)
+		kind = kindID
 	}
-	return deliveryClaimKey(dk)
+	if len(g) == 0 || len(kind)+len(dk) > maxKeyLen {
+		return string(g) + bounded(kind+dk)
+	}
+	var b strings.Builder // one allocation
+	b.Grow(len(g) + len(kind) + len(dk))
+	b.Write(g)
+	b.WriteString(kind)
+	b.WriteString(dk)
+	return b.String()
 }
 
 // deliveryClaimKey is the claim key of delivery key dk (when it is not the
-// event id).
+// event id), without a group.
 func deliveryClaimKey(dk string) string { return bounded(kindDelivery + dk) }
 
 // planLen is the key bytes buildPlan writes for occs, with slot keys
 // estimated (epochs are not known yet).
-func planLen(ev *normalize.Event, dk string, occs []normalize.Occurrence) int {
+func planLen(ev *normalize.Event, dk string, g int, occs []normalize.Occurrence) int {
 	n := 0
 	if ev.ID != "" {
-		n += boundedLen(2 + len(ev.ID))
+		n += g + boundedLen(2+len(ev.ID))
 	}
 	for _, o := range occs {
 		if o.ExactID != "" {
-			n += 2 * boundedLen(2+fieldsLen(o.Type, o.ExactID))
+			n += 2 * (g + boundedLen(2+fieldsLen(o.Type, o.ExactID)))
 			if len(dk) > maxKeyLen {
 				n += digestKeyLen
 			}
 			continue
 		}
 		if o.DatasetID != "" {
-			n += boundedLen(2+len(o.DatasetID)) + boundedLen(3+len(o.DatasetID))
+			n += g + boundedLen(2+len(o.DatasetID)) + boundedLen(3+len(o.DatasetID))
 		} else if o.Element >= 0 {
 			n += boundedLen(len(dk) + 1 + digits(o.Element))
 		} else if len(dk) > maxKeyLen {
 			n += digestKeyLen
 		}
 		k := fieldsLen(o.Type, o.CompanyID, o.ConnectionID, o.DataType, o.Status)
-		n += boundedLen(2 + k)
+		n += g + boundedLen(2+k) // the arrival key
 		if 2+k > maxKeyLen {
 			n += k
 		}
-		n += boundedLen(2 + k + guessEpochSlot)
+		stem := g + boundedLen(2+k) + 1
+		n += 2*stem + guessEpochSlot // the stem, and the slot key
 	}
 	return n
 }
@@ -226,7 +333,7 @@ func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string,
 		pairs = make([]pair, 0, len(occs))
 	}
 	p := plan{exact: exact, pairs: pairs, audit: audit}
-	k.b.Grow(planLen(ev, dk, occs))
+	k.b.Grow(planLen(ev, dk, len(k.prefix()), occs))
 	var s scratch
 	if ev.ID != "" {
 		p.exact = addExact(p.exact, k, first, append(append(s[:0], kindID...), ev.ID...))
@@ -234,7 +341,7 @@ func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string,
 	for _, o := range occs {
 		if o.ExactID != "" {
 			p.exact = addExact(p.exact, k, first, fields(append(s[:0], kindExact...), o.Type, o.ExactID))
-			a := pair{element: -1, occ: k.add(fields(append(s[:0], kindAudit...), o.Type, o.ExactID)), member: dk}
+			a := pair{element: -1, occ: k.key(fields(append(s[:0], kindAudit...), o.Type, o.ExactID)), member: dk}
 			if len(dk) > maxKeyLen {
 				a.member = k.add(append(s[:0], dk...))
 			}
@@ -246,12 +353,17 @@ func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string,
 		}
 		raw := fields(append(s[:0], kindPair...), o.Type, o.CompanyID, o.ConnectionID, o.DataType, o.Status)
 		pr := pair{element: o.Element}
-		pr.occ = k.add(raw)
+		pr.occ = k.key(raw)
 		if len(raw) <= maxKeyLen {
-			pr.k = pr.occ[len(kindPair):]
+			pr.k = pr.occ[len(k.prefix())+len(kindPair):]
 		} else {
 			pr.k = k.addRaw(raw[len(kindPair):])
 		}
+		copy(raw, kindSlot) // "o:" + K, bounded, "#"
+		start := k.b.Len()
+		k.key(raw)
+		k.b.WriteByte('#')
+		pr.stem = k.b.String()[start:]
 		switch {
 		case o.DatasetID != "":
 			// Both legacy events of one dataset are one arrival.
@@ -271,33 +383,31 @@ func buildPlan(k *keyBuf, ev *normalize.Event, dk, first string, exact []string,
 	return p
 }
 
-// addExact appends the exact key raw (bounded) to exact unless it is first
-// or already there.
+// addExact appends the exact key raw (grouped, bounded) to exact unless it
+// is first or already there.
 func addExact(exact []string, k *keyBuf, first string, raw []byte) []string {
-	long := len(raw) > maxKeyLen
-	if string(raw) == first || long && bounded(string(raw)) == first {
+	if k.is(first, raw) {
 		return exact
 	}
 	for _, e := range exact {
-		if string(raw) == e || long && bounded(string(raw)) == e {
+		if k.is(e, raw) {
 			return exact
 		}
 	}
-	return append(exact, k.add(raw))
+	return append(exact, k.key(raw))
 }
 
-// slotKey writes and returns the claim of pg's slot for pr:
-// "o:" + K + "#" + epoch + "#" + slot, bounded; for an arrival that was not
-// recorded (pg.Epoch empty), a slot of its own: "o:" + K + "#~" + side +
-// "#" + member.
+// slotKey writes and returns the claim of pg's slot for pr: its stem +
+// epoch + "#" + slot, as [dedupe.Op.SlotPrefix] says; for an arrival that
+// was not recorded (pg.Epoch empty), a slot of its own: group + "o:" + K +
+// "#~" + side + "#" + member, bounded.
 func slotKey(k *keyBuf, pr *pair, side string, pg dedupe.Pairing) string {
 	var s scratch
-	b := append(append(s[:0], kindSlot...), pr.k...)
-	b = append(b, '#')
 	if pg.Epoch == "" {
-		b = append(append(append(append(b, privateSlot...), side...), '#'), pr.member...)
-		return k.add(b)
+		b := append(append(s[:0], kindSlot...), pr.k...)
+		b = append(append(append(append(append(b, '#'), privateSlot...), side...), '#'), pr.member...)
+		return k.key(b)
 	}
-	b = append(append(b, pg.Epoch...), '#')
-	return k.add(strconv.AppendInt(b, pg.Slot, 10))
+	b := append(append(append(s[:0], pr.stem...), pg.Epoch...), '#')
+	return k.addRaw(strconv.AppendInt(b, pg.Slot, 10))
 }

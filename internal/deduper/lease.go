@@ -59,6 +59,7 @@ const (
 
 // matchOf names the kind of claim key k.
 func matchOf(k string) Match {
+	k = ungrouped(k)
 	switch {
 	case strings.HasPrefix(k, kindID):
 		return MatchEvent

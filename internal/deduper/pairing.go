@@ -46,7 +46,9 @@ func generated(ev *normalize.Event) (time.Time, bool) {
 //
 // It then appends an OpArrive for each of p's audit arrivals (when a can be
 // recorded): they feed the migration ledger and claim nothing.
-func (d *Deduper) arrive(ops []dedupe.Op, kb *keyBuf, p *plan, a dedupe.Arrival, recordable bool, ev *normalize.Event) []dedupe.Op {
+//
+// With claim, each pair's arrival also claims its slot (SlotPrefix).
+func (d *Deduper) arrive(ops []dedupe.Op, kb *keyBuf, p *plan, a dedupe.Arrival, recordable bool, ev *normalize.Event, claim bool) []dedupe.Op {
 	for i := range p.pairs {
 		pr := &p.pairs[i]
 		if !recordable {
@@ -54,7 +56,11 @@ func (d *Deduper) arrive(ops []dedupe.Op, kb *keyBuf, p *plan, a dedupe.Arrival,
 			continue
 		}
 		a.Member = pr.member
-		ops = append(ops, dedupe.Op{Kind: dedupe.OpArrive, Key: pr.occ, Arrival: a})
+		op := dedupe.Op{Kind: dedupe.OpArrive, Key: pr.occ, Arrival: a}
+		if claim {
+			op.SlotPrefix, op.TTL = pr.stem, d.lease
+		}
+		ops = append(ops, op)
 	}
 	for i := range p.audit {
 		if !recordable {
@@ -108,14 +114,17 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 		pairArr  [2]pair
 		auditArr [1]pair
 	)
-	p := buildPlan(&kb, ev, dk, firstKey(ev, sd, dk), exactArr[:0], pairArr[:0], auditArr[:0])
+	if d.grouped {
+		kb.setGroup(ev)
+	}
+	p := buildPlan(&kb, ev, dk, firstKey(kb.prefix(), ev, sd, dk), exactArr[:0], pairArr[:0], auditArr[:0])
 	var (
 		arr [batchArr]dedupe.Op
 		buf *opsBuf
 	)
 	defer func() { releaseOps(buf) }()
 	a, recordable := d.arrival(ev, sd)
-	ops := d.arrive(opsRoom(&arr, len(p.pairs)+len(p.audit), &buf), &kb, &p, a, recordable, ev)
+	ops := d.arrive(opsRoom(&arr, len(p.pairs)+len(p.audit), &buf), &kb, &p, a, recordable, ev, false)
 	if len(ops) == 0 {
 		return nil
 	}
