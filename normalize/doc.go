@@ -70,6 +70,18 @@
 // the raw Data stay available in [Event.Legacy]; the typed event's
 // [Envelope.Legacy] points to the same value.
 //
+// A legacy body carries much less than its new event type, and what it does
+// not carry stays empty (the zero value: "", 0, false, nil) in the typed
+// event. [Envelope.GeneratedDate] is always empty; a legacy
+// connection.connected, for example, fills only Payload.ReferenceCompany.ID
+// and Payload.Connection's ID, IntegrationKey and Status, so
+// Payload.Connection.PlatformName is "" although a new-format
+// connection.connected carries it. A callback that serves both formats
+// should rely only on fields both fill. The "Empty from legacy" column of
+// the table in docs/EVENTS.md lists, for every rule, the fields that stay
+// empty; the package's tests derive it from Codat's examples of both
+// formats, so it follows the mapping.
+//
 // # Decoding
 //
 // Parse decodes legacy bodies and new-format bodies of the catalogue's

@@ -3,6 +3,7 @@ package normalize_test
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/codathook/codathook/normalize"
@@ -37,7 +38,7 @@ func TestREADMEMapping(t *testing.T) {
 	}
 	end += start
 	got := string(doc[start:end])
-	want := normalize.MappingMarkdown()
+	want := normalize.MappingMarkdown(t)
 	if got == want {
 		return
 	}
@@ -51,5 +52,25 @@ func TestREADMEMapping(t *testing.T) {
 		}
 		return
 	}
-	t.Errorf("%s mapping section differs from normalize.MappingMarkdown() (go test ./normalize -run TestREADMEMapping -update rewrites it)\ngot:\n%s\nwant:\n%s", mappingDoc, got, want)
+	gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+	i := 0
+	for i < len(gl) && i < len(wl) && gl[i] == wl[i] {
+		i++
+	}
+	g, w := "(end of section)", "(end of section)"
+	if i < len(gl) {
+		g = gl[i]
+	}
+	if i < len(wl) {
+		w = wl[i]
+	}
+	// Show the lines from the table cell where they start to differ.
+	p := 0
+	for p < len(g) && p < len(w) && g[p] == w[p] {
+		p++
+	}
+	if c := strings.LastIndex(g[:p], " | "); c > 0 {
+		g, w = "…"+g[c:], "…"+w[c:]
+	}
+	t.Errorf("%s mapping section differs from normalize.MappingMarkdown (go test ./normalize -run TestREADMEMapping -update rewrites it)\nfirst difference, line %d of the section:\n  have %s\n  want %s", mappingDoc, i+1, g, w)
 }

@@ -8,7 +8,9 @@ import (
 // Envelope is the part every typed event shares: the new envelope's id,
 // eventType and generatedDate. For an event normalized from a legacy body, ID
 // is the AlertId, EventType the normalized type, GeneratedDate is empty and
-// Legacy holds the legacy fields.
+// Legacy holds the legacy fields; payload fields the legacy body does not
+// carry stay empty too (see "Legacy rule types" in the package
+// documentation, and the "Empty from legacy" column of docs/EVENTS.md).
 type Envelope struct {
 	ID            string  `json:"id"`
 	EventType     string  `json:"eventType"`
