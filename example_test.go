@@ -43,7 +43,7 @@ func Example() {
 	}
 	defer rcv.Close(context.Background())
 	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
-		fmt.Println("connected:", ev.Payload.ReferenceCompany.ID, ev.Payload.Connection.PlatformName)
+		fmt.Println("connected:", ev.Payload.ReferenceCompany.ID, ev.Payload.Connection.ID)
 		return nil
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func Example() {
 	legacyBody := []byte(`{"AlertId":"a1","RuleType":"DataConnectionStatusChanged","CompanyId":"company-1","DataConnectionId":"k1","Data":{"newStatus":"Linked","oldStatus":"PendingAuth"}}`)
 	send("/webhooks/codat/legacy", codathooktest.NewLegacyRequest("/webhooks/codat/legacy", legacyAuth, legacyBody))
 	// Output:
-	// connected: company-1 Xero
+	// connected: company-1 k1
 	// 204 processed
 	// 204 duplicate
 }
