@@ -35,7 +35,10 @@ import (
 // as the receiver's own 503s), because Codat's legacy service drops a
 // delivery answered 500 without retrying it. A 4xx is sent as written, as
 // next's deliberate answer: Codat's new service retries it like any
-// failure, its legacy service only 408, 420, 429 and 460.
+// failure, its legacy service only 408, 420, 429 and 460. To stop Svix
+// retrying a delivery next refuses for good, answer a 4xx with the
+// Webhook-Delivery: abort-message header, as the receiver does for a
+// [Permanent] error: its Result is then rejected.
 // next cannot hijack the connection (the receiver must know what it
 // answered). Duplicates and gated-off deliveries are answered without
 // calling next.
@@ -98,9 +101,12 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 	case sw.answered2xx():
 		return outcome{result: ResultProcessed, written: true, status: sw.status}, nil
 	}
-	if sw.asked != sw.status {
+	switch {
+	case sw.result == ResultRejected:
+		err = Permanent(fmt.Errorf("codathook: wrapped handler answered %d with Webhook-Delivery: abort-message", sw.status))
+	case sw.asked != sw.status:
 		err = fmt.Errorf("codathook: wrapped handler answered %d (sent as %d)", sw.asked, sw.status)
-	} else {
+	default:
 		err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
 	}
 	return outcome{result: sw.result, err: err, written: true, status: sw.status}, err
@@ -114,7 +120,8 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 //
 // It makes the handler's answer one Codat acts on as the receiver's own:
 // every final status carries the Codathook-Result header (processed for a
-// 2xx, failed otherwise), and a 5xx is sent as 503 with
+// 2xx, rejected for a 4xx next sent with Webhook-Delivery: abort-message,
+// failed otherwise), and a 5xx is sent as 503 with
 // Retry-After (the handler's own Retry-After, else the receiver's 5 s),
 // since Codat's legacy service retries 502, 503 and 504 but not 500.
 type statusWriter struct {
@@ -135,6 +142,8 @@ func (s *statusWriter) WriteHeader(code int) {
 	switch {
 	case code >= 200 && code <= 299:
 		res = ResultProcessed
+	case code >= 400 && code <= 499 && h.Get(headerWebhookDelivery) == abortMessage:
+		res = ResultRejected // next told Svix to stop retrying
 	case code >= 500 && code <= 999: // past 999, net/http panics below
 		sent = http.StatusServiceUnavailable
 		if h.Get("Retry-After") == "" {

@@ -84,8 +84,9 @@ func TestMiddlewareFiveXXIsRetrySafe(t *testing.T) {
 
 // Every final answer a wrapped handler sends carries Codathook-Result: a
 // 2xx (explicit, or the implicit 200 of a Write or a Flush) says processed
-// and commits; a 4xx is sent as written, says failed, and releases the
-// claim, so the retry reaches the handler again.
+// and commits; a 4xx is sent as written, says failed (rejected when the
+// handler told Svix to stop retrying), and releases the claim, so the retry
+// (or the Portal's replay) reaches the handler again.
 func TestMiddlewareAnswersCarryResult(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -104,6 +105,10 @@ func TestMiddlewareAnswersCarryResult(t *testing.T) {
 			wantStatus: 400, wantResult: codathook.ResultFailed},
 		{name: "429", answer: func(w http.ResponseWriter) { w.WriteHeader(http.StatusTooManyRequests) },
 			wantStatus: 429, wantResult: codathook.ResultFailed},
+		{name: "422 with Webhook-Delivery: abort-message", answer: func(w http.ResponseWriter) {
+			w.Header().Set("Webhook-Delivery", "abort-message")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+		}, wantStatus: 422, wantResult: codathook.ResultRejected},
 	}
 	for _, proto := range protos {
 		for _, tc := range tests {
