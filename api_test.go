@@ -25,8 +25,10 @@ import (
 // callback wraps its error in to stop Svix retrying, ErrPermanent, the
 // sentinel errors.Is finds in it (for the app's own tests and for errors it
 // wraps with %w), and ResultRejected, the result such a delivery is
-// counted, labelled and answered under.
-const maxExported = 193
+// counted, labelled and answered under; registration that catches typos
+// (issue 17) one: WithNewerEventTypes, the explicit opt-in for event types
+// newer than this version, which On now refuses otherwise.
+const maxExported = 194
 
 // TestAPISize counts the core module's exported identifiers and checks that
 // each has a doc comment. Run with -v to list them.
