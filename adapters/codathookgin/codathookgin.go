@@ -42,9 +42,8 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) gin.HandlerFunc {
 // Codat's retry runs the chain again (the last case is answered 503 with
 // Retry-After). A 5xx is sent as 503 with Retry-After, since Codat's legacy
 // service does not retry a 500 (see [codathook.Receiver.Middleware]).
-// Duplicates, deliveries that
-// fail authentication and gated-off deliveries are answered by the
-// middleware, and the chain is aborted.
+// Duplicates, deliveries that fail authentication and gated-off deliveries
+// are answered by the middleware, and the chain is aborted.
 //
 // The chain runs with the request context bounded by the receiver's callback
 // timeout. It is safe for concurrent use.
