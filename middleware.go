@@ -157,8 +157,8 @@ func (s *statusWriter) WriteHeader(code int) {
 	s.status, s.asked, s.result = sent, code, res
 }
 
-// implicit200 records the 200 that a Write or Flush before any
-// WriteHeader sends, and sets its Codathook-Result header first.
+// implicit200 sets the Codathook-Result header of the 200 that a Write or
+// a Flush before any WriteHeader is about to send.
 func (s *statusWriter) implicit200() {
 	if s.status == 0 {
 		s.ResponseWriter.Header()[HeaderResult] = resultHeader(ResultProcessed)
