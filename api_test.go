@@ -21,8 +21,14 @@ import (
 // dedupe.TxStore and dedupe.Tx; one round trip per delivery (issue 16)
 // two: dedupe.ErrNotRun, what a batch's gate leaves undone, and
 // dedupe.DoInSteps, with which a store whose batch is a pipeline honours
-// the gate.
-const maxExported = 190
+// the gate; permanent failures (issue 17) three: Permanent, which a
+// callback wraps its error in to stop Svix retrying, ErrPermanent, the
+// sentinel errors.Is finds in it (for the app's own tests and for errors it
+// wraps with %w), and ResultRejected, the result such a delivery is
+// counted, labelled and answered under; registration that catches typos
+// (issue 17) one: WithNewerEventTypes, the explicit opt-in for event types
+// newer than this version, which On now refuses otherwise.
+const maxExported = 194
 
 // TestAPISize counts the core module's exported identifiers and checks that
 // each has a doc comment. Run with -v to list them.

@@ -37,9 +37,18 @@ func (r *Receiver) runCallback(ctx context.Context, w http.ResponseWriter, req *
 		return outcome{result: ResultFailed, err: errCallbackTimeout, written: true, status: status}, err
 	}
 	if err != nil {
-		return outcome{result: ResultFailed, err: err}, err
+		return failedOutcome(err), err
 	}
 	return outcome{result: ResultProcessed}, nil
+}
+
+// failedOutcome is the outcome of a callback that returned err: rejected
+// when err is [Permanent], failed otherwise.
+func failedOutcome(err error) outcome {
+	if isPermanent(err) {
+		return outcome{result: ResultRejected, err: err}
+	}
+	return outcome{result: ResultFailed, err: err}
 }
 
 // watchdog answers a delivery whose callback outlives the callback deadline.
@@ -145,7 +154,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 	case err := <-done:
 		cancel()
 		if err != nil {
-			return outcome{result: ResultFailed, err: err}, err
+			return failedOutcome(err), err
 		}
 		return outcome{result: ResultProcessed}, nil
 	case <-cctx.Done():
@@ -156,7 +165,7 @@ func (r *Receiver) runCallbackDetached(ctx context.Context, ev *normalize.Event,
 			cancel()
 			res := outcome{result: ResultProcessed}
 			if err != nil {
-				res = outcome{result: ResultFailed, err: err}
+				res = failedOutcome(err)
 			}
 			r.settle(context.WithoutCancel(ctx), &late, res, err)
 		}()

@@ -32,9 +32,14 @@
 // deliberately skipped by a flag; 503 with Retry-After when it must be retried
 // (a callback failed, panicked or timed out; the store failed; a copy is in
 // flight elsewhere; more callbacks are running than
-// [WithMaxConcurrentCallbacks] allows). The receiver never answers 500, which Codat's legacy
-// service does not retry, and never sends internal error text. The
-// [HeaderResult] response header names the [Result].
+// [WithMaxConcurrentCallbacks] allows); 422 when a callback returned a
+// [Permanent] error, which no retry can fix (released, with
+// Webhook-Delivery: abort-message when Svix signed the delivery, so that
+// Svix stops retrying it; a signed malformed body gets the header with its
+// 400). The receiver never answers 500, which Codat's legacy service does
+// not retry (a wrapped handler's 5xx is sent as 503), and never sends
+// internal error text. The [HeaderResult] response header names the
+// [Result].
 //
 // # Verifying signatures
 //

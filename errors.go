@@ -47,8 +47,54 @@ var (
 	errCallbackTimeout = errors.New("codathook: callback deadline exceeded")
 )
 
+// ErrPermanent is the error that errors.Is finds in every error [Permanent]
+// returns. Wrapping it yourself (fmt.Errorf("...: %w", codathook.ErrPermanent))
+// marks an error permanent too.
+var ErrPermanent = errors.New("codathook: permanent failure")
+
+// Permanent marks err as a failure that no retry of the delivery can fix
+// (an event your app refuses for good: a company it does not serve, a
+// payload it cannot act on), so that the sender stops retrying it. It
+// returns nil for a nil err; errors.Is(Permanent(err), ErrPermanent) is
+// true, and errors.Is and errors.As also see err.
+//
+// A callback (or the fallback of [WithFallback]) that returns a permanent
+// error gets Result rejected: the receiver releases the claim, so that a
+// replay from Codat's Portal processes the delivery again, logs it at
+// Warn, and answers 422 Unprocessable Content through the error handler,
+// with Webhook-Delivery: abort-message when Codat's new (Svix) service
+// signed the delivery: Svix then stops retrying the message and leaves it
+// failed, to be replayed from the Portal. Codat's legacy service has no
+// such header and retries no 422: the delivery is final there. A panic is
+// never permanent, whatever its value.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// permanentError is an error marked by [Permanent].
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+
+func (e *permanentError) Unwrap() error { return e.err }
+
+func (e *permanentError) Is(target error) bool { return target == ErrPermanent }
+
+// isPermanent reports whether err is marked permanent and is not a
+// callback's panic.
+func isPermanent(err error) bool {
+	if ce, ok := errors.AsType[*CallbackError](err); ok && ce.Panic != nil {
+		return false
+	}
+	return errors.Is(err, ErrPermanent)
+}
+
 // CallbackError reports that a callback returned an error or panicked. The
-// delivery is released so that a retry processes it again (503).
+// delivery is released so that a retry processes it again (503, or 422 for
+// a [Permanent] error).
 type CallbackError struct {
 	EventType string
 	// Panic holds the recovered value when the callback panicked, and

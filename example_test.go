@@ -222,6 +222,26 @@ func ExampleOn() {
 	// written: bills op-9
 }
 
+// A callback that refuses an event for good returns a Permanent error: Svix
+// stops retrying the message, which stays failed and can be replayed from
+// Codat's Portal (the claim is released, so a replay is processed).
+func ExamplePermanent() {
+	rcv, _ := codathook.New(codathook.WithSecrets(codathooktest.DevSecret), quiet)
+	codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
+		if company := ev.Payload.ReferenceCompany.ID; company != "company-1" {
+			return codathook.Permanent(fmt.Errorf("company %s is not one of ours", company))
+		}
+		return nil
+	})
+
+	body := []byte(`{"id":"e2","eventType":"connection.connected","payload":{"referenceCompany":{"id":"company-2"},"connection":{"id":"k2","status":"Linked"}}}`)
+	rec := httptest.NewRecorder()
+	rcv.Handler(codathook.EndpointNew).ServeHTTP(rec, codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, "/", body))
+	fmt.Println(rec.Code, rec.Header().Get(codathook.HeaderResult), rec.Header().Get("Webhook-Delivery"))
+	// Output:
+	// 422 rejected abort-message
+}
+
 // ExampleReceiver_Ready serves the receiver's readiness as a Kubernetes
 // readiness probe: 200 while the store answers and the flag provider is
 // ready, 503 with the reason otherwise.

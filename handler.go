@@ -23,8 +23,13 @@ import (
 // example *ConnectionEvent for "connection.*", *WriteEvent for
 // "*.write.successful"), or *Event, which receives any event with its raw
 // body and typed value. On returns an error, and registers nothing, when
-// pattern is malformed, already registered, matches no known event type
-// (unless T is *Event), or matches event types of different Go types than T.
+// pattern is malformed, already registered, matches event types of other
+// Go types than T, or matches no event type this version knows, whatever
+// T: a typo ("conection.*", "invocies.write.successful") is caught here,
+// with the nearest known name or pattern in the message, instead of
+// sending every such event to the fallback. Declare event types newer than
+// this version with [WithNewerEventTypes] to register them. Messages name
+// types as this package exports them (*codathook.ConnectionEvent).
 //
 // Each delivery runs at most one callback: an exact name wins over patterns,
 // a pattern with more literal characters over one with fewer, and between
@@ -43,10 +48,8 @@ func On[T any](r *Receiver, pattern string, fn func(ctx context.Context, ev T) e
 	}
 	t := reflect.TypeFor[T]()
 	generic := t == reflect.TypeFor[*normalize.Event]()
-	if !generic {
-		if err := checkPatternType(pattern, t); err != nil {
-			return err
-		}
+	if err := r.checkPattern(pattern, t); err != nil {
+		return err
 	}
 	cb := &callback{pattern: pattern, wildcard: strings.Contains(pattern, "*"), literal: len(strings.ReplaceAll(pattern, "*", ""))}
 	if generic {
@@ -184,39 +187,39 @@ func matchPattern(pattern, eventType string) bool {
 	}
 }
 
-// probeDataType stands for a data type this version does not list, so that
-// patterns over "{dataType}.write.*" are checked against the write family.
-const probeDataType = "codathookProbe"
-
-// checkPatternType verifies that every known event type that pattern matches
-// is delivered as t.
-func checkPatternType(pattern string, t reflect.Type) error {
-	names := normalize.EventTypes()
-	candidates := make([]string, 0, len(names)+2)
-	candidates = append(candidates, names...)
-	candidates = append(candidates, probeDataType+".write.successful", probeDataType+".write.unsuccessful")
+// checkPattern verifies that pattern matches an event type this version
+// knows or [WithNewerEventTypes] declared, and that every one it matches is
+// delivered as t (any type is delivered as *Event).
+func (r *Receiver) checkPattern(pattern string, t reflect.Type) error {
+	generic := t == reflect.TypeFor[*normalize.Event]()
+	names := append(normalize.EventTypes(), r.cfg.newerTypes...)
 	matched := 0
-	for _, name := range candidates {
+	for _, name := range names {
 		if !matchPattern(pattern, name) {
 			continue
 		}
 		matched++
+		if generic {
+			continue
+		}
 		want, ok := normalize.GoType(name)
 		if !ok {
+			// A declared newer type: delivered as *Event, with no typed value.
+			if name == pattern {
+				return fmt.Errorf("codathook: %q is newer than this version, which delivers it as %s only: register %s for it",
+					pattern, typeName(reflect.TypeFor[*normalize.Event]()), typeName(reflect.TypeFor[*normalize.Event]()))
+			}
 			continue
 		}
 		if want != t {
-			return fmt.Errorf("codathook: %q delivers %v, not %v (register *Event to receive several families)", name, want, t)
+			return fmt.Errorf("codathook: %q delivers %s, not %s (register %s to receive several families)",
+				name, typeName(want), typeName(t), typeName(reflect.TypeFor[*normalize.Event]()))
 		}
 	}
 	if matched == 0 {
-		if want, ok := normalize.GoType(pattern); ok && !strings.Contains(pattern, "*") {
-			if want != t {
-				return fmt.Errorf("codathook: %q delivers %v, not %v", pattern, want, t)
-			}
-			return nil
-		}
-		return fmt.Errorf("codathook: %q matches no event type this version knows; register *Event to receive it", pattern)
+		return unknownPattern(pattern, names)
 	}
+	// A pattern that matches a write type of a data type this version does
+	// not list matches a listed one too, so its Go type was checked.
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/codathook/codathook/normalize"
 )
@@ -25,9 +26,22 @@ import (
 // afterwards (the panic is recovered and logged at Error with its stack;
 // the 2xx is sent). Any other status, or a panic before anything was sent,
 // releases it so that a retry reaches next again; with nothing sent the
-// sender gets 503 with Retry-After. next cannot hijack the connection (the
-// receiver must know what it answered). Duplicates and gated-off
-// deliveries are answered without calling next.
+// sender gets 503 with Retry-After.
+//
+// What next sends goes to the sender as next wrote it, with two changes
+// that keep it retry-safe: the answer carries the [HeaderResult] header
+// (processed for a 2xx, failed otherwise), and a 5xx (500 included) is sent
+// as 503 with Retry-After (next's own Retry-After if it set one, else 5 s,
+// as the receiver's own 503s), because Codat's legacy service drops a
+// delivery answered 500 without retrying it. A 4xx is sent as written, as
+// next's deliberate answer: Codat's new service retries it like any
+// failure, its legacy service only 408, 420, 429 and 460. To stop Svix
+// retrying a delivery next refuses for good, answer a 4xx with the
+// Webhook-Delivery: abort-message header, as the receiver does for a
+// [Permanent] error: its Result is then rejected.
+// next cannot hijack the connection (the receiver must know what it
+// answered). Duplicates and gated-off deliveries are answered without
+// calling next.
 //
 // The result fits gorilla/mux's Router.Use, chi's Use and alice.
 func (r *Receiver) Middleware(ep Endpoint) func(http.Handler) http.Handler {
@@ -87,8 +101,15 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 	case sw.answered2xx():
 		return outcome{result: ResultProcessed, written: true, status: sw.status}, nil
 	}
-	err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
-	return outcome{result: ResultFailed, err: err, written: true, status: sw.status}, err
+	switch {
+	case sw.result == ResultRejected:
+		err = Permanent(fmt.Errorf("codathook: wrapped handler answered %d with Webhook-Delivery: abort-message", sw.status))
+	case sw.asked != sw.status:
+		err = fmt.Errorf("codathook: wrapped handler answered %d (sent as %d)", sw.asked, sw.status)
+	default:
+		err = fmt.Errorf("codathook: wrapped handler answered %d", sw.status)
+	}
+	return outcome{result: sw.result, err: err, written: true, status: sw.status}, err
 }
 
 // statusWriter records the final status the wrapped handler sends, as
@@ -96,24 +117,58 @@ func (r *Receiver) runNext(ctx context.Context, sw *statusWriter, req *http.Requ
 // informational 1xx codes (101 Switching Protocols is final); 200 on a Write
 // or a Flush before any WriteHeader. It refuses Hijack: after a hijack the
 // receiver could not know what the sender was told.
+//
+// It makes the handler's answer one Codat acts on as the receiver's own:
+// every final status carries the Codathook-Result header (processed for a
+// 2xx, rejected for a 4xx next sent with Webhook-Delivery: abort-message,
+// failed otherwise), and a 5xx is sent as 503 with
+// Retry-After (the handler's own Retry-After, else the receiver's 5 s),
+// since Codat's legacy service retries 502, 503 and 504 but not 500.
 type statusWriter struct {
 	http.ResponseWriter
-	status int // 0 until a final status is sent
+	status int    // the final status sent; 0 until one is
+	asked  int    // the status the handler asked for (status, unless a 5xx was sent as 503)
+	result Result // the Codathook-Result sent with it
 }
 
 func (s *statusWriter) WriteHeader(code int) {
+	if s.status != 0 || code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		// An informational answer, or one net/http ignores as superfluous.
+		s.ResponseWriter.WriteHeader(code)
+		return
+	}
+	sent, res := code, ResultFailed
+	h := s.ResponseWriter.Header()
+	switch {
+	case code >= 200 && code <= 299:
+		res = ResultProcessed
+	case code >= 400 && code <= 499 && h.Get(headerWebhookDelivery) == abortMessage:
+		res = ResultRejected // next told Svix to stop retrying
+	case code >= 500 && code <= 999: // past 999, net/http panics below
+		sent = http.StatusServiceUnavailable
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", strconv.Itoa(retryAfter))
+		}
+	}
+	h[HeaderResult] = resultHeader(res)
 	// net/http panics on an invalid code without sending it: record the
 	// code only once the underlying writer has taken it.
-	s.ResponseWriter.WriteHeader(code)
-	informational := code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols
-	if s.status == 0 && !informational {
-		s.status = code
+	s.ResponseWriter.WriteHeader(sent)
+	s.status, s.asked, s.result = sent, code, res
+}
+
+// implicit200 sets the Codathook-Result header of the 200 that a Write or
+// a Flush before any WriteHeader is about to send.
+func (s *statusWriter) implicit200() {
+	if s.status == 0 {
+		s.ResponseWriter.Header()[HeaderResult] = resultHeader(ResultProcessed)
 	}
 }
 
 func (s *statusWriter) Write(b []byte) (int, error) {
 	if s.status == 0 {
-		s.status = http.StatusOK
+		s.implicit200()
+		s.status, s.asked, s.result = http.StatusOK, http.StatusOK, ResultProcessed
 	}
 	return s.ResponseWriter.Write(b)
 }
@@ -121,9 +176,10 @@ func (s *statusWriter) Write(b []byte) (int, error) {
 // FlushError flushes the underlying writer, as http.ResponseController's
 // Flush does; a flush before any WriteHeader sends 200.
 func (s *statusWriter) FlushError() error {
+	s.implicit200()
 	err := http.NewResponseController(s.ResponseWriter).Flush()
 	if s.status == 0 && !errors.Is(err, http.ErrNotSupported) {
-		s.status = http.StatusOK
+		s.status, s.asked, s.result = http.StatusOK, http.StatusOK, ResultProcessed
 	}
 	return err
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
@@ -63,6 +65,7 @@ type config struct {
 	bodyTimeout     time.Duration
 	maxCallbacks    int
 	fallback        func(context.Context, *normalize.Event) error
+	newerTypes      []string // WithNewerEventTypes
 }
 
 // WithSecrets sets the signing secrets of the new (Svix) endpoint: each is
@@ -382,6 +385,36 @@ func WithFallback(fn func(ctx context.Context, ev *normalize.Event) error) Optio
 			return errors.New("codathook: nil fallback")
 		}
 		c.fallback = fn
+		return nil
+	})
+}
+
+// WithNewerEventTypes declares event types newer than this version, so
+// that [On] accepts callbacks for them: On refuses a pattern that matches no
+// event type this version knows (normalize.EventTypes) or declares here,
+// to catch a typo at registration instead of sending its events to the
+// fallback. Each type is a concrete name ("invoices.approved"); patterns
+// over the declared types match them as well. A type with no Go type in
+// this version is delivered as *Event (register *Event for it); a write
+// type of a data type this version does not list
+// ("expenseTransactions.write.successful") is delivered as *WriteEvent.
+// Declaring a type this version knows is harmless, so the option survives
+// an upgrade that adds the type. An empty list, or an empty or wildcard
+// name, makes [New] fail.
+func WithNewerEventTypes(types ...string) Option {
+	return optionFunc(func(c *config) error {
+		if len(types) == 0 {
+			return errors.New("codathook: WithNewerEventTypes needs at least one event type")
+		}
+		for _, t := range types {
+			if err := validatePattern(t); err != nil {
+				return fmt.Errorf("WithNewerEventTypes: %w", err)
+			}
+			if strings.Contains(t, "*") {
+				return fmt.Errorf("codathook: WithNewerEventTypes(%q): an event type, not a pattern", t)
+			}
+		}
+		c.newerTypes = slices.Clone(types)
 		return nil
 	})
 }

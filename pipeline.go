@@ -34,6 +34,9 @@ type outcome struct {
 	err     error
 	written bool // the response was written already (by the wrapped handler or at the callback deadline)
 	status  int  // the status written, when written
+	// abort: the answer carries Webhook-Delivery: abort-message (a
+	// rejected or malformed delivery that Svix signed), see serve.
+	abort bool
 	// match and matchKey: for a duplicate or in_flight, the kind of key
 	// that decided it, and the key when it is not the delivery key.
 	match    deduper.Match
@@ -57,6 +60,7 @@ type flow struct {
 	sw    *statusWriter    // the wrapped handler's writer, when run made one
 
 	returned bool // run returned (rather than panicking or ending its goroutine)
+	signed   bool // a webhook signature verified: Codat's new (Svix) service sent it
 }
 
 // serve handles one delivery: the steps up to settle, then the answer and
@@ -64,6 +68,10 @@ type flow struct {
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, ep Endpoint, next http.Handler) {
 	f := flow{w: w, req: req, ep: ep, next: next, start: r.cfg.now(), o: Outcome{Endpoint: ep}}
 	res := r.deliver(&f)
+	// A delivery Svix signed that no retry can fix (a permanent callback
+	// error, a body that will never parse) tells Svix to stop retrying it:
+	// it stays failed and replayable in Codat's Portal.
+	res.abort = f.signed && (res.result == ResultRejected || res.result == ResultMalformed)
 	if res.written {
 		f.o.Status = res.status
 	} else {
@@ -121,6 +129,7 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 		return outcome{result: ResultUnauthorized, err: err}, false
 	}
 	msgKey := ""
+	f.signed = verifiedID != ""
 	if verifiedID != "" {
 		// A retry of a processed message is a duplicate whatever its body
 		// and the flags say now: answer it before parsing.
@@ -143,6 +152,7 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 		if err != nil {
 			return outcome{result: ResultUnauthorized, err: err}, false
 		}
+		f.signed = true
 		msgKey = "msg:" + id
 		if r.processed(f, msgKey) {
 			return outcome{result: ResultDuplicate, match: deduper.MatchMessage}, false

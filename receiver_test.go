@@ -489,6 +489,7 @@ func TestRegistrationErrors(t *testing.T) {
 		{"wrong type for a pattern", codathook.On(rcv, "*.write.successful", conn)},
 		{"a pattern over two families needs *Event", codathook.On(rcv, "*.*.successful", write)},
 		{"unknown type with a typed callback", codathook.On(rcv, "nothing.known", conn)},
+		{"unknown type with *Event", codathook.On(rcv, "invoices.approved", generic)},
 		{"empty pattern", codathook.On(rcv, "", generic)},
 		{"partial wildcard segment", codathook.On(rcv, "conn*.created", generic)},
 		{"nil callback", codathook.On[*codathook.Event](rcv, "x", nil)},
@@ -503,7 +504,7 @@ func TestRegistrationErrors(t *testing.T) {
 		err  error
 	}{
 		{"write pattern with *WriteEvent", codathook.On(rcv, "*.write.successful", write)},
-		{"a future type with *Event", codathook.On(rcv, "invoices.approved", generic)},
+		{"a family pattern with *Event", codathook.On(rcv, "read.*", generic)},
 		{"a family pattern", codathook.On(rcv, "connection.*", conn)},
 	} {
 		if ok.err != nil {

@@ -10,7 +10,7 @@ import (
 var results = [...]Result{
 	ResultProcessed, ResultDuplicate, ResultSkipped, ResultDeferred, ResultInFlight, ResultFailed,
 	ResultUnavailable, ResultUnauthorized, ResultMalformed, ResultTooLarge, ResultMethodNotAllowed,
-	ResultBodyTimeout, ResultOverloaded,
+	ResultBodyTimeout, ResultOverloaded, ResultRejected,
 }
 
 // EndpointStats counts one endpoint's deliveries by result.

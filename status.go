@@ -21,6 +21,21 @@ const HeaderResult = "Codathook-Result"
 // headerMatch names the kind of key a duplicate or in_flight matched.
 const headerMatch = "Codathook-Match"
 
+// headerWebhookDelivery and abortMessage are Svix's delivery control
+// response header and the value that stops retries of one message. Svix's
+// docs (https://docs.svix.com/receiving/delivery-control): "If you want to
+// dynamically control future webhook delivery to an endpoint from the
+// receiving end, Svix will respect the following HTTP header instructions
+// in the webhook response: [...] webhook-delivery: abort-message – stops
+// retries of the message just sent; has no effect when the message
+// wouldn't be retried anyways, such as when delivery is considered
+// successful". Codat's docs do not mention the header; Codat's new service
+// is Svix (reference: codat-delivery-facts.md, section 0).
+const (
+	headerWebhookDelivery = "Webhook-Delivery"
+	abortMessage          = "abort-message"
+)
+
 // retryAfter is the Retry-After value, in seconds, sent with every 503.
 // Codat's legacy service honours it and retries at most three times within
 // about two minutes.
@@ -37,9 +52,10 @@ const (
 	ResultDeferred         Result = "deferred"           // the endpoint's flag is off and set to defer: 503
 	ResultInFlight         Result = "in_flight"          // a copy is being processed elsewhere: 503
 	ResultFailed           Result = "failed"             // the callback failed, panicked or timed out: 503, released
+	ResultRejected         Result = "rejected"           // the callback's error is Permanent: 422 (+ Webhook-Delivery: abort-message when signed), released
 	ResultUnavailable      Result = "unavailable"        // the dedupe store failed: 503
 	ResultUnauthorized     Result = "unauthorized"       // 401
-	ResultMalformed        Result = "malformed"          // body is not a JSON object, or ended early: 400
+	ResultMalformed        Result = "malformed"          // body is not a JSON object, or ended early: 400 (+ Webhook-Delivery: abort-message when signed)
 	ResultTooLarge         Result = "too_large"          // 413
 	ResultBodyTimeout      Result = "body_timeout"       // the body did not arrive in time (WithBodyReadTimeout): 408, nothing recorded
 	ResultOverloaded       Result = "overloaded"         // WithMaxConcurrentCallbacks callbacks were running: 503, nothing claimed
@@ -73,6 +89,9 @@ func (r *Receiver) answer(w http.ResponseWriter, req *http.Request, res outcome,
 	out.Header()[HeaderResult] = resultHeader(res.result)
 	if res.match != "" {
 		out.Header()[headerMatch] = matchHeader(res.match)
+	}
+	if res.abort {
+		out.Header()[headerWebhookDelivery] = abortMessageHeader
 	}
 	code := http.StatusNoContent
 	if res.err == nil {
@@ -140,13 +159,22 @@ func levelFor(res Result) slog.Level {
 
 // StatusCode returns the HTTP status [DefaultErrorHandler] answers err with.
 // It never returns 500: Codat's legacy service does not retry it. It
-// returns 408 for errBodyTimeout, which both services retry.
+// returns 408 for errBodyTimeout, which both services retry, 422 for a
+// [Permanent] error, and 503 for any other callback error, whatever it
+// wraps.
 func StatusCode(err error) int {
 	var mbe *http.MaxBytesError
 	var me *normalize.MalformedError
+	var ce *CallbackError
 	switch {
 	case err == nil:
 		return http.StatusNoContent
+	case isPermanent(err):
+		return http.StatusUnprocessableEntity
+	case errors.As(err, &ce):
+		// Not what the callback's error wraps: a callback that returns an
+		// io.ErrUnexpectedEOF of its own failed, it sent nothing malformed.
+		return http.StatusServiceUnavailable
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, errBodyTimeout):
@@ -203,6 +231,9 @@ var matchHeaders = map[deduper.Match][]string{
 	deduper.MatchOccurrence: {string(deduper.MatchOccurrence)},
 	deduper.MatchTwin:       {string(deduper.MatchTwin)},
 }
+
+// abortMessageHeader is the Webhook-Delivery header value, built once.
+var abortMessageHeader = []string{abortMessage}
 
 func matchHeader(m deduper.Match) []string {
 	if v, ok := matchHeaders[m]; ok {

@@ -1,6 +1,10 @@
 package codathook
 
-import "github.com/codathook/codathook/normalize"
+import (
+	"reflect"
+
+	"github.com/codathook/codathook/normalize"
+)
 
 // The event types callbacks receive, re-exported from package normalize so
 // that one import serves most programs. See normalize for their fields.
@@ -35,3 +39,21 @@ type (
 	// UnknownLegacyEvent is a legacy rule type this version does not know.
 	UnknownLegacyEvent = normalize.UnknownLegacyEvent
 )
+
+// reexported holds the types above, which error messages name as this
+// package's ([typeName]).
+var reexported = map[reflect.Type]bool{
+	reflect.TypeFor[Event]():                         true,
+	reflect.TypeFor[CompanyEvent]():                  true,
+	reflect.TypeFor[CompanyProductEvent]():           true,
+	reflect.TypeFor[ConnectionEvent]():               true,
+	reflect.TypeFor[ReadCompletedEvent]():            true,
+	reflect.TypeFor[WriteEvent]():                    true,
+	reflect.TypeFor[RateLimitEvent]():                true,
+	reflect.TypeFor[SourceAccountEvent]():            true,
+	reflect.TypeFor[ExpensesSyncEvent]():             true,
+	reflect.TypeFor[ReportEvent]():                   true,
+	reflect.TypeFor[AccountCategoriesUpdatedEvent](): true,
+	reflect.TypeFor[SyncStartedEvent]():              true,
+	reflect.TypeFor[UnknownLegacyEvent]():            true,
+}

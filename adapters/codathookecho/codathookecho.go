@@ -36,11 +36,11 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) echo.HandlerFunc {
 // before any answer, releases it so that Codat's retry
 // runs the handler again. A returned error is answered by echo's
 // HTTPErrorHandler before the delivery is settled, and is also returned, as
-// echo's own middleware do. Note that Codat's legacy service does not retry
-// a 500: return echo.NewHTTPError(http.StatusServiceUnavailable) for
-// failures that a retry may fix. Duplicates, deliveries that fail
-// authentication and gated-off deliveries are answered by the middleware
-// without calling the handler.
+// echo's own middleware do. A 5xx (echo's 500 for a plain error included)
+// is sent as 503 with Retry-After, since Codat's legacy service does not
+// retry a 500 (see [codathook.Receiver.Middleware]). Duplicates,
+// deliveries that fail authentication and gated-off deliveries are answered
+// by the middleware without calling the handler.
 //
 // The handler runs with the request context bounded by the receiver's
 // callback timeout. It is safe for concurrent use.

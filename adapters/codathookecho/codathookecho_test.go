@@ -287,11 +287,11 @@ func TestMiddleware(t *testing.T) {
 	}{
 		{
 			name:       "a delivery runs the handler once with the event and the restored body",
-			wantStatus: []int{204}, wantResult: []codathook.Result{""}, wantHandler: 1,
+			wantStatus: []int{204}, wantResult: []codathook.Result{codathook.ResultProcessed}, wantHandler: 1,
 		},
 		{
 			name:   "a duplicate is acknowledged without running the handler again",
-			repeat: true, wantStatus: []int{204, 204}, wantResult: []codathook.Result{"", codathook.ResultDuplicate}, wantHandler: 1,
+			repeat: true, wantStatus: []int{204, 204}, wantResult: []codathook.Result{codathook.ResultProcessed, codathook.ResultDuplicate}, wantHandler: 1,
 		},
 		{
 			name:   "a tampered body is 401 and the handler does not run",
@@ -299,19 +299,19 @@ func TestMiddleware(t *testing.T) {
 		},
 		{
 			name: "a handler answering 503 releases the delivery so that the retry runs it",
-			fail: "status", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{"", ""}, wantHandler: 1,
+			fail: "status", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, codathook.ResultProcessed}, wantHandler: 1,
 		},
 		{
 			name: "a handler returning an HTTPError gets echo's error response, and the delivery is released",
-			fail: "error", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{"", ""}, wantHandler: 1,
+			fail: "error", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, codathook.ResultProcessed}, wantHandler: 1,
 		},
 		{
-			name: "a handler returning a plain error gets echo's 500, and the delivery is released",
-			fail: "plain error", repeat: true, wantStatus: []int{500, 204}, wantResult: []codathook.Result{"", ""}, wantHandler: 1,
+			name: "a handler returning a plain error gets echo's 500, sent as 503, and the delivery is released",
+			fail: "plain error", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, codathook.ResultProcessed}, wantHandler: 1,
 		},
 		{
 			name: "a handler that panics is answered 503 by the receiver, and the delivery is released",
-			fail: "panic", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, ""}, wantHandler: 1,
+			fail: "panic", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, codathook.ResultProcessed}, wantHandler: 1,
 		},
 	}
 	for _, tt := range tests {

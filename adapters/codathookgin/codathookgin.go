@@ -40,10 +40,10 @@ func Handler(rcv *codathook.Receiver, ep codathook.Endpoint) gin.HandlerFunc {
 // the 2xx; any other status, a panic before any answer, or errors recorded
 // with c.Error and no response, release it so that
 // Codat's retry runs the chain again (the last case is answered 503 with
-// Retry-After). Note that Codat's legacy service does not retry a 500:
-// answer 503 for failures that a retry may fix. Duplicates, deliveries that
-// fail authentication and gated-off deliveries are answered by the
-// middleware, and the chain is aborted.
+// Retry-After). A 5xx is sent as 503 with Retry-After, since Codat's legacy
+// service does not retry a 500 (see [codathook.Receiver.Middleware]).
+// Duplicates, deliveries that fail authentication and gated-off deliveries
+// are answered by the middleware, and the chain is aborted.
 //
 // The chain runs with the request context bounded by the receiver's callback
 // timeout. It is safe for concurrent use.

@@ -287,11 +287,11 @@ func TestMiddleware(t *testing.T) {
 	}{
 		{
 			name:       "a delivery runs the chain once with the event and the restored body",
-			wantStatus: []int{204}, wantResult: []codathook.Result{""}, wantChain: 1,
+			wantStatus: []int{204}, wantResult: []codathook.Result{codathook.ResultProcessed}, wantChain: 1,
 		},
 		{
 			name:   "a duplicate is acknowledged without running the chain again",
-			repeat: true, wantStatus: []int{204, 204}, wantResult: []codathook.Result{"", codathook.ResultDuplicate}, wantChain: 1,
+			repeat: true, wantStatus: []int{204, 204}, wantResult: []codathook.Result{codathook.ResultProcessed, codathook.ResultDuplicate}, wantChain: 1,
 		},
 		{
 			name:   "a tampered body is 401 and the chain does not run",
@@ -299,11 +299,11 @@ func TestMiddleware(t *testing.T) {
 		},
 		{
 			name: "a chain answering 503 releases the delivery so that the retry runs it",
-			fail: "status", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{"", ""}, wantChain: 1,
+			fail: "status", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, codathook.ResultProcessed}, wantChain: 1,
 		},
 		{
 			name: "a chain recording c.Error without a response is 503 and released",
-			fail: "error", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, ""}, wantChain: 1,
+			fail: "error", repeat: true, wantStatus: []int{503, 204}, wantResult: []codathook.Result{codathook.ResultFailed, codathook.ResultProcessed}, wantChain: 1,
 		},
 	}
 	for _, tt := range tests {

@@ -284,7 +284,7 @@ func appendNonEmpty(attrs []attribute.KeyValue, key attribute.Key, v string) []a
 // delivery it accepted: the span's status is then Error.
 func failure(res codathook.Result) bool {
 	switch res {
-	case codathook.ResultFailed, codathook.ResultUnavailable, codathook.ResultOverloaded:
+	case codathook.ResultFailed, codathook.ResultRejected, codathook.ResultUnavailable, codathook.ResultOverloaded:
 		return true
 	}
 	return false

@@ -91,6 +91,9 @@ func newHarness(t *testing.T, opts ...codathook.Option) *harness {
 		if strings.HasPrefix(ev.ID, "fail") {
 			return errCallback
 		}
+		if strings.HasPrefix(ev.ID, "reject") {
+			return codathook.Permanent(errCallback)
+		}
 		return nil
 	})
 	if err != nil {

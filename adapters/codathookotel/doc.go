@@ -38,8 +38,9 @@
 //
 // The span's status is Error, with the error recorded as an event, when
 // the receiver could not process a delivery it accepted: results failed
-// (the callback returned an error, panicked or timed out), unavailable (the
-// dedupe store failed, or the body could not be read) and overloaded. Other
+// (the callback returned an error, panicked or timed out), rejected (the
+// callback's error was codathook.Permanent), unavailable (the dedupe store
+// failed, or the body could not be read) and overloaded. Other
 // non-2xx answers (unauthorized, malformed, too_large, body_timeout,
 // method_not_allowed: the sender's fault; in_flight and deferred: retries
 // by design) leave the status Unset, with their error recorded as an

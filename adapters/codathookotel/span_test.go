@@ -147,6 +147,25 @@ func TestSpanFailedCallback(t *testing.T) {
 	checkNoSecrets(t, s, body)
 }
 
+// A callback's permanent error (answered 422, Svix told to stop
+// retrying) is the app's failure too: status Error, error.type rejected.
+func TestSpanRejectedCallback(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	resp := h.sendNew(t, "/new", sample(t, "connection.connected", "reject-1"))
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422", resp.StatusCode)
+	}
+	s := h.onlyDeliverySpan(t)
+	got := attrMap(s.Attributes())
+	if got["codathook.result"] != "rejected" || got["error.type"] != "rejected" || got["http.response.status_code"] != "422" {
+		t.Errorf("attributes %v, want result and error.type rejected, status 422", got)
+	}
+	if s.Status().Code != codes.Error || !strings.Contains(s.Status().Description, errCallback.Error()) {
+		t.Errorf("status %v, want Error with the callback's error", s.Status())
+	}
+}
+
 // checkNoSecrets checks that no attribute of s or of its events holds the
 // signing secret, an Authorization value or a piece of the body's payload.
 func checkNoSecrets(t *testing.T, s sdktrace.ReadOnlySpan, body []byte) {
