@@ -24,11 +24,13 @@
 // # Samples
 //
 // [Sample] and [LegacySample] return Codat's example bodies, embedded from
-// samples/new and samples/legacy; [SampleNames] lists them. Their
-// [SampleOptions] change the event id, company, connection, data type,
-// status or operation id, to make distinct occurrences (with a fresh [NewID]
-// each); the zero SampleOptions returns the sample as published. [Twin]
-// returns one occurrence in both formats.
+// samples/new and samples/legacy; [SampleNames] lists them. Each call is a
+// distinct occurrence: the event id, company, connection, push operation
+// key, sync id, report id and legacy datasetId it carries are fresh (a
+// [NewID] each) unless its [SampleOptions] set them, so two samples never
+// match by accident; SampleOptions also change the data type and status,
+// and [SampleOptions.Published] keeps the ids Codat published. [Twin]
+// returns one occurrence in both formats, the two bodies sharing its ids.
 //
 // [DevSecret] and [DevAuthorization] are the fixed development credentials
 // the quickstart accepts and examples/send uses by default. They are public:
@@ -68,7 +70,7 @@
 //     clock of your own, past the tolerance (default 5 minutes): 401;
 //   - a rotation: [NewSigner] with the old and the new secret;
 //   - a failing callback: return an error, expect 503 with Retry-After;
-//   - distinct occurrences: [SampleOptions] with a fresh [NewID] per delivery.
+//   - distinct occurrences: every [Sample] is one, with ids of its own.
 //
 // The runnable version of this walk-through is Example (testingYourCallbacks).
 // To try a running server instead, use examples/send:
