@@ -33,7 +33,8 @@
 // returns one occurrence in both formats, the two bodies sharing its ids.
 //
 // [DevSecret] and [DevAuthorization] are the fixed development credentials
-// the quickstart accepts and examples/send uses by default. They are public:
+// the quickstart accepts and the codathook command (cmd/codathook) uses by
+// default. They are public:
 // never configure them in production.
 //
 // # Testing your callbacks
@@ -73,8 +74,10 @@
 //   - distinct occurrences: every [Sample] is one, with ids of its own.
 //
 // The runnable version of this walk-through is Example (testingYourCallbacks).
-// To try a running server instead, use examples/send:
+// To try a running server instead, use the codathook command
+// (go install github.com/codathook/codathook/cmd/codathook@latest):
 //
-//	go run ./examples/send connection.connected
-//	go run ./examples/send -legacy "Push Operation Status Changed()"
+//	codathook send connection.connected
+//	codathook send -legacy "Push Operation Status Changed()"
+//	codathook verify -secret "$CODAT_WEBHOOK_SECRET" captured.http
 package codathooktest
