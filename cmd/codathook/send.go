@@ -78,6 +78,9 @@ func (c *cli) send(ctx context.Context, args []string) error {
 			target = defaultLegacyURL
 		}
 	}
+	if u, err := url.Parse(target); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return usagef("-url %q is not an http or https URL", target)
+	}
 	fmt.Fprintf(c.stderr, "%s %s: %s\n", req.Method, target, describe(req, body))
 	client := c.client
 	if client == nil {

@@ -167,6 +167,7 @@ func TestSendUsageErrors(t *testing.T) {
 		{"the second of two secrets", nil, []string{"-secret", codathooktest.DevSecret + ",whsec_c2hvcnQ=", "connection.connected"}, "-secret, secret 2 of 2 (whsec_c2…)"},
 		{"a bad secret in the environment", map[string]string{envSecret: "'" + codathooktest.DevSecret + "'"}, []string{"connection.connected"}, "$CODAT_WEBHOOK_SECRET ("},
 		{"a method that is not one", nil, []string{"-method", "GET /x", "connection.connected"}, `-method "GET /x" is not an HTTP method`},
+		{"a url that is no http url", nil, []string{"-url", "127.0.0.1:8080/webhooks/codat", "connection.connected"}, `-url "127.0.0.1:8080/webhooks/codat" is not an http or https URL`},
 		{"an unknown flag", nil, []string{"-nope", "connection.connected"}, "flag provided but not defined: -nope"},
 		{"a flag without its value", nil, []string{"connection.connected", "-company"}, "flag needs an argument: -company"},
 	}
