@@ -24,14 +24,17 @@
 // # Samples
 //
 // [Sample] and [LegacySample] return Codat's example bodies, embedded from
-// samples/new and samples/legacy; [SampleNames] lists them. Their
-// [SampleOptions] change the event id, company, connection, data type,
-// status or operation id, to make distinct occurrences (with a fresh [NewID]
-// each); the zero SampleOptions returns the sample as published. [Twin]
-// returns one occurrence in both formats.
+// samples/new and samples/legacy; [SampleNames] lists them. Each call is a
+// distinct occurrence: the event id, company, connection, push operation
+// key, sync id, report id and legacy datasetId it carries are fresh (a
+// [NewID] each) unless its [SampleOptions] set them, so two samples never
+// match by accident; SampleOptions also change the data type and status,
+// and [SampleOptions.Published] keeps the ids Codat published. [Twin]
+// returns one occurrence in both formats, the two bodies sharing its ids.
 //
 // [DevSecret] and [DevAuthorization] are the fixed development credentials
-// the quickstart accepts and examples/send uses by default. They are public:
+// the quickstart accepts and the codathook command (cmd/codathook) uses by
+// default. They are public:
 // never configure them in production.
 //
 // # Testing your callbacks
@@ -68,11 +71,13 @@
 //     clock of your own, past the tolerance (default 5 minutes): 401;
 //   - a rotation: [NewSigner] with the old and the new secret;
 //   - a failing callback: return an error, expect 503 with Retry-After;
-//   - distinct occurrences: [SampleOptions] with a fresh [NewID] per delivery.
+//   - distinct occurrences: every [Sample] is one, with ids of its own.
 //
 // The runnable version of this walk-through is Example (testingYourCallbacks).
-// To try a running server instead, use examples/send:
+// To try a running server instead, use the codathook command
+// (go install github.com/codathook/codathook/cmd/codathook@latest):
 //
-//	go run ./examples/send connection.connected
-//	go run ./examples/send -legacy "Push Operation Status Changed()"
+//	codathook send connection.connected
+//	codathook send -legacy "Push Operation Status Changed()"
+//	codathook verify -secret "$CODAT_WEBHOOK_SECRET" captured.http
 package codathooktest

@@ -43,8 +43,8 @@ func Example_testingYourCallbacks() {
 	legacyEndpoint := rcv.Handler(codathook.EndpointLegacy)
 
 	// 3. A signed delivery of Codat's sample body, and the twin of the same
-	// occurrence in the legacy format.
-	body, legacyBody, err := codathooktest.Twin("connection.connected", codathooktest.SampleOptions{ID: codathooktest.NewID()})
+	// occurrence in the legacy format (fresh ids, which the two share).
+	body, legacyBody, err := codathooktest.Twin("connection.connected", codathooktest.SampleOptions{})
 	if err != nil {
 		panic(err)
 	}

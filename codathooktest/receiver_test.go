@@ -39,7 +39,7 @@ func TestTwinsThroughReceiver(t *testing.T) {
 			}); err != nil {
 				t.Fatal(err)
 			}
-			nb, lb, err := codathooktest.Twin(typ, codathooktest.SampleOptions{ID: codathooktest.NewID()})
+			nb, lb, err := codathooktest.Twin(typ, codathooktest.SampleOptions{}) // fresh ids, shared by the twins
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,11 +5,11 @@ import "testing"
 func TestRewrite(t *testing.T) {
 	t.Parallel()
 	in := []byte(`{"id":"x","eventType":"invoices.write.successful","payload":{"id":"k","n":1.50}}`)
-	same, err := rewrite(in, SampleOptions{})
+	same, err := rewrite(in, SampleOptions{Published: true})
 	if err != nil || string(same) != string(in) {
-		t.Errorf("rewrite with zero options = %s, %v; want the input unchanged", same, err)
+		t.Errorf("rewrite with only Published = %s, %v; want the input unchanged", same, err)
 	}
-	got, err := rewrite(in, SampleOptions{ID: "y<&>"})
+	got, err := rewrite(in, SampleOptions{ID: "y<&>", Published: true})
 	if want := `{"eventType":"invoices.write.successful","id":"y<&>","payload":{"id":"k","n":1.50}}`; err != nil || string(got) != want {
 		t.Errorf("rewrite = %s, %v; want %s", got, err, want)
 	}

@@ -80,12 +80,12 @@ func TestSampleOptions(t *testing.T) {
 		},
 		{
 			name: "read element", typ: "read.completed",
-			o:    codathooktest.SampleOptions{ConnectionID: "k2", DataType: "bills", Status: "FetchError"},
+			o:    codathooktest.SampleOptions{ConnectionID: "k2", DataType: "bills", Status: "FetchError", Published: true},
 			want: fields{Type: "read.completed", Company: "8a210b68-6988-11ed-a1eb-0242ac120002", Connection: "k2", DataType: "bills", Status: "FetchError"},
 		},
 		{
 			name: "write renames the event type", typ: "invoices.write.unsuccessful",
-			o:    codathooktest.SampleOptions{DataType: "bills", OperationID: "op1", Status: "Failed"},
+			o:    codathooktest.SampleOptions{DataType: "bills", OperationID: "op1", Status: "Failed", Published: true},
 			want: fields{Type: "bills.write.unsuccessful", Company: "8a210b68-6988-11ed-a1eb-0242ac120002", Connection: "2e9d2c44-f675-40ba-8049-353bfcb5e171", Status: "Failed", Operation: "op1"},
 		},
 		{
@@ -100,12 +100,12 @@ func TestSampleOptions(t *testing.T) {
 		},
 		{
 			name: "legacy adds a missing connection", legacy: true, typ: "Sync Connection Deleted",
-			o:    codathooktest.SampleOptions{ConnectionID: "k9"},
+			o:    codathooktest.SampleOptions{ConnectionID: "k9", Published: true},
 			want: fields{Type: "Sync Connection Deleted", Company: "8a210b68-6988-11ed-a1eb-0242ac120002", Connection: "k9", Client: "bae71d36-ff47-420a-b4a6-f8c9ddf41140"},
 		},
 		{
 			name: "legacy push", legacy: true, typ: "Push Operation Status Changed()",
-			o:    codathooktest.SampleOptions{DataType: "bills", Status: "Failed", OperationID: "op2"},
+			o:    codathooktest.SampleOptions{DataType: "bills", Status: "Failed", OperationID: "op2", Published: true},
 			want: fields{Type: "Push Operation Status Changed()", Company: "8a210b68-6988-11ed-a1eb-0242ac120002", Connection: "2e9d2c44-f675-40ba-8049-353bfcb5e171", DataType: "bills", Status: "Failed", Operation: "op2", Client: "bae71d36-ff47-420a-b4a6-f8c9ddf41140"},
 		},
 	}
@@ -124,9 +124,10 @@ func TestSampleOptions(t *testing.T) {
 			}
 			want := tt.want
 			if want.ID == "" { // unchanged: the sample's own id
-				orig, err := codathooktest.LegacySample(tt.typ, codathooktest.SampleOptions{})
+				published := codathooktest.SampleOptions{Published: true}
+				orig, err := codathooktest.LegacySample(tt.typ, published)
 				if !tt.legacy {
-					orig, err = codathooktest.Sample(tt.typ, codathooktest.SampleOptions{})
+					orig, err = codathooktest.Sample(tt.typ, published)
 				}
 				if err != nil {
 					t.Fatal(err)
@@ -140,18 +141,18 @@ func TestSampleOptions(t *testing.T) {
 	}
 }
 
-// Sample applies options to the bodies it serves: zero options return the
-// published bytes, others re-encode (HTML characters kept), and an invalid
+// Sample applies options to the bodies it serves: Published alone returns
+// the published bytes, others re-encode (HTML characters kept), and an invalid
 // write data type is an error. rewrite_internal_test.go covers bodies that
 // are not samples.
 func TestSampleOptionsEdges(t *testing.T) {
 	t.Parallel()
-	plain, err := codathooktest.Sample("invoices.write.successful", codathooktest.SampleOptions{})
+	plain, err := codathooktest.Sample("invoices.write.successful", codathooktest.SampleOptions{Published: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(string(plain), `{"id":`) {
-		t.Errorf("Sample with zero options = %s; want the published key order (id first)", plain)
+		t.Errorf("Sample with only Published = %s; want the published key order (id first)", plain)
 	}
 	got, err := codathooktest.Sample("invoices.write.successful", codathooktest.SampleOptions{ID: "y<&>"})
 	if err != nil || !strings.HasPrefix(string(got), `{"eventType":"invoices.write.successful","generatedDate":`) || !strings.Contains(string(got), `"id":"y<&>"`) {

@@ -188,9 +188,10 @@ func validDataType(s string) bool {
 }
 
 // Sample returns Codat's example body for a new event type, changed by o
-// (see [SampleOptions]; the zero value changes nothing). Unchanged, it is
-// compact JSON in the key order of the docs, with "eventType" equal to
-// eventType. Any "{dataType}.write.successful" or ".write.unsuccessful"
+// (see [SampleOptions]): by default with fresh ids, a distinct occurrence
+// on every call. Its "eventType" is eventType; with o.Published and nothing
+// else set it is the published sample, compact JSON in the key order of
+// the docs. Any "{dataType}.write.successful" or ".write.unsuccessful"
 // works: the invoices example is returned with its event type renamed. The
 // caller owns the returned slice. An event type without a sample is an
 // error.
@@ -214,8 +215,9 @@ func renameEventType(body []byte, from, to string) []byte {
 }
 
 // LegacySample returns Codat's example body for a legacy rule type, changed
-// by o (see [SampleOptions]; the zero value changes nothing). Unchanged, it
-// is compact JSON in the docs' key order. ruleType is matched as the receiver matches
+// by o (see [SampleOptions]): by default with fresh ids, a distinct
+// occurrence on every call; with o.Published and nothing else set it is
+// compact JSON in the docs' key order. ruleType is matched as the receiver matches
 // it (case, spaces and punctuation such as a trailing "()" ignored,
 // synchronised = synchronized, Svix catalogue names such as
 // "ClientRateLimitReached" accepted), and the returned body's RuleType is

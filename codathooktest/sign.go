@@ -11,15 +11,16 @@ import (
 	"strings"
 )
 
-// DevSecret is the fixed signing secret that the quickstart accepts and the
-// send example signs with when CODAT_WEBHOOK_SECRET is unset. It is a
+// DevSecret is the fixed signing secret that the quickstart accepts and
+// codathook send (cmd/codathook) signs with when CODAT_WEBHOOK_SECRET is
+// unset. It is a
 // development-only value, published in this source code: never configure it
 // in production.
 const DevSecret = "whsec_KqHaGUK6uYhry8y0FLLBkEIFAiOr1JHD"
 
 // DevAuthorization is the fixed legacy Authorization header value that the
-// quickstart accepts and the send example sends when CODAT_LEGACY_AUTH is
-// unset. It is a development-only value, published in this source code:
+// quickstart accepts and codathook send (cmd/codathook) sends when
+// CODAT_LEGACY_AUTH is unset. It is a development-only value, published in this source code:
 // never configure it in production.
 const DevAuthorization = "Bearer codathook-dev-token"
 

@@ -13,7 +13,10 @@ import (
 // eventType changed by o (see [Sample]), and the legacy body that
 // Codat's migration guide maps to it, carrying the same event id (AlertId),
 // company, connection, data type, status and push operation key or sync id.
-// Tests use it to check that a receiver running both endpoints processes the
+// The twins share these ids on purpose, fresh ones unless o sets them or
+// o.Published keeps the published ones (see [SampleOptions]); the legacy
+// body's other ids (its datasetId) are fresh or as o sets them. Tests use
+// it to check that a receiver running both endpoints processes the
 // occurrence once.
 //
 //	new event type                 legacy rule (transition)
@@ -74,7 +77,7 @@ func Twin(eventType string, o SampleOptions) (newBody, legacyBody []byte, err er
 		return nil, nil, fmt.Errorf("codathooktest: twin: %w", err)
 	}
 	p := nb.Payload
-	lo := SampleOptions{ID: nb.ID, CompanyID: p.ReferenceCompany.ID, ClientID: o.ClientID}
+	lo := SampleOptions{ID: nb.ID, CompanyID: p.ReferenceCompany.ID, ClientID: o.ClientID, DatasetID: o.DatasetID, Published: o.Published}
 	var rule string
 	dropOldStatus := false
 	switch eventType {

@@ -9,13 +9,19 @@
 //
 //	{"event_type":"connection.connected","event_id":"...","company_id":"...","format":"new","endpoint":"new","data_types":[]}
 //
-// Everything else (startup, logs) goes to stderr.
+// Everything else goes to stderr: the commands to send it sample deliveries
+// with cmd/codathook (first ones it processes, then a twin on purpose, the
+// same occurrence in both formats), and the logs, which say why a delivery
+// was answered as a duplicate (the kind of key it matched) or skipped (the
+// flag that is off).
 //
 // Flags:
 //
 //	-addr ADDR    listen address (default 127.0.0.1:8080)
 //	-flags FILE   flagd-style flag file switching the endpoints live
-//	              (keys codat-new-endpoint and codat-legacy-endpoint)
+//	              (keys codat-new-endpoint and codat-legacy-endpoint);
+//	              flags.json, next to this file, is the runbook's step 1:
+//	              legacy on, new off
 //
 // Environment:
 //
@@ -86,8 +92,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 		codathook.WithSecrets(secrets...),
 		codathook.WithLegacyAuthorization(auths...),
 		codathook.WithLogger(logger),
+		observe(logger),
 	}
-	extra, cleanup, err := setup(*flagsFile, logger)
+	extra, eps, cleanup, err := setup(ctx, *flagsFile, logger)
 	if err != nil {
 		return err
 	}
@@ -156,10 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready cha
 	if devAuth {
 		fmt.Fprintf(stderr, "  CODAT_LEGACY_AUTH unset: using the development Authorization %q\n", codathooktest.DevAuthorization)
 	}
-	fmt.Fprintf(stderr, "Send a signed sample delivery from another terminal:\n")
-	fmt.Fprintf(stderr, "  go run ./examples/send -url %s/webhooks/codat connection.connected\n", base)
-	fmt.Fprintf(stderr, "  go run ./examples/send -legacy -url %s/webhooks/codat/legacy DataConnectionStatusChanged\n", base)
-	fmt.Fprintf(stderr, "  go run ./examples/send -list    # every sample type\n")
+	printHints(stderr, base, eps, *flagsFile != "")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()

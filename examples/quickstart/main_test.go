@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -91,7 +92,7 @@ func TestQuickstartPrintsOneLinePerCallback(t *testing.T) {
 	t.Setenv("CODAT_WEBHOOK_SECRET", "")
 	t.Setenv("CODAT_LEGACY_AUTH", "")
 	base, stdout, stderr := start(t)
-	if !strings.Contains(stderr.String(), "go run ./examples/send") {
+	if !strings.Contains(stderr.String(), "go run ./cmd/codathook send") {
 		t.Errorf("stderr does not say how to send a delivery:\n%s", stderr)
 	}
 	signer := codathooktest.MustSigner(codathooktest.DevSecret)
@@ -173,18 +174,59 @@ func TestQuickstartFlagsFileSwitchesEndpointsLive(t *testing.T) {
 	}
 }
 
-// The flag file shipped next to the quickstart loads and enables both endpoints.
+// The flag file shipped next to the quickstart is the runbook's step 1,
+// as docs/MIGRATION.md shows it: the legacy endpoint processes, the new one
+// acknowledges without processing, and the log says which flag skipped it.
 func TestShippedFlagsFile(t *testing.T) {
 	t.Setenv("CODAT_WEBHOOK_SECRET", "")
 	t.Setenv("CODAT_LEGACY_AUTH", "")
-	base, stdout, _ := start(t, "-flags", "flags.json")
-	body := []byte(`{"id":"f1","eventType":"company.created","payload":{"id":"co-f","name":"n"}}`)
-	if resp := post(t, codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, base+"/webhooks/codat", body)); resp.Header.Get(codathook.HeaderResult) != "processed" {
-		t.Errorf("new endpoint with the shipped flags: result %q, want processed", resp.Header.Get(codathook.HeaderResult))
+	shipped, err := os.ReadFile("flags.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runbook, err := os.ReadFile(filepath.Join("..", "..", "docs", "MIGRATION.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, step1, _ := strings.Cut(string(runbook), "## Step 1")
+	_, block, _ := strings.Cut(step1, "```json\n")
+	block, _, _ = strings.Cut(block, "```")
+	var got, want any
+	if err := json.Unmarshal(shipped, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(block), &want); err != nil {
+		t.Fatalf("MIGRATION.md step 1's flag file: %v\n%s", err, block)
+	}
+	if g, w := fmt.Sprint(got), fmt.Sprint(want); g != w {
+		t.Errorf("flags.json = %s\nwant step 1 of MIGRATION.md: %s", g, w)
+	}
+
+	base, stdout, stderr := start(t, "-flags", "flags.json")
+	newBody := []byte(`{"id":"f1","eventType":"company.created","payload":{"id":"co-f","name":"n"}}`)
+	if resp := post(t, codathooktest.MustSigner(codathooktest.DevSecret).NewRequest(http.MethodPost, base+"/webhooks/codat", newBody)); resp.Header.Get(codathook.HeaderResult) != "skipped" {
+		t.Errorf("new endpoint with the shipped flags: result %q, want skipped", resp.Header.Get(codathook.HeaderResult))
+	}
+	legacy := []byte(`{"AlertId":"f2","RuleType":"Account Categories Updated","CompanyId":"co-f","Data":{"modifiedDate":"2019-08-24T14:15:22Z"}}`)
+	if resp := post(t, codathooktest.NewLegacyRequest(base+"/webhooks/codat/legacy", codathooktest.DevAuthorization, legacy)); resp.Header.Get(codathook.HeaderResult) != "processed" {
+		t.Errorf("legacy endpoint with the shipped flags: result %q, want processed", resp.Header.Get(codathook.HeaderResult))
 	}
 	if got := len(lines(t, stdout.String())); got != 1 {
-		t.Errorf("stdout lines = %d, want 1", got)
+		t.Errorf("stdout lines = %d, want 1 (the legacy delivery)", got)
 	}
+	wantLog(t, stderr, "msg=\"skipped: the endpoint's flag is off, so the delivery is not processed\" endpoint=new event_type=company.created flag=codat-new-endpoint")
+	wantLog(t, stderr, "as at runbook step 1")
+}
+
+// wantLog waits a little for the quickstart's log to say want.
+func wantLog(t *testing.T, stderr *syncBuffer, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(stderr.String(), want) {
+			return
+		}
+	}
+	t.Errorf("the quickstart's log lacks %q:\n%s", want, stderr)
 }
 
 // The quickstart serves the migration page, and its JSON counts what was
