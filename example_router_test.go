@@ -26,7 +26,7 @@ func Example_serveMux() {
 	defer rcv.Close(context.Background())
 	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
 		d, _ := codathook.DeliveryFromContext(ctx)
-		fmt.Println("tenant:", d.Request.PathValue("tenant"), "connection:", ev.Payload.Connection.ID)
+		fmt.Println("tenant:", d.Request.PathValue("tenant"), "status:", ev.Payload.Connection.Status)
 		return nil
 	})
 	if err != nil {
@@ -45,7 +45,7 @@ func Example_serveMux() {
 	resp = codathooktest.Do(mux, signer.NewRequest(http.MethodGet, "/webhooks/codat", nil))
 	fmt.Println(resp.StatusCode) // the method pattern answers other methods
 	// Output:
-	// tenant: acme connection: 2e9d2c44-f675-40ba-8049-353bfcb5e171
+	// tenant: acme status: Linked
 	// 204 processed
 	// 405
 }

@@ -25,7 +25,7 @@ func ExampleHandler() {
 	defer rcv.Close(context.Background())
 	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
 		d, _ := codathook.DeliveryFromContext(ctx)
-		fmt.Println("tenant", d.Request.PathValue("tenant"), "connected", ev.Payload.Connection.ID)
+		fmt.Println("tenant", d.Request.PathValue("tenant"), "connected", ev.Payload.Connection.Status)
 		return nil
 	})
 	if err != nil {
@@ -42,7 +42,7 @@ func ExampleHandler() {
 	resp := codathooktest.Do(r, req)
 	fmt.Println(resp.StatusCode, resp.Header.Get(codathook.HeaderResult))
 	// Output:
-	// tenant acme connected 2e9d2c44-f675-40ba-8049-353bfcb5e171
+	// tenant acme connected Linked
 	// 204 processed
 }
 

@@ -27,7 +27,7 @@ func Example() {
 	defer rcv.Close(context.Background())
 	err = codathook.On(rcv, "connection.connected", func(ctx context.Context, ev *codathook.ConnectionEvent) error {
 		d, _ := codathook.DeliveryFromContext(ctx)
-		fmt.Println("tenant:", chi.URLParam(d.Request, "tenant"), "connection:", ev.Payload.Connection.ID)
+		fmt.Println("tenant:", chi.URLParam(d.Request, "tenant"), "status:", ev.Payload.Connection.Status)
 		return nil
 	})
 	if err != nil {
@@ -56,7 +56,7 @@ func Example() {
 	resp = codathooktest.Do(r, signer.NewRequest(http.MethodPost, "/tenants/acme/webhooks/codat/wrapped", body))
 	fmt.Println(resp.StatusCode)
 	// Output:
-	// tenant: acme connection: 2e9d2c44-f675-40ba-8049-353bfcb5e171
+	// tenant: acme status: Linked
 	// 204 processed
 	// wrapped: acme read.completed
 	// 204
