@@ -77,7 +77,7 @@ type config struct {
 func WithSecrets(secrets ...string) Option {
 	return optionFunc(func(c *config) error {
 		if len(secrets) == 0 {
-			return errors.New("codathook: WithSecrets needs at least one secret")
+			return errors.New("WithSecrets needs at least one secret")
 		}
 		parsed := make([]*secret, 0, len(secrets))
 		for i, s := range secrets {
@@ -127,12 +127,12 @@ func WithNewAuthorization(values ...string) Option {
 
 func newStaticAuth(values []string) (*staticAuth, error) {
 	if len(values) == 0 {
-		return nil, errors.New("codathook: at least one Authorization value is required")
+		return nil, errors.New("at least one Authorization value is required")
 	}
 	a := &staticAuth{}
 	for _, v := range values {
 		if v == "" {
-			return nil, errors.New("codathook: empty Authorization value")
+			return nil, errors.New("empty Authorization value")
 		}
 		a.values = append(a.values, []byte(v))
 	}
@@ -148,7 +148,7 @@ func WithInsecureNoAuth(ep Endpoint) Option {
 	return optionFunc(func(c *config) error {
 		i, ok := ep.index()
 		if !ok {
-			return fmt.Errorf("codathook: unknown endpoint %q", ep)
+			return fmt.Errorf("unknown endpoint %q", ep)
 		}
 		c.insecure[i] = true
 		return nil
@@ -161,7 +161,7 @@ func WithInsecureNoAuth(ep Endpoint) Option {
 func WithTolerance(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("codathook: tolerance must be positive, got %v", d)
+			return fmt.Errorf("tolerance must be positive, got %v", d)
 		}
 		c.tolerance = d
 		return nil
@@ -176,7 +176,7 @@ func WithTolerance(d time.Duration) Option {
 func WithClock(now func() time.Time) Option {
 	return optionFunc(func(c *config) error {
 		if now == nil {
-			return errors.New("codathook: nil clock")
+			return errors.New("nil clock")
 		}
 		c.now, c.clockSet = now, true
 		return nil
@@ -190,7 +190,7 @@ func WithClock(now func() time.Time) Option {
 func WithMaxBodyBytes(n int64) Option {
 	return optionFunc(func(c *config) error {
 		if n <= 0 {
-			return fmt.Errorf("codathook: max body bytes must be positive, got %d", n)
+			return fmt.Errorf("max body bytes must be positive, got %d", n)
 		}
 		c.maxBody = n
 		return nil
@@ -202,7 +202,7 @@ func WithMaxBodyBytes(n int64) Option {
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
 		if l == nil {
-			return errors.New("codathook: nil logger")
+			return errors.New("nil logger")
 		}
 		c.logger = l
 		return nil
@@ -216,7 +216,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error)) Option {
 	return optionFunc(func(c *config) error {
 		if h == nil {
-			return errors.New("codathook: nil error handler")
+			return errors.New("nil error handler")
 		}
 		c.errorHandler = h
 		return nil
@@ -230,7 +230,7 @@ func WithErrorHandler(h func(w http.ResponseWriter, r *http.Request, err error))
 func WithObserver(fn func(ctx context.Context, o Outcome)) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
-			return errors.New("codathook: nil observer")
+			return errors.New("nil observer")
 		}
 		c.observer = fn
 		return nil
@@ -272,7 +272,7 @@ func WithDedupe(store dedupe.Store, cfg *dedupe.Config) Option {
 func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 	return optionFunc(func(c *config) error {
 		if client == nil {
-			return errors.New("codathook: nil flag client")
+			return errors.New("nil flag client")
 		}
 		c.flags, c.gateCfg = client, cfg
 		return nil
@@ -308,7 +308,7 @@ func WithFlags(client toggle.Client, cfg *toggle.Config) Option {
 func WithCallbackTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("codathook: callback timeout must be positive, got %v", d)
+			return fmt.Errorf("callback timeout must be positive, got %v", d)
 		}
 		c.callbackTimeout = d
 		return nil
@@ -337,7 +337,7 @@ func WithCallbackTimeout(d time.Duration) Option {
 func WithBodyReadTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) error {
 		if d <= 0 {
-			return fmt.Errorf("codathook: body read timeout must be positive, got %v", d)
+			return fmt.Errorf("body read timeout must be positive, got %v", d)
 		}
 		c.bodyTimeout = d
 		return nil
@@ -368,7 +368,7 @@ func WithBodyReadTimeout(d time.Duration) Option {
 func WithMaxConcurrentCallbacks(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 0 {
-			return fmt.Errorf("codathook: max concurrent callbacks must not be negative, got %d", n)
+			return fmt.Errorf("max concurrent callbacks must not be negative, got %d", n)
 		}
 		c.maxCallbacks = n
 		return nil
@@ -382,7 +382,7 @@ func WithMaxConcurrentCallbacks(n int) Option {
 func WithFallback(fn func(ctx context.Context, ev *normalize.Event) error) Option {
 	return optionFunc(func(c *config) error {
 		if fn == nil {
-			return errors.New("codathook: nil fallback")
+			return errors.New("nil fallback")
 		}
 		c.fallback = fn
 		return nil
@@ -404,14 +404,14 @@ func WithFallback(fn func(ctx context.Context, ev *normalize.Event) error) Optio
 func WithNewerEventTypes(types ...string) Option {
 	return optionFunc(func(c *config) error {
 		if len(types) == 0 {
-			return errors.New("codathook: WithNewerEventTypes needs at least one event type")
+			return errors.New("WithNewerEventTypes needs at least one event type")
 		}
 		for _, t := range types {
 			if err := validatePattern(t); err != nil {
 				return fmt.Errorf("WithNewerEventTypes: %w", err)
 			}
 			if strings.Contains(t, "*") {
-				return fmt.Errorf("codathook: WithNewerEventTypes(%q): an event type, not a pattern", t)
+				return fmt.Errorf("WithNewerEventTypes(%q): an event type, not a pattern", t)
 			}
 		}
 		c.newerTypes = slices.Clone(types)

@@ -57,14 +57,14 @@ type macState struct {
 func parseSecret(s string) (*secret, error) {
 	raw := strings.TrimSpace(s)
 	if raw == "" {
-		return nil, fmt.Errorf("codathook: empty signing secret")
+		return nil, fmt.Errorf("empty signing secret")
 	}
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(raw, "whsec_"))
 	if err != nil {
-		return nil, fmt.Errorf("codathook: signing secret is not whsec_ followed by standard base64: %w", err)
+		return nil, fmt.Errorf("signing secret is not whsec_ followed by standard base64: %w", err)
 	}
 	if len(key) < minSecretBytes {
-		return nil, fmt.Errorf("codathook: signing secret decodes to %d bytes, want at least %d", len(key), minSecretBytes)
+		return nil, fmt.Errorf("signing secret decodes to %d bytes, want at least %d", len(key), minSecretBytes)
 	}
 	sec := &secret{}
 	sec.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key), scratch: make([]byte, 0, 64)} }

@@ -152,10 +152,10 @@ func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 	releaseOps(buf)
 	var err error
 	if len(cerr) > 0 {
-		err = fmt.Errorf("dedupe: commit: %w", errors.Join(cerr...))
+		err = errors.Join(cerr...)
 	}
 	if len(rerr) > 0 {
-		err = errors.Join(err, fmt.Errorf("dedupe: release: %w", errors.Join(rerr...)))
+		err = errors.Join(append([]error{err}, rerr...)...)
 	}
 	return err
 }
@@ -268,7 +268,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	}
 	// A slot lives as long as an arrival that shares it may still come.
 	slotTTL := 2*d.window + d.retention
-	decided, failed := Process, "claim"
+	decided := Process
 	var errs []error
 	for i := exact; i < len(ops); i++ {
 		o := &ops[i]
@@ -285,9 +285,6 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		switch {
 		case o == nil:
 		case o.Err != nil:
-			if len(errs) == 0 && o.Kind == dedupe.OpArrive {
-				failed = "arrive"
-			}
 			errs = append(errs, o.Err)
 		case o.Kind == dedupe.OpArrive:
 			l.reports.add(ev, sd, o)
@@ -319,7 +316,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return d.fail(ctx, l, failed, errs)
+		return d.fail(ctx, l, errs)
 	}
 	if decided != Process {
 		return d.decide(ctx, l, decided)
@@ -372,7 +369,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	}
 	switch {
 	case len(errs) > 0:
-		return d.fail(ctx, l, "claim", errs)
+		return d.fail(ctx, l, errs)
 	case len(p.pairs) == 0:
 		return l, nil
 	case decided != Process:
@@ -399,7 +396,7 @@ func gated(o *dedupe.Op) (*Lease, error) {
 	id := strings.HasPrefix(ungrouped(o.Key), kindID)
 	switch st, err := o.State, o.Err; {
 	case err != nil:
-		return nil, fmt.Errorf("dedupe: claim: %w", err)
+		return nil, err
 	case st == dedupe.Done && id:
 		return duplicateEventLease, nil
 	case st == dedupe.Done:
@@ -436,10 +433,10 @@ func (d *Deduper) decide(ctx context.Context, l *Lease, o Outcome) (*Lease, erro
 }
 
 // fail releases what l holds after a store error and returns the error.
-func (d *Deduper) fail(ctx context.Context, l *Lease, op string, errs []error) (*Lease, error) {
+func (d *Deduper) fail(ctx context.Context, l *Lease, errs []error) (*Lease, error) {
 	if rerr := d.settle(context.WithoutCancel(ctx), nil, l.held); rerr != nil {
 		d.logger.Warn("dedupe: releasing claims after a store error failed; they expire with their lease",
 			slog.Any("error", rerr))
 	}
-	return nil, fmt.Errorf("dedupe: %s: %w", op, errors.Join(errs...))
+	return nil, errors.Join(errs...)
 }

@@ -2,7 +2,6 @@ package deduper
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -131,7 +130,7 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	d.do(ctx, ops)
 	for i := range ops {
 		if ops[i].Err != nil {
-			return fmt.Errorf("dedupe: skip: %w", ops[i].Err)
+			return ops[i].Err
 		}
 		if ops[i].Pairing.Epoch == "" && i < len(p.pairs) {
 			d.overLimit(ev)
