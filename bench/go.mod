@@ -3,7 +3,7 @@ module github.com/codathook/codathook/bench
 go 1.26.0
 
 require (
-	github.com/codathook/codathook v0.0.0
+	github.com/codathook/codathook v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 
@@ -15,7 +15,7 @@ require (
 )
 
 require (
-	github.com/codathook/codathook/dedupe/redisstore v0.0.0-00010101000000-000000000000
+	github.com/codathook/codathook/dedupe/redisstore v0.1.0
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/open-feature/go-sdk v1.20.0
 	github.com/svix/svix-webhooks v1.44.0

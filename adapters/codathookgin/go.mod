@@ -3,7 +3,7 @@ module github.com/codathook/codathook/adapters/codathookgin
 go 1.26.0
 
 require (
-	github.com/codathook/codathook v0.0.0-00010101000000-000000000000
+	github.com/codathook/codathook v0.1.0
 	github.com/gin-gonic/gin v1.12.0
 )
 

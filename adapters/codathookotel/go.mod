@@ -3,7 +3,7 @@ module github.com/codathook/codathook/adapters/codathookotel
 go 1.26.0
 
 require (
-	github.com/codathook/codathook v0.0.0-00010101000000-000000000000
+	github.com/codathook/codathook v0.1.0
 	github.com/open-feature/go-sdk v1.20.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0

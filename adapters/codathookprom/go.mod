@@ -2,7 +2,7 @@ module github.com/codathook/codathook/adapters/codathookprom
 
 go 1.26.0
 
-require github.com/codathook/codathook v0.0.0-00010101000000-000000000000
+require github.com/codathook/codathook v0.1.0
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

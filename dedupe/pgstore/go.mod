@@ -3,7 +3,7 @@ module github.com/codathook/codathook/dedupe/pgstore
 go 1.26.0
 
 require (
-	github.com/codathook/codathook v0.0.0
+	github.com/codathook/codathook v0.1.0
 	github.com/jackc/pgx/v5 v5.12.0
 )
 

@@ -3,7 +3,7 @@ module github.com/codathook/codathook/dedupe/redisstore
 go 1.26.0
 
 require (
-	github.com/codathook/codathook v0.0.0
+	github.com/codathook/codathook v0.1.0
 	github.com/redis/go-redis/v9 v9.23.0
 )
 

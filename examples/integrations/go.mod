@@ -3,8 +3,8 @@ module github.com/codathook/codathook/examples/integrations
 go 1.26.0
 
 require (
-	github.com/codathook/codathook v0.0.0
-	github.com/codathook/codathook/dedupe/redisstore v0.0.0-00010101000000-000000000000
+	github.com/codathook/codathook v0.1.0
+	github.com/codathook/codathook/dedupe/redisstore v0.1.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/redis/go-redis/v9 v9.23.0
 	golang.org/x/sync v0.25.0
