@@ -177,7 +177,7 @@ for mod in $modules; do
 	(cd "$root/$dir" && go vet ./... && TMPDIR="$tmp" go test -race -count=1 -shuffle=on "$@" ./...) || status=1
 done
 
-# The older of the two supported Go releases (docs/RELEASING.md): the core
+# The oldest supported Go release (docs/RELEASING.md): the core
 # module's tests again, and every module's go vet (which builds its
 # packages and tests), with that toolchain, which the go command fetches
 # from the module proxy the first time (about 76 MB).
