@@ -11,7 +11,7 @@
 # section for it; every module is gofmt'ed, tidy (go mod tidy -diff) and
 # vetted; every published nested module requires the other published
 # modules at VERSION and has its own LICENSE; then scripts/test.sh (every
-# module with -race, and the core with Go 1.25). Every failed check is
+# module with -race, and the core with Go 1.27). Every failed check is
 # listed, and the tag commands are printed only when none failed.
 #
 #   scripts/release.sh v0.1.0
