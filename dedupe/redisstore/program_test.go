@@ -2,12 +2,15 @@ package redisstore_test
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/codathook/codathook/dedupe"
+	"github.com/codathook/codathook/dedupe/dedupetest"
 	"github.com/codathook/codathook/dedupe/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -234,6 +237,38 @@ func TestClusterBatchRoundTrips(t *testing.T) {
 		if !ok {
 			t.Errorf("commands sent for keys %q, want the arrival's, then its slot claim", sent)
 		}
+	})
+}
+
+// TestRing runs the conformance suite on a store on a *redis.Ring of two
+// servers, whose shards follow hash tags as a cluster's slots do, and
+// counts a delivery's batches of one group there: one round trip each.
+func TestRing(t *testing.T) {
+	t.Parallel()
+	addrs := map[string]string{"a": startServer(t, durable...).Addr(), "b": startServer(t, durable...).Addr()}
+	newRing := func(t *testing.T) *redis.Ring {
+		ring := redis.NewRing(&redis.RingOptions{Addrs: addrs})
+		t.Cleanup(func() { _ = ring.Close() })
+		return ring
+	}
+	newStore := func(t *testing.T, ring *redis.Ring) *redisstore.Store {
+		s, err := redisstore.New(t.Context(), ring, redisstore.WithPrefix(fmt.Sprintf("codathook-test:%x:", rand.Uint64())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	t.Run("conformance", func(t *testing.T) {
+		t.Parallel()
+		ring := newRing(t)
+		dedupetest.Run(t, func(t *testing.T) dedupe.Store { return newStore(t, ring) }, &dedupetest.Config{RealTTL: time.Second})
+	})
+	t.Run("round trips", func(t *testing.T) {
+		t.Parallel()
+		ring := newRing(t)
+		var c counter
+		ring.AddHook(&c)
+		batchTrips(t, newStore(t, ring), group, c.n.Load, 1)
 	})
 }
 
