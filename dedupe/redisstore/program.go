@@ -84,13 +84,15 @@ func (s *Store) oneTag(ops []dedupe.Op, keys []string) bool {
 // without, it runs each op plainly (an op of a pipeline, for
 // dedupe.DoInSteps).
 func (s *Store) program(ops []dedupe.Op, whole bool) (keys []string, args []any) {
-	n := len(ops) * 2
+	arrivals := 0
 	for i := range ops {
 		if ops[i].Kind == dedupe.OpArrive {
-			n += 8
+			arrivals++
 		}
 	}
-	keys, args = make([]string, 0, n), make([]any, 1, 1+n*2)
+	// An arrival has 3 keys and 10 arguments, any other op 1 and at most 2.
+	keys = make([]string, 0, len(ops)+2*arrivals)
+	args = make([]any, 1, 1+2*len(ops)+8*arrivals)
 	args[0] = s.claimStem
 	for i := range ops {
 		o := &ops[i]
