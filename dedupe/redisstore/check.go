@@ -47,9 +47,10 @@ func (e *EvictionPolicyError) Error() string {
 // checkPrefix refuses, on a client that spreads keys by hash slot (a
 // cluster or a ring), a prefix whose first '{' is followed by '}': Redis
 // Cluster (and go-redis's ring) then hashes each key whole, ignoring the
-// arrival keys' tag "{#" + key + "}", so the three interval keys of one
-// arrive script would land on different slots. A prefix with a tag of its
-// own ("{app}:") is accepted: every key of the store shares that slot.
+// arrival keys' tag ("{#" + key + "}", or the key's group), so the three
+// interval keys of one arrival would land on different slots. A prefix
+// with a tag of its own ("{app}:") is accepted: every key of the store
+// shares that slot.
 func checkPrefix(client redis.UniversalClient, prefix string) error {
 	switch client.(type) {
 	case *redis.ClusterClient, *redis.Ring:
@@ -60,7 +61,7 @@ func checkPrefix(client redis.UniversalClient, prefix string) error {
 		return nil
 	}
 	return fmt.Errorf("redisstore: prefix %q starts with an empty hash tag (\"{}\"), so each key would be hashed whole "+
-		"and the arrival keys of one occurrence, which share the tag \"{#\" + key + \"}\", would land on different slots "+
+		"and the arrival keys of one occurrence, which share a tag (\"{#\" + key + \"}\" or the key's group), would land on different slots "+
 		"(CROSSSLOT on a cluster, pairing split over a ring's shards); use a prefix without \"{}\"", prefix)
 }
 

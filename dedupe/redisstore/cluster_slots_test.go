@@ -89,11 +89,14 @@ func deliverEveryKind(t *testing.T, r *replica) {
 }
 
 // TestClusterKeysShareSlots proves that every call of a script touches
-// keys of one slot, the condition for running on a cluster: the arrive
-// script's three interval keys share the hash tag "{#" + key + "}". It runs
-// every kind of delivery and every store operation on the cluster (a
-// CROSSSLOT error would fail them), checks the keys of every script call
-// the store sent, and checks the keys the store wrote on each master.
+// keys of one slot, the condition for running on a cluster: a single
+// arrival's three interval keys share the hash tag "{#" + key + "}" (or
+// the key's group), and a batch of keys of one group is one script call
+// whose keys, the slot keys the script makes included, are in the
+// group's slot. It runs every kind of delivery and every store operation
+// on the cluster (a CROSSSLOT error would fail them), a delivery's grouped
+// batches, checks the keys of every script call the store sent, and
+// checks the keys the store wrote on each master.
 func TestClusterKeysShareSlots(t *testing.T) {
 	c := sharedCluster(t)
 	t.Parallel()
@@ -138,11 +141,14 @@ func TestClusterKeysShareSlots(t *testing.T) {
 	if p := ops[4].Pairing; !p.Paired {
 		t.Errorf("the legacy arrival in the next interval: %+v, want paired with the new one", p)
 	}
+	batches := rec.take()
+	cache := map[string]int64{}
+	grouped, slotKeys := groupedBatches(t, cc, s, &rec, prefix, at)
+	batches = append(batches, grouped...)
 
 	// Every script call's keys hash to one slot.
-	cache := map[string]int64{}
 	calls, arrives := 0, 0
-	for _, batch := range rec.take() {
+	for _, batch := range batches {
 		for _, keys := range batch {
 			calls++
 			if len(keys) == 3 {
@@ -161,7 +167,8 @@ func TestClusterKeysShareSlots(t *testing.T) {
 	}
 
 	// The keys written: spread over the masters; the intervals of one
-	// occurrence key in one slot, that of their tag "#" + key alone.
+	// occurrence key in one slot, that of their tag: "#" + key, or the
+	// key's group.
 	onMasters := clusterKeys(t, cc, prefix)
 	stems := map[string]int64{} // an occurrence key's intervals' stem: their slot
 	intervals := map[string]int{}
@@ -176,8 +183,9 @@ func TestClusterKeysShareSlots(t *testing.T) {
 				continue
 			}
 			tag := hashTag(k)
-			if !strings.HasPrefix(tag, "#") || !strings.HasPrefix(k, prefix+"a:{"+tag+"}:") {
-				t.Errorf("arrival key %q on %s: hash tag %q, want \"#\" + its occurrence key", k, addr, tag)
+			// "{#" + key + "}", or the key's group "{g}".
+			if !strings.HasPrefix(k, prefix+"a:{"+tag+"}") {
+				t.Errorf("arrival key %q on %s: hash tag %q, want \"#\" + its occurrence key, or its group", k, addr, tag)
 			}
 			slot := slotOf(t, cc, cache, k)
 			if ts := slotOf(t, cc, cache, tag); ts != slot {
@@ -191,6 +199,7 @@ func TestClusterKeysShareSlots(t *testing.T) {
 			intervals[stem]++
 		}
 	}
+	checkGroupKeys(t, cc, cache, prefix, onMasters, slotKeys)
 	if used < 2 || len(stems) == 0 || intervals[prefix+"a:{#op}"] != 2 {
 		t.Errorf("%d keys on %d of 3 masters, %d occurrence keys, %d intervals of \"op\": want keys on several masters, arrivals among them, two intervals of \"op\"",
 			total, used, len(stems), intervals[prefix+"a:{#op}"])
@@ -232,4 +241,131 @@ func TestClusterKeysShareSlots(t *testing.T) {
 			t.Errorf("New on a *redis.Client, prefix with {}: %v, want no error", err)
 		}
 	})
+}
+
+// groupedBatches runs on s a delivery's batches with keys of one group,
+// as the Deduper sends them on a shared store: a new delivery's begin (its
+// arrival claiming its slot), its twin's in the other format (paired, the
+// slot held), and their settles. Each must be one script call, all of
+// whose keys, the ones the script makes included, are in the group's
+// slot, so no CROSSSLOT. It returns the batches rec recorded and the
+// Redis keys of the slots the script claimed (under prefix).
+func groupedBatches(t *testing.T, cc *redis.ClusterClient, s *redisstore.Store, rec *recorder, prefix string, at time.Time) ([][][]string, []string) {
+	t.Helper()
+	ctx := t.Context()
+	begin := beginBatch(group, "g", at)
+	if err := s.Do(ctx, begin); err != nil {
+		t.Error(err)
+	}
+	checkBegin(t, "a grouped begin", begin)
+	twin := beginBatch(group, "g", at.Add(-time.Second)) // in the same interval
+	twin[0].Key, twin[1].Key = group+"d:legacy_g", group+"i:legacy_g"
+	twin[2].Arrival.Side, twin[2].Arrival.Member = "legacy", "legacy_g"
+	twin[3].Arrival.Side, twin[3].Arrival.Member = "legacy", "legacy_g"
+	if err := s.Do(ctx, twin); err != nil {
+		t.Error(err)
+	}
+	if twin[2].Err != nil || !twin[2].Pairing.Paired || twin[2].Pairing.Epoch != begin[2].Pairing.Epoch ||
+		twin[2].Pairing.Slot != begin[2].Pairing.Slot || twin[2].State != dedupe.Pending {
+		t.Errorf("the grouped twin: %+v, %v, %v; want paired with %+v, its slot pending", twin[2].Pairing, twin[2].State, twin[2].Err, begin[2].Pairing)
+	}
+	settle := settleBatch(group, "g", begin[2].Pairing)
+	settleTwin := []dedupe.Op{
+		{Kind: dedupe.OpCommit, Key: twin[0].Key, TTL: time.Hour},
+		{Kind: dedupe.OpRelease, Key: twin[1].Key},
+	}
+	for _, ops := range [][]dedupe.Op{settle, settleTwin} {
+		if err := s.Do(ctx, ops); err != nil {
+			t.Error(err)
+		}
+		for _, o := range ops {
+			if o.Err != nil {
+				t.Errorf("grouped settle: %s: %v", o.Key, o.Err)
+			}
+		}
+	}
+	batches := rec.take()
+	if len(batches) != 4 {
+		t.Errorf("the grouped batches went out as %d batches, want 4 (one script call each)", len(batches))
+	}
+	for i, b := range batches {
+		if len(b) != 1 {
+			t.Errorf("grouped batch %d went out as %d commands, want one script call", i, len(b))
+		}
+	}
+
+	// A script on a cluster may write a key it was not given in KEYS (the
+	// slot claim) when the key is in the slot of the given ones. A key of
+	// another slot is refused when another master serves that slot (a
+	// non-local key), and a key of another slot on the same node is
+	// accepted by Redis 7.0 for a script without flags but would break
+	// when the slot moves: hence the store runs a batch whole only when
+	// every key, the slot keys' stems included, has the one tag.
+	in := prefix + "probe:" + group + "1"
+	m, err := cc.MasterForKey(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := "redis.call('SET', KEYS[1], '1'); return redis.call('SET', ARGV[1], '1')"
+	if err := m.Eval(ctx, write, []string{in}, prefix+"probe:"+group+"2").Err(); err != nil {
+		t.Errorf("a script writing an undeclared key of its slot: %v, want OK", err)
+	}
+	var sameNode, otherNode bool
+	probes := map[string]int64{}
+	for i := 0; !sameNode || !otherNode; i++ {
+		other := fmt.Sprintf("%sprobe:{%d}", prefix, i)
+		om, err := cc.MasterForKey(ctx, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slotOf(t, cc, probes, other) == slotOf(t, cc, probes, in) {
+			continue
+		}
+		err = m.Eval(ctx, write, []string{in}, other).Err()
+		switch {
+		case om.Options().Addr != m.Options().Addr && !otherNode:
+			otherNode = true
+			if err == nil || !strings.Contains(err.Error(), "non local key") {
+				t.Errorf("a script writing an undeclared key served by another master: %v, want refused (a non local key)", err)
+			}
+		case om.Options().Addr == m.Options().Addr && !sameNode:
+			sameNode = true
+			t.Logf("a script writing an undeclared key of another slot on its node: error %v", err)
+		}
+	}
+	return batches, []string{prefix + "c:" + slotKey(group+"o:g#", begin[2].Pairing)}
+}
+
+// checkGroupKeys fails t unless every key under prefix with the group
+// hashes to the group's slot, and the keys of want are among them.
+func checkGroupKeys(t *testing.T, cc *redis.ClusterClient, cache map[string]int64, prefix string, onMasters map[string][]string, want []string) {
+	t.Helper()
+	slot := slotOf(t, cc, cache, group)
+	found := map[string]bool{}
+	n := 0
+	for addr, keys := range onMasters {
+		for _, k := range keys {
+			if !strings.Contains(k, group) || strings.HasPrefix(k, prefix+"probe:") {
+				continue
+			}
+			n++
+			found[k] = true
+			if got := slotOf(t, cc, cache, k); got != slot || hashTag(k) != group[1:len(group)-1] {
+				t.Errorf("grouped key %q on %s: slot %d, tag %q; want the group's, slot %d", k, addr, got, hashTag(k), slot)
+			}
+		}
+	}
+	for _, k := range want {
+		if !found[k] {
+			t.Errorf("the slot key %q is not on the cluster: the script did not claim it", k)
+		}
+	}
+	// Of the begin: two claims, the slot, the interval of each of its
+	// two arrivals (the neighbours are only read); of the twin: its
+	// delivery key (its exact key was released), its arrivals in the
+	// same intervals.
+	if n != 6 {
+		t.Errorf("%d grouped keys on the cluster, want 6: %v", n, found)
+	}
+	t.Logf("%d keys of group %s, all on slot %d", n, group, slot)
 }

@@ -46,55 +46,94 @@
 //
 // # Round trips
 //
-// Each operation is one round trip: Claim is SET key P NX GET PX ttl (Redis
-// 7.0 or later; on an older server the store switches once, automatically,
-// to an equivalent Lua script), Commit is SET key D PX ttl, and Release and
-// Arrive are Lua scripts ([redis.Script]) run with EVALSHA, resent with
-// EVAL, which loads them, when the server answers NOSCRIPT: one extra
-// round trip the first time a server sees a script. The store is also a
-// [dedupe.BatchStore]: the Deduper sends each of its batches as one
-// go-redis pipeline, and the commands answered NOSCRIPT in it go again in
-// one more. A new delivery costs 4 round trips whatever its number of keys
-// (claim the delivery key; claim the exact keys and record the arrivals;
-// claim the slots; commit), where one call per key took 7 for a paired
-// event and 13 for a read.completed with three data types; a retried
-// duplicate costs 1, and a cross-format twin decided at its slot 4. See
-// TestRoundTripsPerDelivery, and Redis Cluster below for a cluster.
+// A single operation is one command: Claim is SET key P NX GET PX ttl
+// (Redis 7.0 or later; on an older server the store switches once,
+// automatically, to its Lua script), Commit is SET key D PX ttl, and
+// Release and Arrive are calls of the store's one Lua script
+// ([redis.Script]), run with EVALSHA and resent with EVAL, which loads
+// it, when the server answers NOSCRIPT: one extra round trip the first
+// time a server meets the script. The store is also a
+// [dedupe.BatchStore], and a batch of more than one op is one call of
+// that script, which runs the ops in order on the server: a gate claim
+// ([dedupe.Op.Gate]) that is not Claimed ends the batch there, and an
+// arrival with a slot prefix ([dedupe.Op.SlotPrefix]) claims its slot in
+// the same call. So the batch that begins a new delivery (its delivery
+// key the gate, its exact keys, its arrivals, each claiming its slot) is
+// one round trip; the same batch for a retried duplicate is one round
+// trip too, the gate Done and nothing else run; and the batch that
+// settles it (commits and releases) is one more (TestBatchRoundTrips).
+// BenchmarkDo compares it with the same batch in the steps of
+// [dedupe.DoInSteps], as pipelines. TestRoundTripsPerDelivery counts a
+// delivery's round trips through a receiver; see Redis Cluster below for
+// a cluster.
 //
 // # Key layout
 //
 // Under the prefix ([WithPrefix], default [DefaultPrefix]):
 //
 //   - prefix + "c:" + key: a claim key, "P" while Pending, "D" once Done,
-//     with the claim's or the commit's TTL (PX);
-//   - prefix + "a:{#" + key + "}:" + interval: the arrivals of an
+//     with the claim's or the commit's TTL (PX). An arrival's slot claim
+//     ([dedupe.Op.SlotPrefix]) is the claim key prefix + "c:" + slot
+//     prefix + epoch + "#" + slot, which the script names itself.
+//   - prefix + "a:" + key + ":" + interval, for a key with a group ("{g}"
+//     first, see [dedupe.Store]; g not starting with "#"), and prefix +
+//     "a:{#" + key + "}:" + interval for any other key: the arrivals of an
 //     occurrence key in one window-aligned interval (interval = occurrence
 //     time in Unix ms divided by the window, rounded down), a hash: "e" the
 //     epoch, "n" the last slot, "o" arrivals recorded, "c<len>:<side>" a
 //     side's arrivals, "m<len>:<side><member>" an arrival ("<at> <order>
 //     <slot> <paired> <slot's epoch>"). It expires a fixed time after the
 //     interval ends (dedupe.Arrival's TTL plus the rest of the interval) and
-//     never slides.
+//     never slides. A group that starts with "#" keeps the second form, so
+//     that the intervals of "{#x}" and of "x" never share a name (on a
+//     cluster its batches then run in steps, see Redis Cluster).
+//
+// So the claim keys, the arrival intervals and the slot keys (of slot
+// prefixes) of one group all have the group as their hash tag, unless
+// the prefix has a tag of its own, which wins; an ungrouped key's
+// intervals share the tag "#" + key.
+//
+// The layout changed in this version: a grouped key's intervals were
+// prefix + "a:{#" + key + "}:" + interval before, so what an older build
+// wrote for grouped keys is not read by this one (nor anything it wrote,
+// once the Deduper puts a group on every key). Deploy it with a fresh
+// prefix, or accept that the deliveries whose retries or twins arrive
+// within the retention of the old keys are processed again.
 //
 // Receivers that share a Redis and a prefix see each other's deliveries.
 //
 // # Redis Cluster
 //
-// Every command but Arrive touches one Redis key; Arrive's script touches
-// the three intervals around an arrival, which share the hash tag
-// "{#" + key + "}" and so one slot: the store works on a
-// [redis.ClusterClient], as TestClusterConformance,
-// TestClusterKeysShareSlots and TestClusterReplicas show on three masters.
-// A prefix's own hash tag wins ("{app}:" puts every key on one slot);
+// On a [redis.ClusterClient] (or a [redis.Ring], whose shards follow hash
+// tags too) the store runs a batch as one script call only when every key
+// it touches has one hash tag, and so one slot: its claim keys, its
+// arrivals' intervals and the slot keys the script makes. That holds
+// when the keys share a group (a Deduper gives every key of a delivery,
+// of its retries and of its twin the same one), or when the prefix has a
+// tag of its own ("{app}:" puts every key on one slot, one master: it
+// works, unsharded). Redis accepts the slot keys, which the script
+// writes without having them in KEYS, as they are in the slot of the
+// KEYS; a key of a slot another master serves it would refuse
+// (TestClusterKeysShareSlots).
+// A grouped batch then costs what it costs on one server, one round trip,
+// to its group's master (TestClusterBatchRoundTrips); a group spreads
+// companies over the masters, not one company's deliveries.
+//
+// Any other batch (keys of several groups or of none, such as the
+// migration re-check's arrivals) goes out as go-redis pipelines, which
+// the cluster client splits by node and sends to the nodes in parallel,
+// in the steps of [dedupe.DoInSteps] when it has a gate or slot claims:
+// each step costs one round trip per master its keys land on. Keys of no
+// group hash to unrelated slots: with three masters a new paired delivery
+// in 4 steps costs 4 to 7 round trips, 5.8 on average, a retried duplicate
+// 1 (TestClusterRoundTripsPerDelivery, keys of no group). A single
+// arrival's three intervals always share a tag, the group or "#" + key.
 // New refuses on a cluster a prefix whose first "{" is followed by "}",
-// which would turn tags off. Pipelines go out per node, in parallel: a
-// delivery takes the steps it takes on one server, each costing one round
-// trip per master its keys land on (with three masters, a new paired
-// delivery 4 to 7, 5.8 on average; a retried duplicate 1; see
-// TestClusterRoundTripsPerDelivery). Each master is a server of the
-// Durability list above for the keys on its slots, and a failover loses
-// what the failed master had not yet replicated: those deliveries are
-// processed again when resent or twinned.
+// which would turn tags off. TestClusterConformance and TestClusterReplicas
+// run on three masters. Each master is a server of the Durability list
+// above for the keys on its slots, and a failover loses what the failed
+// master had not yet replicated: those deliveries are processed again
+// when resent or twinned.
 //
 // # Failure modes
 //
@@ -104,10 +143,13 @@
 // duplicates for availability: on a Redis error (other than a cancelled
 // context) Claim reports Claimed, Arrive reports a fresh pairing slot of its
 // own, and Commit and Release report success, so every delivery is
-// processed while Redis is down, twins and retries included. Each such
-// error is logged and counted ([Store.FailOpenErrors]). At start, New
-// fails on a server it cannot reach; with WithFailOpen it warns and goes
-// on unchecked.
+// processed while Redis is down, twins and retries included. A batch
+// that fails whole (its round trip, or its script refused) gives every
+// op the error, never [dedupe.ErrNotRun], or its fail-open answer: a gate
+// claim Claimed, so the ops after it get theirs, and an arrival's slot
+// claim Claimed. Each such error is logged and counted
+// ([Store.FailOpenErrors]). At start, New fails on a server it cannot
+// reach; with WithFailOpen it warns and goes on unchecked.
 //
 // # Lifetime
 //

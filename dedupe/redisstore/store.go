@@ -72,10 +72,14 @@ func WithLogger(l *slog.Logger) Option {
 
 // Store is a [dedupe.Store] on Redis. It is safe for concurrent use by any
 // number of goroutines and processes sharing the Redis keyspace. It also
-// implements [dedupe.BatchStore]: a batch is one pipeline.
+// implements [dedupe.BatchStore]: a batch is one Lua script call, or on a
+// cluster or ring when its keys do not share a hash tag, pipelines (see
+// [Store.Do]).
 type Store struct {
-	client redis.UniversalClient
-	cfg    config
+	client    redis.UniversalClient
+	cfg       config
+	spread    bool   // the client spreads keys by hash tag: a cluster or a ring
+	claimStem string // prefix + "c:": every claim key's start
 
 	luaClaim   atomic.Bool // the server rejected SET NX GET (Redis < 7.0)
 	closed     atomic.Bool
@@ -125,7 +129,11 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 	if err := check(ctx, client, &o); err != nil {
 		return nil, err
 	}
-	s := &Store{client: client, cfg: o.cfg}
+	s := &Store{client: client, cfg: o.cfg, claimStem: o.cfg.Prefix + "c:"}
+	switch client.(type) {
+	case *redis.ClusterClient, *redis.Ring:
+		s.spread = true
+	}
 	if s.cfg.Logger == nil {
 		s.cfg.Logger = slog.Default()
 	}
@@ -157,7 +165,7 @@ func (s *Store) Commit(ctx context.Context, key string, ttl time.Duration) error
 }
 
 // Release implements [dedupe.Store.Release]: it deletes the key only while
-// it is Pending, in one Lua call.
+// it is Pending, in one Lua call (GET, DEL).
 func (s *Store) Release(ctx context.Context, key string) error {
 	return s.one(ctx, dedupe.Op{Kind: dedupe.OpRelease, Key: key}).Err
 }
@@ -197,45 +205,23 @@ func newEpoch() string { return strconv.FormatUint(rand.Uint64(), 36) }
 // (*redis.Script).EvalSha and (*redis.Script).Eval.
 type evalFunc = func(*redis.Script, context.Context, redis.Scripter, []string, ...any) *redis.Cmd
 
-// arrive queues (or runs) the arrive script for a under key. The three
-// interval keys share the hash tag "{#" + key + "}" (never empty, so Redis
-// Cluster hashes the tag, whatever key holds), or the prefix's own when it
-// has one (New refuses an empty one on a cluster).
-func (s *Store) arrive(ctx context.Context, c redis.Cmdable, eval evalFunc, a *dedupe.Arrival, key string) *redis.Cmd {
-	at := a.At.UnixMilli()
-	w := max(1, int64((a.Window+time.Millisecond-1)/time.Millisecond))
-	b := at / w
-	if at%w != 0 && at < 0 {
-		b--
-	}
-	stem := s.cfg.Prefix + "a:{#" + key + "}:"
-	// The record of the arrival's interval is kept TTL, and as much
-	// longer as the interval reaches past At: intervals expire whole.
-	ttl := a.TTL + time.Duration((b+1)*w-at)*time.Millisecond
-	keys := []string{stem + strconv.FormatInt(b-1, 10), stem + strconv.FormatInt(b, 10), stem + strconv.FormatInt(b+1, 10)}
-	return eval(arriveScript, ctx, c, keys, a.Side, a.Member, at, w, max(a.Limit, 0), ms(ttl), newEpoch())
-}
-
 // queue adds op's command to c, a pipeline (sent by its Exec) or the
-// client (sent at once). Scripts go through eval: EVALSHA first, EVAL to
-// resend one the server answered NOSCRIPT. go-redis sends a TTL of whole
-// seconds as EX, the same expiry as PX.
-func (s *Store) queue(ctx context.Context, c redis.Cmdable, eval evalFunc, op *dedupe.Op) redis.Cmder {
-	switch op.Kind {
-	case dedupe.OpClaim:
-		k := s.cfg.Prefix + "c:" + op.Key
-		if s.luaClaim.Load() {
-			return eval(claimScript, ctx, c, []string{k}, valPending, ms(op.TTL))
-		}
-		return c.SetArgs(ctx, k, valPending, redis.SetArgs{Mode: "NX", Get: true, TTL: time.Duration(ms(op.TTL)) * time.Millisecond})
-	case dedupe.OpCommit:
-		return c.Set(ctx, s.cfg.Prefix+"c:"+op.Key, valDone, time.Duration(ms(op.TTL))*time.Millisecond)
-	case dedupe.OpRelease:
-		return eval(releaseScript, ctx, c, []string{s.cfg.Prefix + "c:" + op.Key}, valPending)
-	case dedupe.OpArrive:
-		return s.arrive(ctx, c, eval, &op.Arrival, op.Key)
+// client (sent at once), ignoring Gate and SlotPrefix (dedupe.DoInSteps
+// does them). A claim is SET NX GET, a commit SET; a release, an arrival,
+// and a claim on a server without SET NX GET are programs of one op,
+// which go through eval: EVALSHA first, EVAL to resend one the server
+// answered NOSCRIPT. go-redis sends a TTL of whole seconds as EX, the same
+// expiry as PX.
+func (s *Store) queue(ctx context.Context, c redis.Cmdable, eval evalFunc, one []dedupe.Op) redis.Cmder {
+	op := &one[0]
+	switch {
+	case op.Kind == dedupe.OpClaim && !s.luaClaim.Load():
+		return c.SetArgs(ctx, s.claimKey(op.Key), valPending, redis.SetArgs{Mode: "NX", Get: true, TTL: time.Duration(ms(op.TTL)) * time.Millisecond})
+	case op.Kind == dedupe.OpCommit:
+		return c.Set(ctx, s.claimKey(op.Key), valDone, time.Duration(ms(op.TTL))*time.Millisecond)
 	}
-	panic("unreachable: Do checks the kinds")
+	keys, args := s.program(one, false)
+	return eval(programScript, ctx, c, keys, args...)
 }
 
 // send sends ops, or those at idx when idx is not nil, in one round trip:
@@ -258,7 +244,7 @@ func (s *Store) send(ctx context.Context, eval evalFunc, ops []dedupe.Op, idx []
 		if idx != nil {
 			i = idx[j]
 		}
-		cmds[j] = s.queue(ctx, c, eval, &ops[i])
+		cmds[j] = s.queue(ctx, c, eval, ops[i:i+1])
 	}
 	if pipe != nil {
 		_, _ = pipe.Exec(ctx) // errors are per command, read from cmds
@@ -266,9 +252,15 @@ func (s *Store) send(ctx context.Context, eval evalFunc, ops []dedupe.Op, idx []
 	return cmds
 }
 
-// Do implements [dedupe.BatchStore.Do]: the ops go out as one pipeline
-// (one round trip per node on a cluster), plus one more the first time a
-// server meets a script (NOSCRIPT) or rejects SET NX GET.
+// Do implements [dedupe.BatchStore.Do]. A batch of more than one op, or
+// with an arrival that claims its slot (SlotPrefix), is one call of the
+// store's Lua script, which runs the ops in order, gate included: one
+// round trip, on a cluster or ring too when every key it touches has the
+// same hash tag (the package documentation, Redis Cluster). A single op
+// is one command; other batches on a cluster or ring go out as pipelines
+// (one round trip per node), in the steps [dedupe.DoInSteps] takes for a
+// gate and slot claims. Each takes one round trip more the first time a
+// server meets the script (NOSCRIPT) or rejects SET NX GET.
 func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
 	if s.closed.Load() {
 		for i := range ops {
@@ -285,9 +277,25 @@ func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
 			return err
 		}
 	}
+	for i := range ops {
+		ops[i].Err, ops[i].State, ops[i].Pairing = nil, 0, dedupe.Pairing{}
+	}
 	if len(ops) == 0 {
 		return nil
 	}
+	if len(ops) > 1 || ops[0].SlotPrefix != "" {
+		keys, args := s.program(ops, true)
+		if !s.spread || s.oneTag(ops, keys) {
+			return s.doWhole(ctx, ops, keys, args)
+		}
+	}
+	return dedupe.DoInSteps(ctx, ops, s.pipeline)
+}
+
+// pipeline runs ops, ignoring Gate and SlotPrefix, in one pipeline (one
+// round trip per node of a cluster; a single op is one command), plus one
+// more for the commands the server could not run as sent (resendable).
+func (s *Store) pipeline(ctx context.Context, ops []dedupe.Op) error {
 	cmds := s.send(ctx, (*redis.Script).EvalSha, ops, nil)
 	err := roundTripErr(cmds)
 	if again := s.resendable(ops, cmds); err == nil && again != nil {
@@ -298,17 +306,10 @@ func (s *Store) Do(ctx context.Context, ops []dedupe.Op) error {
 		err = roundTripErr(resent)
 	}
 	if err != nil {
-		var firstErr error
-		for i := range ops {
-			s.fail(ctx, &ops[i], err)
-			if firstErr == nil {
-				firstErr = ops[i].Err
-			}
-		}
-		return firstErr
+		return s.failAll(ctx, ops, err)
 	}
 	for i := range ops {
-		s.result(ctx, &ops[i], cmds[i])
+		s.result(ctx, ops[i:i+1], cmds[i])
 	}
 	return nil
 }
@@ -324,7 +325,7 @@ func (s *Store) resendable(ops []dedupe.Op, cmds []redis.Cmder) []int {
 		err := c.Err()
 		switch {
 		case err == nil:
-		case errors.Is(err, redis.ErrNoScript) || redis.HasErrorPrefix(err, "NOSCRIPT"):
+		case noScript(err):
 			idx = append(idx, i)
 		case ops[i].Kind == dedupe.OpClaim && c.Name() == "set" && redis.HasErrorPrefix(err, "syntax error"):
 			s.luaClaim.Store(true)
@@ -347,18 +348,27 @@ func roundTripErr(cmds []redis.Cmder) error {
 	return nil
 }
 
-// result fills op from its answered command.
-func (s *Store) result(ctx context.Context, op *dedupe.Op, c redis.Cmder) {
+// result fills one[0], an op of a pipeline, from its answered command.
+func (s *Store) result(ctx context.Context, one []dedupe.Op, c redis.Cmder) {
+	op := &one[0]
 	var err error
-	switch op.Kind {
-	case dedupe.OpClaim:
-		var v string
-		switch c := c.(type) {
-		case *redis.StatusCmd: // SET NX GET
-			v, err = c.Result()
-		case *redis.Cmd: // the claim script
-			v, err = c.Text()
+	switch c := c.(type) {
+	case *redis.Cmd: // a program of one op
+		var reply []any
+		if reply, err = c.Slice(); err == nil {
+			if err = decode(one, false, reply); err == nil {
+				return
+			}
 		}
+	case *redis.StatusCmd:
+		if op.Kind == dedupe.OpCommit { // SET
+			if err = c.Err(); err == nil {
+				return
+			}
+			break
+		}
+		var v string // SET NX GET
+		v, err = c.Result()
 		switch {
 		case errors.Is(err, redis.Nil):
 			op.State = dedupe.Claimed
@@ -370,25 +380,8 @@ func (s *Store) result(ctx context.Context, op *dedupe.Op, c redis.Cmder) {
 			op.State = dedupe.Pending
 			return
 		}
-	case dedupe.OpCommit, dedupe.OpRelease:
-		if err = c.Err(); err == nil {
-			return
-		}
-	case dedupe.OpArrive:
-		var res []any
-		if res, err = c.(*redis.Cmd).Slice(); err == nil {
-			if len(res) == 3 {
-				slot, ok1 := res[0].(int64)
-				epoch, ok2 := res[1].(string)
-				paired, ok3 := res[2].(int64)
-				if ok1 && ok2 && ok3 {
-					op.Pairing = dedupe.Pairing{Epoch: epoch, Slot: slot, Paired: paired == 1}
-					return
-				}
-			}
-			err = fmt.Errorf("unexpected reply %v", res)
-		}
 	}
+	op.Err, op.State, op.Pairing = nil, 0, dedupe.Pairing{}
 	s.fail(ctx, op, err)
 }
 
@@ -403,8 +396,12 @@ func (s *Store) fail(ctx context.Context, op *dedupe.Op, err error) {
 	case dedupe.OpClaim:
 		op.State = dedupe.Claimed
 	case dedupe.OpArrive:
-		// A slot of its own: it can be claimed by nobody else.
+		// A slot of its own: it can be claimed by nobody else, so its
+		// slot claim (SlotPrefix) is Claimed too.
 		op.Pairing = dedupe.Pairing{Epoch: "failopen-" + newEpoch(), Slot: 1}
+		if op.SlotPrefix != "" {
+			op.State = dedupe.Claimed
+		}
 	}
 }
 
