@@ -328,7 +328,9 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 	}
 	// Before batching (one call per key) the first case took 7 round trips
 	// and the read.completed with three elements 13 (claim d:, claim i:, 3
-	// arrivals, 3 slot claims; 5 commits).
+	// arrivals, 3 slot claims; 5 commits); with batches as pipelines, 4
+	// each (delivery key; exact keys and arrivals; slots; commit). Now
+	// Begin's batch is one script call.
 	tests := []struct {
 		name        string
 		deliver     func() codathook.Outcome
@@ -336,13 +338,13 @@ func TestRoundTripsPerDelivery(t *testing.T) {
 		wantTrips   int64
 		explanation string
 	}{
-		{"a new paired delivery", newDelivery("msg_1", connBody("1")), codathook.ResultProcessed, 4,
-			"claim d:msg:msg_1; claim i:1 + arrive; claim slot; commit d:, i:, slot"},
+		{"a new paired delivery", newDelivery("msg_1", connBody("1")), codathook.ResultProcessed, 2,
+			"one script: claim d:msg:msg_1 (the gate), claim i:1, arrive and claim the slot; commit d:, i:, slot"},
 		{"its retry", newDelivery("msg_1", connBody("1")), codathook.ResultDuplicate, 1, "claim d:msg:msg_1 (Done)"},
-		{"a read.completed with three elements", newDelivery("msg_2", readBody("2")), codathook.ResultProcessed, 4,
-			"claim d:; claim i: + 3 arrivals; 3 slot claims; 5 commits"},
-		{"a legacy twin of the first delivery", legacyDelivery(legacyTwinBody("a1", "1")), codathook.ResultDuplicate, 4,
-			"claim d:id:a1; claim i:a1 + arrive; claim slot (Done); commit d:id:a1 + release i:a1"},
+		{"a read.completed with three elements", newDelivery("msg_2", readBody("2")), codathook.ResultProcessed, 2,
+			"one script: claim d:, claim i:, 3 arrivals and their slots; 5 commits"},
+		{"a legacy twin of the first delivery", legacyDelivery(legacyTwinBody("a1", "1")), codathook.ResultDuplicate, 2,
+			"one script: claim d:id:a1, claim i:a1, arrive (paired), its slot Done; commit d:id:a1 + release i:a1"},
 	}
 	for _, tt := range tests {
 		got, trips := count(tt.deliver)
