@@ -124,9 +124,9 @@
 // the cluster client splits by node and sends to the nodes in parallel,
 // in the steps of [dedupe.DoInSteps] when it has a gate or slot claims:
 // each step costs one round trip per master its keys land on. Keys of no
-// group hash to unrelated slots: with three masters a begin batch in its
-// 3 steps costs 3 to 6 round trips (TestClusterBatchRoundTrips, keys of
-// no group). A Deduper's keys all have a group: a new delivery costs 2
+// group hash to unrelated slots, so such a begin batch costs a round
+// trip per master per step (TestClusterBatchRoundTrips checks its
+// results). A Deduper's keys all have a group: a new delivery costs 2
 // round trips, a retried duplicate 1 (TestClusterRoundTripsPerDelivery;
 // before the groups, 5.8 on average, 4 to 7). A single
 // arrival's three intervals always share a tag, the group or "#" + key.
