@@ -34,17 +34,22 @@ var parallelismFlag = flag.Int("redis.parallelism", 8, "BenchmarkRedisReceiver's
 // BenchmarkRedisReceiver compares codathook on a Redis store with
 // [HandwrittenRedis] on the same redis-server (REDIS_ADDR), with the same
 // client options, each delivery a fresh new-format read.completed (new
-// webhook-id, event id and company). Deliveries are signed before the timer
-// starts (signing takes about 4 µs of CPU, near a tenth of what a delivery
-// through the hand-written receiver costs the machine) and served with ServeHTTP from b.RunParallel, with no HTTP server:
-// the comparison is the Redis path. roundtrips/op counts the client's round
+// webhook-id, event id and company). Deliveries are signed before the
+// timer starts (signing takes about 4 µs of CPU, near a tenth of what a
+// delivery through the hand-written receiver costs the machine) and served
+// with ServeHTTP from b.RunParallel, with no HTTP server: the comparison is
+// the Redis path. Answers go to a [DiscardWriter], as in BenchmarkReceive,
+// rather than an httptest.ResponseRecorder: it can set read deadlines, so
+// codathook sets its body deadline as it does under net/http, and it
+// allocates nothing per delivery. roundtrips/op counts the client's round
 // trips (a pipeline is one). In the -duplicate rows each goroutine sends
 // one delivery again and again after its first copy.
 //
 //	REDIS_ADDR=127.0.0.1:6379 go test -run '^$' -bench RedisReceiver -benchmem
 //
 // -redis.parallelism sets the deliveries in flight per GOMAXPROCS (default
-// 8; 1 measures latency rather than throughput).
+// 8; 1 measures latency rather than throughput). docs/BENCHMARKS.md has
+// the numbers and how they were taken.
 func BenchmarkRedisReceiver(b *testing.B) {
 	addr := redisAddr(b)
 	for _, tc := range []struct {
