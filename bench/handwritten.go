@@ -55,6 +55,13 @@ const HandwrittenMaxBody = 1 << 20
 // The DEL runs on the request's context, as the SET does. A HandwrittenRedis
 // is safe for concurrent use.
 type HandwrittenRedis struct {
+	// Lease, when positive, makes the key a claim that a crash cannot
+	// keep: SET NX takes it for Lease, and a callback that succeeds makes
+	// it "done" for HandwrittenTTL with a second SET (two round trips per
+	// delivery). That is the least a receiver that must not lose events
+	// does; codathook's lease is the same. Set it before serving.
+	Lease time.Duration
+
 	wh     *svix.Webhook
 	client redis.UniversalClient
 	prefix string
@@ -98,7 +105,11 @@ func (h *HandwrittenRedis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	key := h.prefix + id
-	fresh, err := h.client.SetNX(ctx, key, 1, HandwrittenTTL).Result()
+	ttl := HandwrittenTTL
+	if h.Lease > 0 {
+		ttl = h.Lease
+	}
+	fresh, err := h.client.SetNX(ctx, key, 1, ttl).Result()
 	if err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
@@ -111,6 +122,12 @@ func (h *HandwrittenRedis) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.client.Del(ctx, key)
 		w.WriteHeader(http.StatusInternalServerError)
 		return
+	}
+	if h.Lease > 0 {
+		if err := h.client.Set(ctx, key, 1, HandwrittenTTL).Err(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

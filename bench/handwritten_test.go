@@ -116,3 +116,35 @@ func TestHandwrittenRedisDown(t *testing.T) {
 		t.Errorf("%d callbacks, want 0", n)
 	}
 }
+
+// TestHandwrittenRedisLease checks the Lease form: the key is a claim for
+// Lease while the callback runs, and done for HandwrittenTTL once it
+// succeeded.
+func TestHandwrittenRedisLease(t *testing.T) {
+	t.Parallel()
+	client, _ := newBenchClient(t, redisAddr(t))
+	prefix := newPrefix(t, client)
+	d := signed(codathooktest.MustSigner(Secret), int(seqs.Add(1)))
+	var during time.Duration
+	h, err := NewHandwrittenRedis(client, prefix, func(ctx context.Context, _ map[string]any) error {
+		var err error
+		during, err = client.TTL(ctx, prefix+d.id).Result()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Lease = 2 * time.Minute
+	w := NewDiscardWriter()
+	h.ServeHTTP(w, newReusableRequest().load(d))
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("status %d, want 204", w.Code)
+	}
+	after, err := client.TTL(t.Context(), prefix+d.id).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during > h.Lease || during < h.Lease-time.Minute || after < HandwrittenTTL-time.Minute {
+		t.Errorf("key TTL %v during the callback and %v after, want %v then %v", during, after, h.Lease, HandwrittenTTL)
+	}
+}

@@ -59,6 +59,7 @@ func BenchmarkRedisReceiver(b *testing.B) {
 		ok   func(w *DiscardWriter, dup bool) bool
 	}{
 		{"handwritten", false, newHandwritten, handwrittenOK},
+		{"handwritten-lease", false, newHandwrittenLease, handwrittenOK},
 		{"codathook", false, newCodathook, codathookOK},
 		{"handwritten-duplicate", true, newHandwritten, handwrittenOK},
 		{"codathook-duplicate", true, newCodathook, codathookOK},
@@ -146,6 +147,14 @@ func newHandwritten(b *testing.B, client *redis.Client, prefix string) (http.Han
 		b.Fatal(err)
 	}
 	return h, calls.Load
+}
+
+// newHandwrittenLease is newHandwritten with codathook's lease (2
+// minutes): a claim, then the commit, two round trips.
+func newHandwrittenLease(b *testing.B, client *redis.Client, prefix string) (http.Handler, func() int64) {
+	h, calls := newHandwritten(b, client, prefix)
+	h.(*HandwrittenRedis).Lease = 2 * time.Minute
+	return h, calls
 }
 
 // newCodathook returns the pipeline of BenchmarkReceive (default flags, one
