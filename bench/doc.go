@@ -13,7 +13,10 @@
 //   - BenchmarkReceive: the same rows as go test benchmarks;
 //   - cmd/receiver, cmd/bare, cmd/sign and wrk/post.lua: the HTTP load test
 //     run by scripts/bench-http.sh;
-//   - cmd/memory: 1,000,000 unique deliveries through the default store.
+//   - cmd/memory: 1,000,000 unique deliveries through the default store;
+//   - BenchmarkRedisReceiver: codathook on dedupe/redisstore against
+//     [HandwrittenRedis] (svix-go, SET NX, the callback, DEL on failure;
+//     with Lease, a claim and a commit) on one redis-server (REDIS_ADDR).
 //
 // docs/BENCHMARKS.md has the commands, the machine and the numbers.
 package bench
