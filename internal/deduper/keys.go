@@ -3,7 +3,6 @@ package deduper
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"time"
@@ -50,24 +49,17 @@ type group [groupLen]byte
 
 // groupOf returns ev's group.
 func groupOf(ev *normalize.Event) group {
-	h := fnv.New64a()
-	var b [64]byte
-	id := b[:0]
+	// FNV-1a (64 bits), inline: hash/fnv's interface would allocate.
+	sum := uint64(14695981039346656037)
 	if ev != nil {
 		for i := 0; i < len(ev.CompanyID); i++ {
 			c := ev.CompanyID[i]
 			if 'A' <= c && c <= 'Z' {
 				c += 'a' - 'A'
 			}
-			id = append(id, c)
-			if len(id) == cap(id) {
-				h.Write(id)
-				id = id[:0]
-			}
+			sum = (sum ^ uint64(c)) * 1099511628211
 		}
 	}
-	h.Write(id)
-	sum := h.Sum64()
 	var g group
 	g[0], g[groupLen-1] = '{', '}'
 	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
