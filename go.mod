@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/gorilla/mux v1.8.1
-	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/open-feature/go-sdk v1.20.0
 	golang.org/x/sync v0.25.0
 )

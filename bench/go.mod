@@ -16,7 +16,6 @@ require (
 
 require (
 	github.com/codathook/codathook/dedupe/redisstore v0.1.0
-	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
 	github.com/open-feature/go-sdk v1.20.0
 	github.com/svix/svix-webhooks v1.44.0
 	go.uber.org/mock v0.6.0 // indirect

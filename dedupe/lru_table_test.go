@@ -1,0 +1,108 @@
+package dedupe
+
+import (
+	"slices"
+	"testing"
+)
+
+// modelLRU is a trivially correct LRU: keys from the most to the least
+// recently used, in a slice.
+type modelLRU struct {
+	size    int
+	order   []lruKey
+	entries map[lruKey]lruEntry
+	evicted []lruKey
+}
+
+func (m *modelLRU) toFront(k lruKey) {
+	m.order = slices.DeleteFunc(m.order, func(x lruKey) bool { return x == k })
+	m.order = slices.Insert(m.order, 0, k)
+}
+
+func (m *modelLRU) get(k lruKey, touch bool) (lruEntry, bool) {
+	e, ok := m.entries[k]
+	if ok && touch {
+		m.toFront(k)
+	}
+	return e, ok
+}
+
+func (m *modelLRU) add(k lruKey, e lruEntry) {
+	if _, ok := m.entries[k]; !ok && len(m.order) == m.size {
+		last := m.order[len(m.order)-1]
+		m.order = m.order[:len(m.order)-1]
+		delete(m.entries, last)
+		m.evicted = append(m.evicted, last)
+	}
+	m.entries[k] = e
+	m.toFront(k)
+}
+
+func (m *modelLRU) remove(k lruKey) {
+	if _, ok := m.entries[k]; ok {
+		delete(m.entries, k)
+		m.order = slices.DeleteFunc(m.order, func(x lruKey) bool { return x == k })
+	}
+}
+
+// FuzzLRUTable runs a byte string as operations on a small table and on
+// the model, and compares every result, every eviction and, at the end,
+// the order of the entries.
+func FuzzLRUTable(f *testing.F) {
+	f.Add(uint8(3), []byte{0, 1, 0, 2, 0, 3, 0, 4, 1, 1, 3, 2, 0, 5, 2, 3, 0, 6, 0, 7})
+	f.Add(uint8(1), []byte{0, 1, 3, 1, 0, 2, 0, 1, 1, 2})
+	f.Add(uint8(4), []byte{0, 1, 0, 2, 0, 3, 0, 4, 3, 2, 3, 3, 0, 5, 0, 6, 0, 7, 0, 2, 1, 1})
+	f.Fuzz(func(t *testing.T, size uint8, ops []byte) {
+		n := int(size%8) + 1
+		m := &modelLRU{size: n, entries: map[lruKey]lruEntry{}}
+		var evicted []lruKey
+		tab := newLRUTable(n, func(k lruKey, _ lruEntry) { evicted = append(evicted, k) })
+		rec := &bucketRecord{}
+		for i := 0; i+1 < len(ops); i += 2 {
+			k := lruKey{uint64(ops[i+1] % 12), 7}
+			switch ops[i] % 4 {
+			case 0:
+				e := lruEntry{expires: int64(i), state: State(ops[i+1]%3 + 1)}
+				if ops[i+1]%2 == 0 {
+					e.arr = rec
+				}
+				tab.Add(k, e)
+				m.add(k, e)
+			case 1, 2:
+				touch := ops[i]%4 == 1
+				var got lruEntry
+				var ok bool
+				if touch {
+					got, ok = tab.Get(k)
+				} else {
+					got, ok = tab.Peek(k)
+				}
+				want, wok := m.get(k, touch)
+				if ok != wok || got != want {
+					t.Fatalf("op %d: get(%v) = %v, %v; want %v, %v", i/2, k, got, ok, want, wok)
+				}
+			case 3:
+				tab.Remove(k)
+				m.remove(k)
+			}
+			if tab.Len() != len(m.order) {
+				t.Fatalf("op %d: Len = %d; want %d", i/2, tab.Len(), len(m.order))
+			}
+			if !slices.Equal(evicted, m.evicted) {
+				t.Fatalf("op %d: evicted %v; want %v", i/2, evicted, m.evicted)
+			}
+		}
+		// The list, front to back, is the model's order followed by the
+		// removed nodes.
+		var order []lruKey
+		for i := tab.nodes[0].next; i != 0 && len(order) < len(m.order); i = tab.nodes[i].next {
+			order = append(order, tab.nodes[i].key)
+		}
+		if !slices.Equal(order, m.order) {
+			t.Fatalf("order %v; want %v", order, m.order)
+		}
+		if len(tab.nodes) > n+1 {
+			t.Fatalf("%d nodes for a table of %d", len(tab.nodes), n)
+		}
+	})
+}
