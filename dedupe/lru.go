@@ -15,8 +15,8 @@ import (
 
 // defaultCapacity is the number of entries [NewLRU] uses when given a
 // capacity <= 0: room for about 100,000 deliveries, at four entries each
-// (delivery key, event id, occurrence record, slot; twins share the last
-// two), which is about 49 deliveries a minute, sustained, over the 34-hour
+// (delivery key, event id, recorded arrival, slot; twins share the slot),
+// which is about 49 deliveries a minute, sustained, over the 34-hour
 // retention. A delivery pushed out before its retention ends is forgotten:
 // its retry, or its twin, is processed again ([LRU.LiveEvictions] counts
 // such evictions; the receiver's Stats reports them).
@@ -25,16 +25,16 @@ const defaultCapacity = 400_000
 // defaultCapacityMemory bounds the heap a full store of defaultCapacity
 // entries holds under sustained churn: go -C bench run ./cmd/memory pushes
 // 1,000,000 unique deliveries through a receiver with the default store and
-// measured 63.7 MiB of live heap growth once the store was full (100,000
-// deliveries, about 668 B each, the receiver's own state included).
-// TestLRUMemoryPerEntry measures a claim at about 84 B and an occurrence
-// record with one arrival at about 136 B.
+// measured 64.6 MiB of live heap growth once the store was full (100,000
+// deliveries, about 677 B each, the receiver's own state included).
+// TestLRUMemoryPerEntry measures a claim at about 83 B and an occurrence
+// record with one arrival at about 167 B.
 const defaultCapacityMemory = 80 << 20
 
 // LRUConfig configures [NewLRU]. The zero value selects every default.
 type LRUConfig struct {
-	// Capacity is the most entries the store holds. The default, 400,000
-	// entries, holds about 100,000 deliveries and at most 80 MiB of heap
+	// Capacity is the most entries the store holds, counting each claim
+	// and each recorded arrival as one. The default, 400,000 entries, holds about 100,000 deliveries and at most 80 MiB of heap
 	// (docs/BENCHMARKS.md has the measurement).
 	Capacity int
 	// Now is the clock the store reads to compute and check expiry. The
@@ -66,22 +66,23 @@ type LRUConfig struct {
 // next touches it, or evicted as the least recently used entry. No goroutine
 // is started, so an LRU needs no Close to avoid leaks (Close still stops it).
 //
-// The store holds at most capacity entries (claim keys and occurrence
-// records together). When it is full, inserting a new key evicts the least
-// recently used one. Evicting an entry that had not expired yet forgets a
+// The store holds at most capacity entries, counting each claim key and
+// each recorded arrival as one. When it is full, inserting a new key (or an
+// arrival) evicts the least recently used keys until it fits. Evicting an entry that had not expired yet forgets a
 // claim, a commit or a pairing record early, which can let a duplicate
 // through; such evictions are counted ([LRU.LiveEvictions]) and logged at
 // Warn level (at most once per [EvictionWarnInterval]). Size the capacity
 // above the number of distinct deliveries (times about four: delivery,
-// event id, occurrence record and slot) expected within the retention.
+// event id, arrival and slot) expected within the retention.
 //
 // An occurrence key's arrivals are kept in one record per window-aligned
-// interval of the pairing window (see [Arrival]); an Arrive reads the
-// records of its interval and its two neighbours. A record holds at most
-// Limit arrivals per side and expires whole, a fixed time after its
-// interval ends, so one hot key costs a bounded record per interval, never
-// a record that grows. docs/BENCHMARKS.md
-// has the measured cost of an entry and of a record.
+// interval of the pairing window (see [Arrival]), and the records of one
+// key in one entry, so that an Arrive finds its interval and both
+// neighbours with one lookup. A record holds at most Limit arrivals per
+// side and expires whole, a fixed time after its interval ends; since
+// every arrival counts against the capacity, one hot key costs bounded
+// records, never a record that grows, and never more than the capacity.
+// docs/BENCHMARKS.md has the measured cost of an entry and of a record.
 //
 // An LRU is local to one process: several replicas need a shared store such
 // as the redisstore module.
@@ -123,9 +124,10 @@ func (s *LRU) key(arrival bool, k string) lruKey {
 }
 
 type lruEntry struct {
-	expires int64 // Unix nanoseconds from the store's clock
-	state   State // claim keys: Pending or Done
-	arr     *bucketRecord
+	expires int64         // Unix nanoseconds from the store's clock
+	state   State         // claim keys: Pending or Done
+	arr     *bucketRecord // arrival keys: the records, latest interval first
+	weight  int32         // arrival keys: the arrivals recorded (claims weigh 1)
 }
 
 // epochChunk is how many epochs are formatted, and allocated, at once.

@@ -8,8 +8,15 @@ import (
 // bucketRecord holds the arrivals of one occurrence key whose times fall in
 // one window-aligned interval (see [Arrival]), allocated in one piece with
 // room for the first arrival: an occurrence delivered in one format needs
-// no more, and its twin, when it comes, grows the slice once.
+// no more, and its twin, when it comes, grows the slice once. The records
+// of one key are one entry of the store, a list from the latest interval
+// to the earliest, so that an arrival finds its interval and both
+// neighbours with one lookup; the entry weighs as many units of the
+// store's capacity as it holds arrivals.
 type bucketRecord struct {
+	interval int64 // the arrivals' times, floor-divided by the window
+	expires  int64 // a fixed time after the interval ends (see arrive)
+	next     *bucketRecord
 	epoch    string // the epoch of the slots this record hands out
 	last     int64  // the last slot handed out
 	arrivals []arrival
@@ -28,13 +35,6 @@ type arrival struct {
 	paired bool
 }
 
-// newBucketRecord returns an empty record of epoch.
-func newBucketRecord(epoch string) *bucketRecord {
-	r := &bucketRecord{epoch: epoch}
-	r.arrivals = r.arr[:0]
-	return r
-}
-
 // arrive implements [Store.Arrive] on the records of the window-aligned
 // intervals around a.At: the one holding it and its two neighbours, which
 // hold every arrival at most a window away.
@@ -44,13 +44,34 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 	h := s.key(true, key)
 	side, member := maphash.String(s.seeds[1][0], a.Side), s.key(true, a.Member)
 	var (
-		keys [3]lruKey
-		recs [3]*bucketRecord
+		head   *bucketRecord
+		recs   [3]*bucketRecord // intervals b-1, b and b+1
+		weight int32            // arrivals held by the live records
+		pruned bool
 	)
-	for i := range keys {
-		keys[i] = bucketKey(h, b-1+int64(i))
-		if e, ok := s.get(keys[i], now); ok {
-			recs[i] = e.arr
+	e, ok := s.get(h, now)
+	if ok {
+		// Walk the key's records, latest first, dropping expired ones: the
+		// whole list, since a key that keeps arriving keeps its entry alive
+		// and its old records must expire all the same.
+		head = e.arr
+		link := &head
+		for r := head; r != nil; r = r.next {
+			if r.expires <= now {
+				*link, pruned = r.next, true
+				continue
+			}
+			if b-1 <= r.interval && r.interval <= b+1 {
+				recs[r.interval-(b-1)] = r
+			}
+			weight += int32(len(r.arrivals))
+			link = &r.next
+		}
+	}
+	// keep stores the pruned list when the arrival is not recorded.
+	keep := func() {
+		if pruned {
+			s.put(h, lruEntry{expires: e.expires, arr: head, weight: weight}, now)
 		}
 	}
 	var retry, best *arrival
@@ -72,6 +93,7 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 		}
 	}
 	if retry != nil { // rule 1
+		keep()
 		return Pairing{Epoch: retry.epoch, Slot: retry.slot, Paired: retry.paired}
 	}
 	cur := recs[1]
@@ -83,17 +105,17 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 			}
 		}
 		if n >= a.Limit { // rule 2
+			keep()
 			return Pairing{}
 		}
 	}
 	expires := now + ttlNanos(a.TTL) + ((b+1)*w-at)*int64(time.Millisecond)
-	e := lruEntry{expires: expires}
 	if cur == nil {
-		cur = newBucketRecord(s.epochs.nextEpoch())
-	} else if old, _ := s.cache.Peek(keys[1]); old.expires > expires {
-		e.expires = old.expires
+		cur = &bucketRecord{interval: b, epoch: s.epochs.nextEpoch()}
+		cur.arrivals = cur.arr[:0]
+		head = insertRecord(head, cur)
 	}
-	e.arr = cur
+	cur.expires = max(cur.expires, expires)
 	x := arrival{side: side, member: member, at: at}
 	if best != nil { // rule 3: its twin
 		best.paired = true
@@ -103,8 +125,20 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 		x.epoch, x.slot = cur.epoch, cur.last
 	}
 	cur.arrivals = append(cur.arrivals, x)
-	s.put(keys[1], e, now)
+	s.put(h, lruEntry{expires: max(e.expires, cur.expires), arr: head, weight: weight + 1}, now)
 	return Pairing{Epoch: x.epoch, Slot: x.slot, Paired: x.paired}
+}
+
+// insertRecord inserts r into the list head, latest interval first, and
+// returns the list.
+func insertRecord(head, r *bucketRecord) *bucketRecord {
+	link := &head
+	for *link != nil && (*link).interval > r.interval {
+		link = &(*link).next
+	}
+	r.next = *link
+	*link = r
+	return head
 }
 
 // nearer reports whether x is nearer to at than y (or y is nil); on a tie,
@@ -116,19 +150,6 @@ func nearer(at int64, x, y *arrival) bool {
 	}
 	dx, dy := abs(at-x.at), abs(at-y.at)
 	return dx < dy || dx == dy && x.at < y.at
-}
-
-// bucketKey is the map key of the record of interval b of the occurrence
-// key whose hashes are h: each half mixed with b (splitmix64's finalizer),
-// so that records of one key never collide with each other.
-func bucketKey(h lruKey, b int64) lruKey {
-	return lruKey{mix(h[0] + uint64(b)*0x9e3779b97f4a7c15), mix(h[1] + uint64(b)*0x9e3779b97f4a7c15)}
-}
-
-func mix(z uint64) uint64 {
-	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
-	z = (z ^ z>>27) * 0x94d049bb133111eb
-	return z ^ z>>31
 }
 
 // windowMillis is the pairing window in whole milliseconds, rounded up, at

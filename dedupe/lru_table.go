@@ -6,17 +6,23 @@ import "math"
 // from key to node index, and the nodes, linked by index into one list
 // from the most to the least recently used, in a slice. Neither the map
 // nor the nodes hold a pointer, so the garbage collector never scans them,
-// and reusing the evicted node makes an insert into a full table
+// and reusing evicted and removed nodes makes an insert into a full table
 // allocation-free. Only arrival records, in a slice of their own, are
 // scanned. (It replaces golang-lru's simplelru, whose list elements are
 // pointer-linked heap objects, one allocated per insert: docs/BENCHMARKS.md
 // has the measurements.) It is not safe for concurrent use; LRU holds its
 // mutex around every call.
+//
+// Each entry has a weight, at least 1: a claim weighs 1, an occurrence
+// key's records one per arrival they hold. The table holds at most size
+// weight in all, and evicts the least recently used entries until it does.
 type lruTable struct {
 	index   map[lruKey]int32
 	nodes   []lruNode       // nodes[0] is the list's sentinel: next is the most recent
-	recs    []*bucketRecord // recs[i] is node i's arrival record, or nil
-	size    int             // the most entries held
+	recs    []*bucketRecord // recs[i] is node i's arrival records, or nil
+	free    int32           // first unused node, chained by next; 0 when none
+	used    int             // the weight held
+	size    int             // the most weight held
 	onEvict func(lruKey, lruEntry)
 }
 
@@ -25,13 +31,14 @@ type lruNode struct {
 	key        lruKey
 	expires    int64
 	prev, next int32
-	state      State
+	weight     int32
+	state      uint8 // a State
 }
 
-// maxTableSize is the most entries a table holds: node indexes are int32.
-const maxTableSize = math.MaxInt32 - 1
+// maxTableSize is the most weight a table holds: node indexes are int32.
+const maxTableSize = math.MaxInt32 - 2
 
-// newLRUTable returns an empty table of at most size (> 0) entries.
+// newLRUTable returns an empty table of at most size (> 0) weight.
 // onEvict is called with each entry evicted for room.
 func newLRUTable(size int, onEvict func(lruKey, lruEntry)) *lruTable {
 	size = min(size, maxTableSize)
@@ -40,20 +47,22 @@ func newLRUTable(size int, onEvict func(lruKey, lruEntry)) *lruTable {
 	return t
 }
 
-// Len reports the number of entries held.
-func (t *lruTable) Len() int { return len(t.index) }
+// Len reports the weight held: the number of claims plus the number of
+// arrivals recorded.
+func (t *lruTable) Len() int { return t.used }
 
 // Purge drops every entry.
 func (t *lruTable) Purge() {
 	t.index = make(map[lruKey]int32)
-	t.nodes = make([]lruNode, 1, min(t.size+1, 1024))
+	t.nodes = make([]lruNode, 1, min(t.size+2, 1024))
 	t.recs = make([]*bucketRecord, 1, cap(t.nodes))
+	t.free, t.used = 0, 0
 }
 
 // entry returns node i's entry.
 func (t *lruTable) entry(i int32) lruEntry {
 	n := &t.nodes[i]
-	return lruEntry{expires: n.expires, state: n.state, arr: t.recs[i]}
+	return lruEntry{expires: n.expires, state: State(n.state), arr: t.recs[i], weight: n.weight}
 }
 
 // Get returns k's entry and makes it the most recently used.
@@ -75,60 +84,67 @@ func (t *lruTable) Peek(k lruKey) (lruEntry, bool) {
 	return t.entry(i), true
 }
 
-// Add sets k's entry to e and makes it the most recently used; when k is
-// new and the table full, it first evicts the least recently used entry.
+// Add sets k's entry to e (its weight at least 1) and makes it the most
+// recently used, then evicts the least recently used other entries until
+// the table holds at most its size.
 func (t *lruTable) Add(k lruKey, e lruEntry) {
+	w := max(e.weight, 1)
 	i, ok := t.index[k]
-	switch {
-	case ok:
+	if ok {
+		t.used -= int(t.nodes[i].weight)
 		t.toFront(i)
-	case len(t.index) < t.size && len(t.nodes) <= t.size:
-		i = int32(len(t.nodes))
-		if len(t.nodes) == cap(t.nodes) {
-			// Grow by doubling, but never past the most nodes a full table
-			// needs.
-			n := min(2*cap(t.nodes), t.size+1)
-			t.nodes = append(make([]lruNode, 0, n), t.nodes...)
-			t.recs = append(make([]*bucketRecord, 0, n), t.recs...)
-		}
-		t.nodes = append(t.nodes, lruNode{})
-		t.recs = append(t.recs, nil)
-		t.link(i)
-	case len(t.index) < t.size:
-		// Every node is in use, some of them removed: removed nodes are
-		// kept at the back of the list (see Remove), so the last one is free.
-		i = t.nodes[0].prev
-		t.toFront(i)
-	default:
-		i = t.nodes[0].prev
-		old := t.entry(i)
-		delete(t.index, t.nodes[i].key)
-		t.toFront(i)
-		t.onEvict(t.nodes[i].key, old)
-	}
-	if !ok {
+	} else {
+		i = t.node()
 		t.index[k] = i
+		t.link(i)
 	}
 	n := &t.nodes[i]
-	n.key, n.expires, n.state = k, e.expires, e.state
+	n.key, n.expires, n.state, n.weight = k, e.expires, uint8(e.state), w
 	t.recs[i] = e.arr
+	t.used += int(w)
+	for t.used > t.size && t.nodes[0].prev != i {
+		j := t.nodes[0].prev
+		old := t.entry(j)
+		key := t.nodes[j].key
+		t.drop(j)
+		t.onEvict(key, old)
+	}
+}
+
+// node returns an unused node, unlinked: a removed or evicted one if any.
+func (t *lruTable) node() int32 {
+	if i := t.free; i != 0 {
+		t.free = t.nodes[i].next
+		return i
+	}
+	if len(t.nodes) == cap(t.nodes) {
+		// Grow by doubling, but never past the most nodes a full table
+		// needs: one per unit of weight, one being inserted, the sentinel.
+		n := min(2*cap(t.nodes), t.size+2)
+		t.nodes = append(make([]lruNode, 0, n), t.nodes...)
+		t.recs = append(make([]*bucketRecord, 0, n), t.recs...)
+	}
+	t.nodes = append(t.nodes, lruNode{})
+	t.recs = append(t.recs, nil)
+	return int32(len(t.nodes) - 1)
 }
 
 // Remove drops k's entry, if any.
 func (t *lruTable) Remove(k lruKey) {
-	i, ok := t.index[k]
-	if !ok {
-		return
+	if i, ok := t.index[k]; ok {
+		t.drop(i)
 	}
-	delete(t.index, k)
-	t.recs[i] = nil
-	// The node stays in the list, at the back, unindexed: the removed
-	// nodes are always the list's last ones, so an insert that finds every
-	// node in use takes the last node, and only evicts when none is free.
+}
+
+// drop removes node i's entry and frees the node.
+func (t *lruTable) drop(i int32) {
+	n := &t.nodes[i]
+	delete(t.index, n.key)
+	t.used -= int(n.weight)
 	t.unlink(i)
-	back := t.nodes[0].prev
-	t.nodes[i].prev, t.nodes[i].next = back, 0
-	t.nodes[back].next, t.nodes[0].prev = i, i
+	*n = lruNode{next: t.free}
+	t.recs[i] = nil
+	t.free = i
 }
 
 // link puts node i (unlinked) at the front.

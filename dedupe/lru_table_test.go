@@ -5,10 +5,11 @@ import (
 	"testing"
 )
 
-// modelLRU is a trivially correct LRU: keys from the most to the least
-// recently used, in a slice.
+// modelLRU is a trivially correct weighted LRU: keys from the most to the
+// least recently used, in a slice.
 type modelLRU struct {
 	size    int
+	used    int
 	order   []lruKey
 	entries map[lruKey]lruEntry
 	evicted []lruKey
@@ -28,18 +29,22 @@ func (m *modelLRU) get(k lruKey, touch bool) (lruEntry, bool) {
 }
 
 func (m *modelLRU) add(k lruKey, e lruEntry) {
-	if _, ok := m.entries[k]; !ok && len(m.order) == m.size {
+	e.weight = max(e.weight, 1)
+	m.used += int(e.weight) - int(m.entries[k].weight)
+	m.entries[k] = e
+	m.toFront(k)
+	for m.used > m.size && m.order[len(m.order)-1] != k {
 		last := m.order[len(m.order)-1]
 		m.order = m.order[:len(m.order)-1]
+		m.used -= int(m.entries[last].weight)
 		delete(m.entries, last)
 		m.evicted = append(m.evicted, last)
 	}
-	m.entries[k] = e
-	m.toFront(k)
 }
 
 func (m *modelLRU) remove(k lruKey) {
-	if _, ok := m.entries[k]; ok {
+	if e, ok := m.entries[k]; ok {
+		m.used -= int(e.weight)
 		delete(m.entries, k)
 		m.order = slices.DeleteFunc(m.order, func(x lruKey) bool { return x == k })
 	}
@@ -47,7 +52,7 @@ func (m *modelLRU) remove(k lruKey) {
 
 // FuzzLRUTable runs a byte string as operations on a small table and on
 // the model, and compares every result, every eviction and, at the end,
-// the order of the entries.
+// the order of the entries. Arrival entries weigh 1 to 3.
 func FuzzLRUTable(f *testing.F) {
 	f.Add(uint8(3), []byte{0, 1, 0, 2, 0, 3, 0, 4, 1, 1, 3, 2, 0, 5, 2, 3, 0, 6, 0, 7})
 	f.Add(uint8(1), []byte{0, 1, 3, 1, 0, 2, 0, 1, 1, 2})
@@ -64,7 +69,7 @@ func FuzzLRUTable(f *testing.F) {
 			case 0:
 				e := lruEntry{expires: int64(i), state: State(ops[i+1]%3 + 1)}
 				if ops[i+1]%2 == 0 {
-					e.arr = rec
+					e.arr, e.weight = rec, int32(ops[i]/4%4) // 0 weighs 1
 				}
 				tab.Add(k, e)
 				m.add(k, e)
@@ -85,23 +90,23 @@ func FuzzLRUTable(f *testing.F) {
 				tab.Remove(k)
 				m.remove(k)
 			}
-			if tab.Len() != len(m.order) {
-				t.Fatalf("op %d: Len = %d; want %d", i/2, tab.Len(), len(m.order))
+			if tab.Len() != m.used || len(tab.index) != len(m.order) {
+				t.Fatalf("op %d: Len = %d, %d keys; want %d, %d", i/2, tab.Len(), len(tab.index), m.used, len(m.order))
 			}
 			if !slices.Equal(evicted, m.evicted) {
 				t.Fatalf("op %d: evicted %v; want %v", i/2, evicted, m.evicted)
 			}
 		}
-		// The list, front to back, is the model's order followed by the
-		// removed nodes.
+		// The list, front to back, is the model's order.
 		var order []lruKey
-		for i := tab.nodes[0].next; i != 0 && len(order) < len(m.order); i = tab.nodes[i].next {
+		for i := tab.nodes[0].next; i != 0 && len(order) <= len(m.order); i = tab.nodes[i].next {
 			order = append(order, tab.nodes[i].key)
 		}
 		if !slices.Equal(order, m.order) {
 			t.Fatalf("order %v; want %v", order, m.order)
 		}
-		if len(tab.nodes) > n+1 {
+		// Nodes: one per unit of weight, one being inserted, the sentinel.
+		if len(tab.nodes) > n+2 {
 			t.Fatalf("%d nodes for a table of %d", len(tab.nodes), n)
 		}
 	})
