@@ -54,6 +54,7 @@ type flow struct {
 	o     Outcome // the report, filled in as the steps learn it
 
 	del   *Delivery        // set by admit
+	dkey  string           // set by admit for a signed message: del.ID's deduper.DeliveryClaim
 	ev    *normalize.Event // set by admit; reduced to the claimed elements by claim
 	ctx   context.Context  // the request's context without its cancellation, from claim on
 	claim claim            // what claim took and settle gives back
@@ -128,13 +129,14 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 	if err != nil {
 		return outcome{result: ResultUnauthorized, err: err}, false
 	}
-	msgKey := ""
+	msgKey, claim := "", ""
 	f.signed = verifiedID != ""
 	if verifiedID != "" {
 		// A retry of a processed message is a duplicate whatever its body
-		// and the flags say now: answer it before parsing.
-		msgKey = "msg:" + verifiedID
-		if r.processed(f, msgKey) {
+		// and the flags say now: answer it before parsing. Its delivery
+		// key and that key's claim are built once, as one string.
+		msgKey, claim = deduper.MessageKeys(verifiedID)
+		if r.processed(f, msgKey, claim) {
 			return outcome{result: ResultDuplicate, match: deduper.MatchMessage}, false
 		}
 	}
@@ -153,12 +155,12 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 			return outcome{result: ResultUnauthorized, err: err}, false
 		}
 		f.signed = true
-		msgKey = "msg:" + id
-		if r.processed(f, msgKey) {
+		msgKey, claim = deduper.MessageKeys(id)
+		if r.processed(f, msgKey, claim) {
 			return outcome{result: ResultDuplicate, match: deduper.MatchMessage}, false
 		}
 	}
-	f.ev = ev
+	f.ev, f.dkey = ev, claim
 	f.del = &Delivery{
 		ID:         deliveryKey(msgKey, ev, body),
 		EventID:    ev.ID,
@@ -188,8 +190,8 @@ func bodyFailure(err error) outcome {
 
 // processed reports whether the verified message msgKey was processed
 // already, naming it in the report if so.
-func (r *Receiver) processed(f *flow, msgKey string) bool {
-	if !r.deduper.Processed(f.req.Context(), msgKey) {
+func (r *Receiver) processed(f *flow, msgKey, claim string) bool {
+	if !r.deduper.ProcessedClaim(f.req.Context(), claim) {
 		return false
 	}
 	f.o.DeliveryID = msgKey
@@ -215,7 +217,7 @@ func (r *Receiver) flagGate(f *flow) (outcome, bool) {
 	if dec.Enabled {
 		return outcome{}, true
 	}
-	if err := r.deduper.Skip(ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev}); err != nil {
+	if err := r.deduper.Skip(ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev, Claim: f.dkey}); err != nil {
 		r.cfg.logger.WarnContext(ctx, "codathook: recording a skipped arrival failed", slog.Any("error", err))
 	}
 	if dec.Action == gate.ActionDefer {
@@ -296,7 +298,7 @@ func (r *Receiver) claim(f *flow) (outcome, bool) {
 	if timed {
 		f.o.ClaimStart = time.Now()
 	}
-	lease, err := r.deduper.Begin(f.ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev})
+	lease, err := r.deduper.Begin(f.ctx, deduper.Delivery{Key: f.del.ID, Event: f.ev, Claim: f.dkey})
 	if timed {
 		f.o.ClaimDuration = time.Since(f.o.ClaimStart)
 	}

@@ -122,6 +122,9 @@ type Delivery struct {
 	Key string
 	// Event is the normalized delivery; its Format is the pairing side.
 	Event *normalize.Event
+	// Claim, when not empty, is Key's [DeliveryClaim], built already by
+	// the caller (see [MessageKeys]); Begin then uses it as it is.
+	Claim string
 }
 
 // settle commits the keys of commit and releases those of release, in one
@@ -160,20 +163,6 @@ func (d *Deduper) settle(ctx context.Context, commit, release []claim) error {
 	return err
 }
 
-// Processed reports whether the delivery known by key (see [Delivery.Key])
-// was processed and committed, reading the store without claiming anything,
-// so that a retry can be acknowledged before its body is even parsed. It
-// reports false when the store is not the in-memory LRU, when it fails,
-// and for a delivery whose key is its own event id ([Begin] records those
-// under the id key): [Deduper.Begin] then decides as usual.
-func (d *Deduper) Processed(ctx context.Context, key string) bool {
-	if d.lru == nil || key == "" {
-		return false
-	}
-	st, err := d.lru.Peek(ctx, deliveryClaimKey(key))
-	return err == nil && st == dedupe.Done
-}
-
 // Begin claims del's delivery key, then its exact occurrence keys, records
 // its arrivals for pairing, then claims its paired occurrence slots, and
 // returns the decision:
@@ -200,7 +189,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	if d.grouped {
 		kb.setGroup(ev)
 	}
-	first := firstKey(kb.prefix(), ev, sd, dk)
+	first := firstKey(kb.prefix(), ev, sd, del)
 	// On a networked store the whole Begin is one batch, the delivery key
 	// its gate (one round trip; the store runs the rest only for a new
 	// delivery). Elsewhere the delivery key is claimed alone first, so

@@ -1,6 +1,7 @@
 package deduper
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
@@ -263,10 +264,13 @@ func side(ev *normalize.Event) string {
 // group g (none: nil), in an allocation of its own (a retried duplicate
 // needs nothing else). When the delivery key is the event id itself, the
 // id key stands in for it: one claim covers both.
-func firstKey(g []byte, ev *normalize.Event, sd, dk string) string {
+func firstKey(g []byte, ev *normalize.Event, sd string, del Delivery) string {
+	dk := deliveryKey(del)
 	kind := kindDelivery
 	if sd != "" && ev.ID != "" && dk == ev.ID {
 		kind = kindID
+	} else if len(g) == 0 && del.Claim != "" {
+		return del.Claim
 	}
 	if len(g) == 0 || len(kind)+len(dk) > maxKeyLen {
 		return string(g) + bounded(kind+dk)
@@ -279,9 +283,40 @@ func firstKey(g []byte, ev *normalize.Event, sd, dk string) string {
 	return b.String()
 }
 
-// deliveryClaimKey is the claim key of delivery key dk (when it is not the
-// event id), without a group.
-func deliveryClaimKey(dk string) string { return bounded(kindDelivery + dk) }
+// DeliveryClaim is the claim key of delivery key dk (when it is not the
+// event id) on the in-memory store, without a group: "d:" + dk, bounded.
+func DeliveryClaim(dk string) string { return bounded(kindDelivery + dk) }
+
+// Processed reports whether the delivery known by key (see [Delivery.Key])
+// was processed and committed, reading the store without claiming anything,
+// so that a retry can be acknowledged before its body is even parsed. It
+// reports false when the store is not the in-memory LRU, when it fails,
+// and for a delivery whose key is its own event id ([Begin] records those
+// under the id key): [Deduper.Begin] then decides as usual.
+func (d *Deduper) Processed(ctx context.Context, key string) bool {
+	if key == "" {
+		return false
+	}
+	return d.ProcessedClaim(ctx, DeliveryClaim(key))
+}
+
+// ProcessedClaim is [Deduper.Processed] of the delivery key whose
+// [DeliveryClaim] is claim.
+func (d *Deduper) ProcessedClaim(ctx context.Context, claim string) bool {
+	if d.lru == nil {
+		return false
+	}
+	st, err := d.lru.Peek(ctx, claim)
+	return err == nil && st == dedupe.Done
+}
+
+// MessageKeys returns the delivery key of the signed message id, "msg:" +
+// id, and its [DeliveryClaim], built as one string when it fits a key.
+func MessageKeys(id string) (key, claim string) {
+	claim = kindDelivery + "msg:" + id
+	key = claim[len(kindDelivery):]
+	return key, bounded(claim)
+}
 
 // planLen is the key bytes buildPlan writes for occs, with slot keys
 // estimated (epochs are not known yet).

@@ -53,3 +53,19 @@ func TestLeaseMatch(t *testing.T) {
 		}
 	})
 }
+
+// TestMessageKeys checks that a message's delivery key and claim are the
+// ones Processed and Begin derive from the key alone, for a short id and
+// for one long enough to be bounded to a digest.
+func TestMessageKeys(t *testing.T) {
+	t.Parallel()
+	for _, id := range []string{"msg_2KWPBgLlAfxdpx", strings.Repeat("m", 300)} {
+		key, claim := deduper.MessageKeys(id)
+		if key != "msg:"+id {
+			t.Errorf("MessageKeys(%.20q) key = %.30q, want msg: + id", id, key)
+		}
+		if want := deduper.DeliveryClaim(key); claim != want {
+			t.Errorf("MessageKeys(%.20q) claim = %.30q, want DeliveryClaim(key) = %.30q", id, claim, want)
+		}
+	}
+}
