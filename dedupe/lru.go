@@ -209,8 +209,9 @@ const evictionWarnInterval = time.Minute
 // count means the capacity is too small for the traffic.
 func (s *LRU) LiveEvictions() uint64 { return s.liveEvictions.Load() }
 
-// Len reports the number of entries held, including expired entries that
-// have not been dropped yet.
+// Len reports the number of entries held, counting each claim and each
+// recorded arrival as one (as the capacity does), including expired ones
+// that have not been dropped yet.
 func (s *LRU) Len() int { return s.cache.Len() }
 
 // get returns the live entry for k; it drops an expired one. Call with mu held.
