@@ -189,7 +189,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	if d.grouped {
 		kb.setGroup(ev)
 	}
-	first := firstKey(kb.prefix(), ev, sd, del)
+	first := firstKey(kb.prefix(), ev, sd, dk, del.Claim)
 	// On a networked store the whole Begin is one batch, the delivery key
 	// its gate (one round trip; the store runs the rest only for a new
 	// delivery). Elsewhere the delivery key is claimed alone first, so

@@ -262,15 +262,15 @@ func side(ev *normalize.Event) string {
 
 // firstKey returns the first key Begin claims: the delivery key, under
 // group g (none: nil), in an allocation of its own (a retried duplicate
-// needs nothing else). When the delivery key is the event id itself, the
-// id key stands in for it: one claim covers both.
-func firstKey(g []byte, ev *normalize.Event, sd string, del Delivery) string {
-	dk := deliveryKey(del)
+// needs nothing else), or claim when the caller built it ([Delivery.Claim]).
+// When the delivery key is the event id itself, the id key stands in for
+// it: one claim covers both.
+func firstKey(g []byte, ev *normalize.Event, sd, dk, claim string) string {
 	kind := kindDelivery
 	if sd != "" && ev.ID != "" && dk == ev.ID {
 		kind = kindID
-	} else if len(g) == 0 && del.Claim != "" {
-		return del.Claim
+	} else if len(g) == 0 && claim != "" {
+		return claim
 	}
 	if len(g) == 0 || len(kind)+len(dk) > maxKeyLen {
 		return string(g) + bounded(kind+dk)

@@ -116,7 +116,7 @@ func (d *Deduper) Skip(ctx context.Context, del Delivery) error {
 	if d.grouped {
 		kb.setGroup(ev)
 	}
-	p := buildPlan(&kb, ev, dk, firstKey(kb.prefix(), ev, sd, del), exactArr[:0], pairArr[:0], auditArr[:0])
+	p := buildPlan(&kb, ev, dk, firstKey(kb.prefix(), ev, sd, dk, del.Claim), exactArr[:0], pairArr[:0], auditArr[:0])
 	var (
 		arr [batchArr]dedupe.Op
 		buf *opsBuf
