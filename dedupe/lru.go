@@ -34,7 +34,8 @@ const defaultCapacityMemory = 80 << 20
 // LRUConfig configures [NewLRU]. The zero value selects every default.
 type LRUConfig struct {
 	// Capacity is the most entries the store holds, counting each claim
-	// and each recorded arrival as one. The default, 400,000 entries, holds about 100,000 deliveries and at most 80 MiB of heap
+	// and each recorded arrival as one. The default, 400,000 entries,
+	// holds about 100,000 deliveries and at most 80 MiB of heap
 	// (docs/BENCHMARKS.md has the measurement).
 	Capacity int
 	// Now is the clock the store reads to compute and check expiry. The
@@ -68,8 +69,9 @@ type LRUConfig struct {
 //
 // The store holds at most capacity entries, counting each claim key and
 // each recorded arrival as one. When it is full, inserting a new key (or an
-// arrival) evicts the least recently used keys until it fits. Evicting an entry that had not expired yet forgets a
-// claim, a commit or a pairing record early, which can let a duplicate
+// arrival) evicts the least recently used keys until it fits. Evicting an
+// entry that had not expired yet forgets a claim, a commit or a pairing
+// record early, which can let a duplicate
 // through; such evictions are counted ([LRU.LiveEvictions]) and logged at
 // Warn level (at most once per [EvictionWarnInterval]). Size the capacity
 // above the number of distinct deliveries (times about four: delivery,
