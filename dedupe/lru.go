@@ -71,11 +71,11 @@ type LRUConfig struct {
 // each recorded arrival as one. When it is full, inserting a new key (or an
 // arrival) evicts the least recently used keys until it fits. Evicting an
 // entry that had not expired yet forgets a claim, a commit or a pairing
-// record early, which can let a duplicate
-// through; such evictions are counted ([LRU.LiveEvictions]) and logged at
-// Warn level (at most once per [EvictionWarnInterval]). Size the capacity
-// above the number of distinct deliveries (times about four: delivery,
-// event id, arrival and slot) expected within the retention.
+// record early, which can let a duplicate through; such evictions are
+// counted ([LRU.LiveEvictions]) and logged at Warn level (at most once per
+// [EvictionWarnInterval]). Size the capacity above the number of distinct
+// deliveries (times about four: delivery, event id, arrival and slot)
+// expected within the retention.
 //
 // An occurrence key's arrivals are kept in one record per window-aligned
 // interval of the pairing window (see [Arrival]), and the records of one
