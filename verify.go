@@ -88,20 +88,20 @@ type signatureHeaders struct {
 	id, timestamp, signature string
 }
 
-// headerSets returns the complete signature header sets present, webhook-*
-// first. A set with any of its three headers missing is not complete; a mixed
-// set (say svix-id with webhook-timestamp and webhook-signature) is therefore
-// refused, as svix-go does.
-func headerSets(h http.Header) (sets [2]signatureHeaders, n int) {
-	if s := (signatureHeaders{headerValue(h, headerWebhookID), headerValue(h, headerWebhookTimestamp), headerValue(h, headerWebhookSignature)}); s.complete() {
-		sets[n] = s
-		n++
-	}
-	if s := (signatureHeaders{headerValue(h, headerSvixID), headerValue(h, headerSvixTimestamp), headerValue(h, headerSvixSignature)}); s.complete() {
-		sets[n] = s
-		n++
-	}
-	return sets, n
+// signatureHeaderNames are the two header sets a signature may come in, in
+// the order they are tried: webhook-* (Standard Webhooks), then svix-*.
+var signatureHeaderNames = [2][3]string{
+	{headerWebhookID, headerWebhookTimestamp, headerWebhookSignature},
+	{headerSvixID, headerSvixTimestamp, headerSvixSignature},
+}
+
+// headerSet returns h's signature header set of the given names, and
+// whether it is complete. A set with any of its three headers missing is
+// not complete; a mixed set (say svix-id with webhook-timestamp and
+// webhook-signature) is therefore refused, as svix-go does.
+func headerSet(h http.Header, names *[3]string) (signatureHeaders, bool) {
+	s := signatureHeaders{headerValue(h, names[0]), headerValue(h, names[1]), headerValue(h, names[2])}
+	return s, s.complete()
 }
 
 // headerValue is h.Get(key) for a key already in canonical form: it skips the
@@ -133,12 +133,14 @@ func (v *verifier) verify(h http.Header, body []byte) (string, error) {
 
 // verifyAt is verify with the current time given.
 func (v *verifier) verifyAt(h http.Header, body []byte, now time.Time) (string, error) {
-	sets, n := headerSets(h)
-	if n == 0 {
-		return "", errMissingSignature
-	}
-	var err error
-	for _, s := range sets[:n] {
+	// The svix-* set is read only when the webhook-* set is incomplete or
+	// fails: a delivery with both pays for one.
+	err := errMissingSignature
+	for i := range signatureHeaderNames {
+		s, ok := headerSet(h, &signatureHeaderNames[i])
+		if !ok {
+			continue
+		}
 		if err = v.verifySet(s, body, now); err == nil {
 			return s.id, nil
 		}
