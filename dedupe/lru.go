@@ -25,17 +25,17 @@ const defaultCapacity = 400_000
 // defaultCapacityMemory bounds the heap a full store of defaultCapacity
 // entries holds under sustained churn: go -C bench run ./cmd/memory pushes
 // 1,000,000 unique deliveries through a receiver with the default store and
-// measured 64.6 MiB of live heap growth once the store was full (100,000
-// deliveries, about 677 B each, the receiver's own state included).
-// TestLRUMemoryPerEntry measures a claim at about 83 B and an occurrence
-// record with one arrival at about 167 B.
-const defaultCapacityMemory = 80 << 20
+// measured 45.9 MiB of live heap growth once the store was full (100,000
+// deliveries, about 481 B each, the receiver's own state included).
+// TestLRUMemoryPerEntry measures a claim at about 69 B and an occurrence
+// record with one arrival at about 153 B.
+const defaultCapacityMemory = 64 << 20
 
 // LRUConfig configures [NewLRU]. The zero value selects every default.
 type LRUConfig struct {
 	// Capacity is the most entries the store holds, counting each claim
 	// and each recorded arrival as one. The default, 400,000 entries,
-	// holds about 100,000 deliveries and at most 80 MiB of heap
+	// holds about 100,000 deliveries and at most 64 MiB of heap
 	// (docs/BENCHMARKS.md has the measurement).
 	Capacity int
 	// Now is the clock the store reads to compute and check expiry. The
@@ -51,14 +51,15 @@ type LRUConfig struct {
 // values carry their own expiry time, under one mutex. It is safe for
 // concurrent use; every method runs under the mutex, so each is atomic. It
 // is also a [BatchStore] (a batch takes the mutex and reads the clock once)
-// and can [LRU.Peek]. Its map and its recency list hold no pointers (the
-// list is linked by index in one slice, and an evicted entry's place is
-// reused), so a full store gives the garbage collector almost nothing to
-// scan and an insert allocates nothing.
+// and can [LRU.Peek]. Its index and its recency list hold no pointers (an
+// open-addressing table of node indexes, and nodes linked by index in one
+// slice, an evicted entry's node reused), so a full store gives the
+// garbage collector almost nothing to scan, an insert allocates nothing,
+// and a lookup of a new key reads one cache line of the index.
 //
 // Keys are held as two independent 64-bit hashes (hash/maphash, with seeds
-// drawn per store, a pair per namespace) rather than as strings: fixed-size keys make the map
-// cheaper to probe and leave the garbage collector no key strings to trace.
+// drawn per store, a pair per namespace) rather than as strings: fixed-size
+// keys make the index cheaper to probe and leave the garbage collector no key strings to trace.
 // Two distinct keys collide only if both 64-bit hashes agree, with
 // probability 2^-128 per pair: for a full default store of 100,000 entries
 // looked up a billion times, about 10^-25.
@@ -116,7 +117,7 @@ var (
 // separate namespaces: each is hashed under its own pair of seeds.
 type lruKey [2]uint64
 
-// key returns the map key of the claim or arrival key k.
+// key returns the index key of the claim or arrival key k.
 func (s *LRU) key(arrival bool, k string) lruKey {
 	seeds := &s.seeds[0]
 	if arrival {

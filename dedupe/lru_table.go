@@ -2,22 +2,22 @@ package dedupe
 
 import "math"
 
-// lruTable is the bounded least-recently-used map under [LRU]: a Go map
-// from key to node index, and the nodes, linked by index into one list
-// from the most to the least recently used, in a slice. Neither the map
-// nor the nodes hold a pointer, so the garbage collector never scans them,
-// and reusing evicted and removed nodes makes an insert into a full table
-// allocation-free. Only arrival records, in a slice of their own, are
-// scanned. (It replaces golang-lru's simplelru, whose list elements are
-// pointer-linked heap objects, one allocated per insert: docs/BENCHMARKS.md
-// has the measurements.) It is not safe for concurrent use; LRU holds its
+// lruTable is the bounded least-recently-used map under [LRU]: an index
+// from key to node index ([lruIndex]), and the nodes, linked by index into
+// one list from the most to the least recently used, in a slice. Neither
+// the index nor the nodes hold a pointer, so the garbage collector never
+// scans them, and reusing evicted and removed nodes makes an insert into a
+// full table allocation-free. Only arrival records, in a slice of their
+// own, are scanned. (It replaces golang-lru's simplelru, whose list
+// elements are pointer-linked heap objects, one allocated per insert, and
+// then a Go map as the index: docs/BENCHMARKS.md has the measurements.) It is not safe for concurrent use; LRU holds its
 // mutex around every call.
 //
 // Each entry has a weight, at least 1: a claim weighs 1, an occurrence
 // key's records one per arrival they hold. The table holds at most size
 // weight in all, and evicts the least recently used entries until it does.
 type lruTable struct {
-	index   map[lruKey]int32
+	index   lruIndex
 	nodes   []lruNode       // nodes[0] is the list's sentinel: next is the most recent
 	recs    []*bucketRecord // recs[i] is node i's arrival records, or nil
 	free    int32           // first unused node, chained by next; 0 when none
@@ -51,9 +51,12 @@ func newLRUTable(size int, onEvict func(lruKey, lruEntry)) *lruTable {
 // arrivals recorded.
 func (t *lruTable) Len() int { return t.used }
 
+// keys reports the number of keys held.
+func (t *lruTable) keys() int { return t.index.n }
+
 // Purge drops every entry.
 func (t *lruTable) Purge() {
-	t.index = make(map[lruKey]int32)
+	t.index.reset()
 	t.nodes = make([]lruNode, 1, min(t.size+2, 1024))
 	t.recs = make([]*bucketRecord, 1, cap(t.nodes))
 	t.free, t.used = 0, 0
@@ -67,7 +70,7 @@ func (t *lruTable) entry(i int32) lruEntry {
 
 // Get returns k's entry and makes it the most recently used.
 func (t *lruTable) Get(k lruKey) (lruEntry, bool) {
-	i, ok := t.index[k]
+	i, _, ok := t.index.find(k, t.nodes)
 	if !ok {
 		return lruEntry{}, false
 	}
@@ -77,7 +80,7 @@ func (t *lruTable) Get(k lruKey) (lruEntry, bool) {
 
 // Peek returns k's entry without changing its recency.
 func (t *lruTable) Peek(k lruKey) (lruEntry, bool) {
-	i, ok := t.index[k]
+	i, _, ok := t.index.find(k, t.nodes)
 	if !ok {
 		return lruEntry{}, false
 	}
@@ -89,13 +92,13 @@ func (t *lruTable) Peek(k lruKey) (lruEntry, bool) {
 // the table holds at most its size.
 func (t *lruTable) Add(k lruKey, e lruEntry) {
 	w := max(e.weight, 1)
-	i, ok := t.index[k]
+	i, _, ok := t.index.find(k, t.nodes)
 	if ok {
 		t.used -= int(t.nodes[i].weight)
 		t.toFront(i)
 	} else {
 		i = t.node()
-		t.index[k] = i
+		t.index.insert(k, i)
 		t.link(i)
 	}
 	n := &t.nodes[i]
@@ -106,7 +109,7 @@ func (t *lruTable) Add(k lruKey, e lruEntry) {
 		j := t.nodes[0].prev
 		old := t.entry(j)
 		key := t.nodes[j].key
-		t.drop(j)
+		t.evict(j)
 		t.onEvict(key, old)
 	}
 }
@@ -131,15 +134,23 @@ func (t *lruTable) node() int32 {
 
 // Remove drops k's entry, if any.
 func (t *lruTable) Remove(k lruKey) {
-	if i, ok := t.index[k]; ok {
-		t.drop(i)
+	if i, slot, ok := t.index.find(k, t.nodes); ok {
+		t.drop(i, slot)
 	}
 }
 
-// drop removes node i's entry and frees the node.
-func (t *lruTable) drop(i int32) {
+// evict drops node i's entry (found in the index by its key).
+func (t *lruTable) evict(i int32) {
+	if _, slot, ok := t.index.find(t.nodes[i].key, t.nodes); ok {
+		t.drop(i, slot)
+	}
+}
+
+// drop removes node i's entry, held in the index's slot, and frees the
+// node.
+func (t *lruTable) drop(i int32, slot int) {
 	n := &t.nodes[i]
-	delete(t.index, n.key)
+	t.index.removeAt(slot)
 	t.used -= int(n.weight)
 	t.unlink(i)
 	*n = lruNode{next: t.free}

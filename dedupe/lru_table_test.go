@@ -90,8 +90,8 @@ func FuzzLRUTable(f *testing.F) {
 				tab.Remove(k)
 				m.remove(k)
 			}
-			if tab.Len() != m.used || len(tab.index) != len(m.order) {
-				t.Fatalf("op %d: Len = %d, %d keys; want %d, %d", i/2, tab.Len(), len(tab.index), m.used, len(m.order))
+			if tab.Len() != m.used || tab.keys() != len(m.order) {
+				t.Fatalf("op %d: Len = %d, %d keys; want %d, %d", i/2, tab.Len(), tab.keys(), m.used, len(m.order))
 			}
 			if !slices.Equal(evicted, m.evicted) {
 				t.Fatalf("op %d: evicted %v; want %v", i/2, evicted, m.evicted)
@@ -108,6 +108,47 @@ func FuzzLRUTable(f *testing.F) {
 		// Nodes: one per unit of weight, one being inserted, the sentinel.
 		if len(tab.nodes) > n+2 {
 			t.Fatalf("%d nodes for a table of %d", len(tab.nodes), n)
+		}
+	})
+}
+
+// FuzzLRUIndex runs a byte string as inserts and removals on the index and
+// on a map, with tags crowded around the end of the table so that probe
+// sequences wrap and removals shift slots across the wrap, and checks every
+// key after every step.
+func FuzzLRUIndex(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 0x80, 0x82, 8, 9, 0x81, 10})
+	f.Add([]byte{7, 15, 23, 31, 0x87, 39, 0x8f, 47, 0x97, 0x9f})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var x lruIndex
+		x.reset()
+		nodes := []lruNode{{}} // node 0: the sentinel, never indexed
+		model := map[lruKey]int32{}
+		for step, b := range ops {
+			// 32 keys in 8 tags, homes 60..67 of the first 64 slots.
+			k := lruKey{uint64(60 + b%8), uint64(b % 32)}
+			if b&0x80 == 0 {
+				if _, ok := model[k]; ok {
+					continue
+				}
+				nodes = append(nodes, lruNode{key: k})
+				i := int32(len(nodes) - 1)
+				x.insert(k, i)
+				model[k] = i
+			} else if _, slot, ok := x.find(k, nodes); ok {
+				x.removeAt(slot)
+				delete(model, k)
+			}
+			if x.n != len(model) {
+				t.Fatalf("step %d: %d keys, want %d", step, x.n, len(model))
+			}
+			for b := range 32 {
+				k := lruKey{uint64(60 + b%8), uint64(b)}
+				i, _, ok := x.find(k, nodes)
+				if want, wok := model[k]; ok != wok || i != want {
+					t.Fatalf("step %d: find(%v) = %d, %v; want %d, %v", step, k, i, ok, want, wok)
+				}
+			}
 		}
 	})
 }

@@ -268,7 +268,7 @@ func TestPairingHotKeyMemoryIsFlat(t *testing.T) {
 		t.Errorf("heap grew from %d KiB to %d KiB between 15,000 and 30,000 occurrences of one key, want flat (within 25%%; one growing record would double it)", first>>10, second>>10)
 	}
 	if second > defaultCapacityMemory {
-		t.Errorf("heap %d MiB over the documented 80 MiB", second>>20)
+		t.Errorf("heap %d MiB over the documented 64 MiB", second>>20)
 	}
 }
 
@@ -315,4 +315,4 @@ func TestDefaultStoreHolds100kDeliveries(t *testing.T) {
 
 // defaultCapacityMemory is the heap bound dedupe.LRUConfig documents for
 // the default capacity.
-const defaultCapacityMemory = 80 << 20
+const defaultCapacityMemory = 64 << 20

@@ -17,15 +17,15 @@
 //
 // The documented bound (dedupe/lru.go, measured by TestLRUMemoryPerEntry as
 // HeapAlloc growth): the store holds at most the default capacity entries; a claim
-// entry costs about 83 bytes (keys are held as hashes, not kept), an
-// occurrence record with one arrival about 167 bytes (its side and member
+// entry costs about 69 bytes (keys are held as hashes, not kept), an
+// occurrence record with one arrival about 153 bytes (its side and member
 // are hashes too, so it keeps no key string alive). A new-format
 // read.completed delivery with one element writes four entries: the
 // delivery claim ("d:msg:" + webhook-id), the event id claim ("i:" + id),
 // the occurrence record of its interval and the slot claim of that arrival.
 // A full store therefore holds the default capacity/4 deliveries at
-// 3 x 83 + 167 = 416 B each: the
-// documented estimate printed, 39.7 MiB. The check compares it with the HeapAlloc growth
+// 3 x 69 + 153 = 360 B each: the
+// documented estimate printed, 34.3 MiB. The check compares it with the HeapAlloc growth
 // (live bytes, as the documented figures are); HeapInuse, which also counts
 // free space in partly used spans, is printed beside it.
 package main
@@ -50,7 +50,7 @@ const mib = 1 << 20
 // dedupe.LRUConfig documents them.
 const (
 	capacity       = 400_000
-	capacityMemory = 80 << 20
+	capacityMemory = 64 << 20
 )
 
 func main() {
@@ -91,8 +91,8 @@ func run(n, every int, flagsName, memprofile string) error {
 	// Per-entry costs documented in dedupe/lru.go and this run's key sizes
 	// (see the command's documentation).
 	const (
-		claimCost   = 83
-		arrivalCost = 167
+		claimCost   = 69
+		arrivalCost = 153
 		perDelivery = 3*claimCost + arrivalCost
 	)
 	estimate := float64(capacity/4) * perDelivery
