@@ -191,7 +191,7 @@ func bodyFailure(err error) outcome {
 // processed reports whether the verified message msgKey was processed
 // already, naming it in the report if so.
 func (r *Receiver) processed(f *flow, msgKey, claim string) bool {
-	if !r.deduper.ProcessedClaim(f.req.Context(), claim) {
+	if !r.deduper.Processed(f.req.Context(), claim) {
 		return false
 	}
 	f.o.DeliveryID = msgKey

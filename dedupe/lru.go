@@ -59,7 +59,8 @@ type LRUConfig struct {
 //
 // Keys are held as two independent 64-bit hashes (hash/maphash, with seeds
 // drawn per store, a pair per namespace) rather than as strings: fixed-size
-// keys make the index cheaper to probe and leave the garbage collector no key strings to trace.
+// keys make the index cheaper to probe and leave the garbage collector no
+// key strings to trace.
 // Two distinct keys collide only if both 64-bit hashes agree, with
 // probability 2^-128 per pair: for a full default store of 100,000 entries
 // looked up a billion times, about 10^-25.

@@ -10,8 +10,8 @@ import "math"
 // full table allocation-free. Only arrival records, in a slice of their
 // own, are scanned. (It replaces golang-lru's simplelru, whose list
 // elements are pointer-linked heap objects, one allocated per insert, and
-// then a Go map as the index: docs/BENCHMARKS.md has the measurements.) It is not safe for concurrent use; LRU holds its
-// mutex around every call.
+// then a Go map as the index: docs/BENCHMARKS.md has the measurements.) It
+// is not safe for concurrent use; LRU holds its mutex around every call.
 //
 // Each entry has a weight, at least 1: a claim weighs 1, an occurrence
 // key's records one per arrival they hold. The table holds at most size

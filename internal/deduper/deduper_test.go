@@ -750,26 +750,26 @@ func TestDeduperProcessed(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
 	body := newConn("e1", "connection.connected", "Linked")
-	if e.d.Processed(ctx, "msg_1") {
+	if e.d.Processed(ctx, deduper.DeliveryClaim("msg_1")) {
 		t.Fatal("Processed before any delivery")
 	}
 	l := e.begin("msg_1", body)
-	if e.d.Processed(ctx, "msg_1") {
+	if e.d.Processed(ctx, deduper.DeliveryClaim("msg_1")) {
 		t.Error("Processed while the delivery is held")
 	}
 	if err := l.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if e.d.Processed(ctx, "msg_1") {
+	if e.d.Processed(ctx, deduper.DeliveryClaim("msg_1")) {
 		t.Error("Processed after a release")
 	}
 	if got := e.process("msg_1", body); got != P {
 		t.Fatalf("outcome = %v, want process", got)
 	}
-	if !e.d.Processed(ctx, "msg_1") {
+	if !e.d.Processed(ctx, deduper.DeliveryClaim("msg_1")) {
 		t.Error("not Processed after a commit")
 	}
-	if e.d.Processed(ctx, "msg_2") || e.d.Processed(ctx, "") {
+	if e.d.Processed(ctx, deduper.DeliveryClaim("msg_2")) || e.d.Processed(ctx, deduper.DeliveryClaim("")) {
 		t.Error("Processed for a key never committed")
 	}
 	// A delivery known by its event id is recorded under the id key, which
@@ -777,7 +777,7 @@ func TestDeduperProcessed(t *testing.T) {
 	if got := e.process("e9", newConn("e9", "connection.connected", "Linked")); got != P {
 		t.Fatalf("outcome = %v, want process", got)
 	}
-	if e.d.Processed(ctx, "e9") {
+	if e.d.Processed(ctx, deduper.DeliveryClaim("e9")) {
 		t.Error("Processed read an id key")
 	}
 	// A store that cannot peek never short-cuts.
@@ -785,7 +785,7 @@ func TestDeduperProcessed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n.Processed(ctx, "msg_1") {
+	if n.Processed(ctx, deduper.DeliveryClaim("msg_1")) {
 		t.Error("Processed over a store without Peek")
 	}
 }

@@ -287,22 +287,14 @@ func firstKey(g []byte, ev *normalize.Event, sd, dk, claim string) string {
 // event id) on the in-memory store, without a group: "d:" + dk, bounded.
 func DeliveryClaim(dk string) string { return bounded(kindDelivery + dk) }
 
-// Processed reports whether the delivery known by key (see [Delivery.Key])
-// was processed and committed, reading the store without claiming anything,
-// so that a retry can be acknowledged before its body is even parsed. It
-// reports false when the store is not the in-memory LRU, when it fails,
-// and for a delivery whose key is its own event id ([Begin] records those
-// under the id key): [Deduper.Begin] then decides as usual.
-func (d *Deduper) Processed(ctx context.Context, key string) bool {
-	if key == "" {
-		return false
-	}
-	return d.ProcessedClaim(ctx, DeliveryClaim(key))
-}
-
-// ProcessedClaim is [Deduper.Processed] of the delivery key whose
-// [DeliveryClaim] is claim.
-func (d *Deduper) ProcessedClaim(ctx context.Context, claim string) bool {
+// Processed reports whether the delivery whose [DeliveryClaim] is claim
+// (see [MessageKeys]) was processed and committed, reading the store
+// without claiming anything, so that a retry can be acknowledged before
+// its body is even parsed. It reports false when the store is not the
+// in-memory LRU, when it fails, and for a delivery whose key is its own
+// event id ([Begin] records those under the id key): [Deduper.Begin] then
+// decides as usual.
+func (d *Deduper) Processed(ctx context.Context, claim string) bool {
 	if d.lru == nil {
 		return false
 	}

@@ -143,10 +143,6 @@ func main() {
 	fmt.Printf("  paired (median of per-round ratios): new-600B pipeline/svix+json %.2f, duplicate/full %.2f\n",
 		paired("pipeline/new-600B", "svix+json/new-600B"), paired("pipeline/duplicate", "pipeline/new-600B"))
 
-	ratio := 0.0
-	for _, k := range targetShapes {
-		ratio = max(ratio, ns("pipeline/"+k.String())/ns("svix+json/"+k.String()))
-	}
 	allocs600, allocs1500, allocsLegacy := med["pipeline/new-600B"][2], med["pipeline/new-1.5KB"][2], med["pipeline/legacy"][2]
 	perElement := (allocs1500 - allocs600) / 8 // New1500 has 9 elements, New600 one
 	dup := ns("pipeline/duplicate") / ns("pipeline/new-600B")
@@ -158,8 +154,10 @@ func main() {
 	}
 	fmt.Println()
 	fmt.Println("targets (headline pipeline, flags=" + headline.String() + "):")
+	ratio := 0.0 // the worst shape's
 	for _, k := range targetShapes {
 		r := ns("pipeline/"+k.String()) / ns("svix+json/"+k.String())
+		ratio = max(ratio, r)
 		fmt.Printf("  pipeline/svix+json (%s) %.2f <= %.2f: %s\n", k, r, targetRatio, met(r <= targetRatio))
 	}
 	fmt.Printf("  allocs, single-element delivery: new-600B %.0f, legacy %.0f <= %d: %s\n", allocs600, allocsLegacy, targetAllocs, met(max(allocs600, allocsLegacy) <= targetAllocs))
