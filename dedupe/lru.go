@@ -127,6 +127,14 @@ func (s *LRU) key(arrival bool, k string) lruKey {
 	return lruKey{maphash.String(seeds[0], k), maphash.String(seeds[1], k)}
 }
 
+// slotKey is s.key(false, slotKey(prefix, p)), assembled on the stack.
+func (s *LRU) slotKey(prefix string, p Pairing) lruKey {
+	var buf [256]byte
+	b := append(append(append(buf[:0], prefix...), p.Epoch...), '#')
+	b = strconv.AppendInt(b, p.Slot, 10)
+	return lruKey{maphash.Bytes(s.seeds[0][0], b), maphash.Bytes(s.seeds[0][1], b)}
+}
+
 type lruEntry struct {
 	expires int64         // Unix nanoseconds from the store's clock
 	state   State         // claim keys: Pending or Done
@@ -326,7 +334,7 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 			o.Pairing = s.arrive(o.Key, o.Arrival, now)
 			o.State = 0
 			if o.SlotPrefix != "" && o.Pairing.Epoch != "" {
-				o.State = s.claim(s.key(false, slotKey(o.SlotPrefix, o.Pairing)), o.TTL, now)
+				o.State = s.claim(s.slotKey(o.SlotPrefix, o.Pairing), o.TTL, now)
 			}
 		default:
 			o.Err = fmt.Errorf("dedupe: unknown op kind %d", o.Kind)

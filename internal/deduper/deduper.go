@@ -192,10 +192,12 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	first := firstKey(kb.prefix(), ev, sd, dk, del.Claim)
 	// On a networked store the whole Begin is one batch, the delivery key
 	// its gate (one round trip; the store runs the rest only for a new
-	// delivery). Elsewhere the delivery key is claimed alone first, so
-	// that a retried duplicate costs one claim and one small allocation
-	// before the other keys are even derived.
-	whole := d.whole && sd != ""
+	// delivery). So it is on the LRU for a signed message (del.Claim set):
+	// the receiver has answered its processed retries already, from
+	// [Deduper.Processed]. Elsewhere the delivery key is claimed alone
+	// first, so that a retried duplicate costs one claim and one small
+	// allocation before the other keys are even derived.
+	whole := (d.whole || d.lru != nil && del.Claim != "") && sd != ""
 	if !whole {
 		one := [1]dedupe.Op{{Kind: dedupe.OpClaim, Key: first, TTL: d.lease}}
 		d.do(ctx, one[:])
@@ -203,7 +205,8 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 			return l, err
 		}
 	}
-	l := &Lease{d: d, outcome: Process, deadline: d.now().Add(d.lease)}
+	now := d.now() // read once: the lease deadline, the arrival time
+	l := &Lease{d: d, outcome: Process, deadline: now.Add(d.lease)}
 	l.held = append(l.heldArr[:0], claim{first, d.retention})
 	if sd == "" {
 		return l, nil
@@ -229,7 +232,7 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		buf *opsBuf // every batch's room when it outgrows arr
 	)
 	defer func() { releaseOps(buf) }()
-	a, recordable := d.arrival(ev, sd)
+	a, recordable := d.arrival(ev, sd, now)
 	if n := len(p.pairs) + len(p.audit); n > len(l.reports.arr) {
 		l.reports.list = make([]readiness.Report, 0, n)
 	}
@@ -242,7 +245,9 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 		ops = append(ops, dedupe.Op{Kind: dedupe.OpClaim, Key: k, TTL: d.lease})
 	}
 	arrivals := len(ops)
-	ops = d.arrive(ops, &kb, &p, a, recordable, ev, whole)
+	// A batch store claims each arrival's slot in the batch
+	// (Op.SlotPrefix); the LRU does so in the same lock.
+	ops = d.arrive(ops, &kb, &p, a, recordable, ev, d.batch != nil)
 	if whole && !recordable {
 		// Slots of their own, known already: claimed in the same batch.
 		for i := range p.pairs {
@@ -312,8 +317,8 @@ func (d *Deduper) Begin(ctx context.Context, del Delivery) (*Lease, error) {
 	}
 
 	// One more batch for the slots not claimed yet: every slot on a
-	// store that runs the steps one by one; on a networked store only
-	// the slots of arrivals over the limit.
+	// store without batches; on a batch store only the slots of arrivals
+	// that were not recorded.
 	ops = opsRoom(&arr, len(p.pairs), &buf)
 	for i := range p.pairs {
 		if !p.pairs[i].claimed {
@@ -416,7 +421,7 @@ func (d *Deduper) decide(ctx context.Context, l *Lease, o Outcome) (*Lease, erro
 		return nil, err
 	}
 	if o == Duplicate {
-		d.record(l.reports.list, false)
+		d.record(l.reports.list, false, d.now())
 	}
 	return l, nil
 }

@@ -62,16 +62,17 @@
 //
 // Begin claims the delivery key first (Done: Duplicate; Pending:
 // InFlight; a retried duplicate costs one store call). Then, in one batch,
-// it claims the exact keys and records every pairing arrival; then, in a
-// second batch, it claims the pairing slots. On a networked
-// [dedupe.BatchStore] the three are one batch: the delivery key is its
-// [dedupe.Op.Gate] (nothing else runs for a retry) and each arrival claims
-// its slot once its pairing is known ([dedupe.Op.SlotPrefix]), so that a
-// store that runs a batch whole (redisstore's script) takes one round
-// trip; a slot claimed for a delivery that the exact keys then decided is
-// released with the rest. On the LRU and on a store without batches the
-// steps stay separate, which costs nothing in process and lets a retried
-// duplicate skip deriving the other keys. The arrivals are recorded
+// it claims the exact keys and records every pairing arrival, each arrival
+// claiming its slot once its pairing is known ([dedupe.Op.SlotPrefix]); a
+// store without batches claims the slots in a second step. On a networked
+// [dedupe.BatchStore] the two are one batch: the delivery key is its
+// [dedupe.Op.Gate] (nothing else runs for a retry), so that a store that
+// runs a batch whole (redisstore's script) takes one round trip. So it is
+// on the LRU for a signed message, whose processed retries the receiver
+// answers before parsing ([Deduper.Processed]); for any other delivery the
+// LRU claims the delivery key alone first, so that a retried duplicate
+// skips deriving the other keys. A slot claimed for a delivery that the
+// exact keys then decided is released with the rest. The arrivals are recorded
 // whatever the exact keys say, so a delivery takes its place on its side
 // when it first gets past its delivery key, not when a retry finally gets
 // through. The first exact key (in the order above) that is Done makes the

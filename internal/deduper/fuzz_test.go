@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/codathook/codathook/dedupe"
 	"github.com/codathook/codathook/internal/deduper"
@@ -72,6 +73,29 @@ func FuzzBegin(f *testing.F) {
 		}
 		if got, want := l.Outcome(), deduper.Duplicate; got != want {
 			t.Fatalf("retry after Commit: outcome = %v, want %v", got, want)
+		}
+	})
+}
+
+// FuzzUTCTime holds utcTime to time.Parse(time.RFC3339Nano): whatever it
+// accepts, time.Parse accepts as the same instant, in UTC.
+func FuzzUTCTime(f *testing.F) {
+	for _, s := range []string{"2022-10-23T00:00:00.000Z", "2026-12-02T18:58:05Z", "2026-02-28T23:59:59.123456789Z",
+		"2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:60Z",
+		"2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.1234567890Z", "2026-01-01T00:00:00+00:00", "+026-01-01T00:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := deduper.UTCTime(s)
+		if !ok {
+			return
+		}
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatalf("utcTime(%q) = %v, but time.Parse fails: %v", s, got, err)
+		}
+		if !got.Equal(want) || got.Location() != time.UTC {
+			t.Fatalf("utcTime(%q) = %v, time.Parse = %v", s, got, want)
 		}
 	})
 }

@@ -124,14 +124,15 @@ func (l *Lease) Commit(ctx context.Context) error {
 		return nil
 	}
 	l.settled = true
-	if late := l.d.now().Sub(l.deadline); late > 0 && len(l.held) > 0 {
+	now := l.d.now()
+	if late := now.Sub(l.deadline); late > 0 && len(l.held) > 0 {
 		l.d.logger.Warn("dedupe: commit after the lease expired; another holder may have processed the delivery too (raise Config.Lease or shorten the callback timeout)",
 			slog.Duration("late", late))
 	}
 	if err := l.d.settle(ctx, l.held, nil); err != nil {
 		return err
 	}
-	l.d.record(l.reports.list, false)
+	l.d.record(l.reports.list, false, now)
 	return nil
 }
 
@@ -150,7 +151,7 @@ func (l *Lease) CommitTx(ctx context.Context, tx dedupe.Tx) error {
 		return fmt.Errorf("dedupe: commit in transaction: %w", err)
 	}
 	l.settled = true
-	l.d.record(l.reports.list, false)
+	l.d.record(l.reports.list, false, l.d.now())
 	return nil
 }
 

@@ -52,9 +52,9 @@ func (rs *reports) add(ev *normalize.Event, sd string, op *dedupe.Op) {
 	})
 }
 
-// record hands a settled delivery's reports to the ledger, and starts a
-// sweep when one is due.
-func (d *Deduper) record(list []readiness.Report, skipped bool) {
+// record hands a settled delivery's reports to the ledger at time t (the
+// deduper's clock), and starts a sweep when one is due.
+func (d *Deduper) record(list []readiness.Report, skipped bool, t time.Time) {
 	if len(list) == 0 {
 		return
 	}
@@ -63,7 +63,6 @@ func (d *Deduper) record(list []readiness.Report, skipped bool) {
 			list[i].Skipped = true
 		}
 	}
-	t := d.now()
 	d.ledger.Record(t, list...)
 	now := t.UnixNano()
 	next := d.nextSweep.Load()

@@ -1,0 +1,4 @@
+package deduper
+
+// UTCTime exposes utcTime to the fuzz test.
+var UTCTime = utcTime
