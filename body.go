@@ -58,7 +58,8 @@ var bodyChunks sync.Pool
 // errBodyTimeout; one that ends before its Content-Length matches
 // [io.ErrUnexpectedEOF], or [io.EOF] when not a byte came (as with a body
 // another middleware already read). The result is nil only for a nil body.
-func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, error) {
+// now is the real time the read starts (the zero time: read the clock).
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, now time.Time) ([]byte, error) {
 	limit := r.cfg.maxBody
 	if req.Body == nil {
 		return nil, nil
@@ -69,7 +70,7 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 	if req.Body == http.NoBody {
 		return []byte{}, nil
 	}
-	deadline := r.setBodyDeadline(w, req)
+	deadline := r.setBodyDeadline(w, req, now)
 	var b []byte
 	var err error
 	if n := req.ContentLength; n > 0 {
@@ -101,15 +102,19 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request) ([]byte, e
 }
 
 // setBodyDeadline sets the read deadline of req's body to the body read
-// timeout from now. It reports false when it set none: the server's own
-// ReadTimeout is as short or shorter (it counts from the request's first
-// byte), or w cannot set deadlines.
-func (r *Receiver) setBodyDeadline(w http.ResponseWriter, req *http.Request) bool {
+// timeout from now (the zero time: from the clock's reading). It reports
+// false when it set none: the server's own ReadTimeout is as short or
+// shorter (it counts from the request's first byte), or w cannot set
+// deadlines.
+func (r *Receiver) setBodyDeadline(w http.ResponseWriter, req *http.Request, now time.Time) bool {
 	d := r.cfg.bodyTimeout
 	if srv, _ := req.Context().Value(http.ServerContextKey).(*http.Server); srv != nil && srv.ReadTimeout > 0 && srv.ReadTimeout <= d {
 		return false
 	}
-	err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(d))
+	if now.IsZero() {
+		now = time.Now()
+	}
+	err := http.NewResponseController(w).SetReadDeadline(now.Add(d))
 	if err == nil {
 		return true
 	}

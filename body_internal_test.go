@@ -105,7 +105,7 @@ func TestReadBody(t *testing.T) {
 					if known {
 						req.ContentLength = int64(size)
 					}
-					got, err := bodyReader(limit).readBody(&nopWriter{}, req)
+					got, err := bodyReader(limit).readBody(&nopWriter{}, req, time.Time{})
 					if err != nil {
 						t.Fatalf("readBody: %v", err)
 					}
@@ -162,7 +162,7 @@ func TestReadBodyErrors(t *testing.T) {
 				}
 				req.Body = rc
 			}
-			got, err := bodyReader(limit).readBody(&nopWriter{}, req)
+			got, err := bodyReader(limit).readBody(&nopWriter{}, req, time.Time{})
 			if tc.wantErr != nil {
 				if err == nil || !tc.wantErr(err) {
 					t.Fatalf("err = %v, want the documented error", err)
@@ -196,7 +196,7 @@ func TestReadBodyNeverHandsOutPooledMemory(t *testing.T) {
 	for i := range 200 {
 		size := []int{10, 1000, bodyChunk, bodyChunk + 1, 20_000}[i%5]
 		want := patterned(size, byte(i))
-		got, err := rcv.readBody(&nopWriter{}, &http.Request{Body: io.NopCloser(bytes.NewReader(want)), ContentLength: int64(size)})
+		got, err := rcv.readBody(&nopWriter{}, &http.Request{Body: io.NopCloser(bytes.NewReader(want)), ContentLength: int64(size)}, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,9 @@ func BenchmarkReadBody(b *testing.B) {
 		{"prealloc", func(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 			return readBodyPrealloc(w, r, defaultMaxBodyBytes)
 		}},
-		{"growing", rcv.readBody},
+		{"growing", func(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+			return rcv.readBody(w, r, time.Time{})
+		}},
 	}
 	for _, size := range []int{1 << 10, 16 << 10, 256 << 10, 1 << 20} {
 		for _, known := range []bool{true, false} {

@@ -121,7 +121,13 @@ func (r *Receiver) admit(f *flow) (outcome, bool) {
 	if req.Method != http.MethodPost && req.Method != http.MethodPut {
 		return outcome{result: ResultMethodNotAllowed, err: errMethodNotAllowed}, false
 	}
-	body, err := r.readBody(f.w, req)
+	// The body deadline is real time: the delivery's start unless a
+	// clock was set (WithClock).
+	var now time.Time
+	if !r.cfg.clockSet {
+		now = f.start
+	}
+	body, err := r.readBody(f.w, req, now)
 	if err != nil {
 		return bodyFailure(err), false
 	}

@@ -239,11 +239,35 @@ func (s *LRU) get(k lruKey, now int64) (lruEntry, bool) {
 	return e, true
 }
 
+// lookup is get, and when k is not held (ok false), the index slot
+// [LRU.putAt] can insert it in until the table next changes; -1 when the
+// lookup itself changed it (dropping an expired entry).
+func (s *LRU) lookup(k lruKey, now int64) (e lruEntry, ok bool, slot int) {
+	i, slot, ok := s.cache.Find(k)
+	switch {
+	case !ok:
+		return lruEntry{}, false, slot
+	case s.cache.nodes[i].expires <= now:
+		s.cache.Remove(k)
+		return lruEntry{}, false, -1
+	}
+	s.cache.toFront(i)
+	return s.cache.entry(i), true, -1
+}
+
 // put stores e under k; the cache evicts the least recently used entry
 // when it is full (see onEvict). Call with mu held.
-func (s *LRU) put(k lruKey, e lruEntry, now int64) {
+func (s *LRU) put(k lruKey, e lruEntry, now int64) { s.putAt(k, e, now, -1) }
+
+// putAt is put with the index slot of an absent k from [LRU.lookup] (-1:
+// not known), which spares the index a second probe.
+func (s *LRU) putAt(k lruKey, e lruEntry, now int64, slot int) {
 	s.opNow, s.inserting = now, true
-	s.cache.Add(k, e)
+	if slot >= 0 {
+		s.cache.AddAt(k, e, slot)
+	} else {
+		s.cache.Add(k, e)
+	}
 	s.inserting = false
 }
 
@@ -346,10 +370,19 @@ func (s *LRU) Do(_ context.Context, ops []Op) error {
 // The operations themselves; call with mu held and the store open.
 
 func (s *LRU) claim(k lruKey, ttl time.Duration, now int64) State {
-	if e, ok := s.get(k, now); ok {
-		return e.state
+	e := lruEntry{expires: now + ttlNanos(ttl), state: Pending}
+	i, slot, ok := s.cache.Find(k)
+	switch {
+	case !ok: // a new key, inserted without probing the index again
+		s.opNow, s.inserting = now, true
+		s.cache.AddAt(k, e, slot)
+		s.inserting = false
+	case s.cache.nodes[i].expires > now:
+		s.cache.toFront(i)
+		return State(s.cache.nodes[i].state)
+	default: // expired: replaced, as a new claim
+		s.put(k, e, now)
 	}
-	s.put(k, lruEntry{expires: now + ttlNanos(ttl), state: Pending}, now)
 	return Claimed
 }
 

@@ -49,7 +49,7 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 		weight int32            // arrivals held by the live records
 		pruned bool
 	)
-	e, ok := s.get(h, now)
+	e, ok, slot := s.lookup(h, now)
 	if ok {
 		// Walk the key's records, latest first, dropping expired ones: the
 		// whole list, since a key that keeps arriving keeps its entry alive
@@ -125,7 +125,7 @@ func (s *LRU) arrive(key string, a Arrival, now int64) Pairing {
 		x.epoch, x.slot = cur.epoch, cur.last
 	}
 	cur.arrivals = append(cur.arrivals, x)
-	s.put(h, lruEntry{expires: max(e.expires, cur.expires), arr: head, weight: weight + 1}, now)
+	s.putAt(h, lruEntry{expires: max(e.expires, cur.expires), arr: head, weight: weight + 1}, now, slot)
 	return Pairing{Epoch: x.epoch, Slot: x.slot, Paired: x.paired}
 }
 

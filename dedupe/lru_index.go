@@ -37,6 +37,17 @@ func (x *lruIndex) find(k lruKey, nodes []lruNode) (node int32, slot int, ok boo
 	}
 }
 
+// insertAt adds k (absent) at node in slot, the free slot find returned
+// for k, unless the table must grow first.
+func (x *lruIndex) insertAt(k lruKey, node int32, slot int) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.insert(k, node)
+		return
+	}
+	x.slots[slot] = uint64(tagOf(k))<<32 | uint64(uint32(node))
+	x.n++
+}
+
 // insert adds k (absent) at node, growing the table when it would be more
 // than half full.
 func (x *lruIndex) insert(k lruKey, node int32) {

@@ -91,16 +91,36 @@ func (t *lruTable) Peek(k lruKey) (lruEntry, bool) {
 // recently used, then evicts the least recently used other entries until
 // the table holds at most its size.
 func (t *lruTable) Add(k lruKey, e lruEntry) {
-	w := max(e.weight, 1)
-	i, _, ok := t.index.find(k, t.nodes)
-	if ok {
-		t.used -= int(t.nodes[i].weight)
-		t.toFront(i)
-	} else {
-		i = t.node()
-		t.index.insert(k, i)
-		t.link(i)
+	i, slot, ok := t.index.find(k, t.nodes)
+	if !ok {
+		t.AddAt(k, e, slot)
+		return
 	}
+	t.used -= int(t.nodes[i].weight)
+	t.toFront(i)
+	t.set(i, k, e)
+}
+
+// Find returns k's node and whether k is held; when it is not, slot is
+// where [lruTable.AddAt] can insert it, until the table next changes.
+func (t *lruTable) Find(k lruKey) (node int32, slot int, ok bool) {
+	return t.index.find(k, t.nodes)
+}
+
+// AddAt is Add of a key k that is not held, with slot as [lruTable.Find]
+// returned it: the index is not probed again.
+func (t *lruTable) AddAt(k lruKey, e lruEntry, slot int) {
+	i := t.node()
+	t.index.insertAt(k, i, slot)
+	t.link(i)
+	t.set(i, k, e)
+}
+
+// set stores k and e (its weight at least 1) in node i, linked at the
+// front, then evicts the least recently used other entries until the
+// table holds at most its size.
+func (t *lruTable) set(i int32, k lruKey, e lruEntry) {
+	w := max(e.weight, 1)
 	n := &t.nodes[i]
 	n.key, n.expires, n.state, n.weight = k, e.expires, uint8(e.state), w
 	t.recs[i] = e.arr
