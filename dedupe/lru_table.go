@@ -33,6 +33,10 @@ type lruNode struct {
 	prev, next int32
 	weight     int32
 	state      uint8 // a State
+	// arr: recs holds the entry's records. A claim's node never touches
+	// recs, whose line (a cache miss in a full table) only arrival
+	// entries then pay for.
+	arr bool
 }
 
 // maxTableSize is the most weight a table holds: node indexes are int32.
@@ -65,7 +69,11 @@ func (t *lruTable) Purge() {
 // entry returns node i's entry.
 func (t *lruTable) entry(i int32) lruEntry {
 	n := &t.nodes[i]
-	return lruEntry{expires: n.expires, state: State(n.state), arr: t.recs[i], weight: n.weight}
+	e := lruEntry{expires: n.expires, state: State(n.state), weight: n.weight}
+	if n.arr {
+		e.arr = t.recs[i]
+	}
+	return e
 }
 
 // Get returns k's entry and makes it the most recently used.
@@ -122,8 +130,10 @@ func (t *lruTable) AddAt(k lruKey, e lruEntry, slot int) {
 func (t *lruTable) set(i int32, k lruKey, e lruEntry) {
 	w := max(e.weight, 1)
 	n := &t.nodes[i]
-	n.key, n.expires, n.state, n.weight = k, e.expires, uint8(e.state), w
-	t.recs[i] = e.arr
+	if n.arr || e.arr != nil {
+		t.recs[i] = e.arr
+	}
+	n.key, n.expires, n.state, n.weight, n.arr = k, e.expires, uint8(e.state), w, e.arr != nil
 	t.used += int(w)
 	for t.used > t.size && t.nodes[0].prev != i {
 		j := t.nodes[0].prev
@@ -173,8 +183,10 @@ func (t *lruTable) drop(i int32, slot int) {
 	t.index.removeAt(slot)
 	t.used -= int(n.weight)
 	t.unlink(i)
+	if n.arr {
+		t.recs[i] = nil
+	}
 	*n = lruNode{next: t.free}
-	t.recs[i] = nil
 	t.free = i
 }
 
