@@ -133,7 +133,8 @@ func (t *lruTable) set(i int32, k lruKey, e lruEntry) {
 	if n.arr || e.arr != nil {
 		t.recs[i] = e.arr
 	}
-	n.key, n.expires, n.state, n.weight, n.arr = k, e.expires, uint8(e.state), w, e.arr != nil
+	n.key, n.expires, n.state, n.weight = k, e.expires, uint8(e.state), w
+	n.arr = e.arr != nil
 	t.used += int(w)
 	for t.used > t.size && t.nodes[0].prev != i {
 		j := t.nodes[0].prev
